@@ -1,0 +1,298 @@
+"""A local KRaft cluster: N combined broker/controller nodes on 127.0.0.1.
+
+Node i listens for clients on `port + 2*i` and for the controller quorum on `port + 2*i + 1`.
+Every node's files (config, data, log, pid) live under `<data_dir>/node-<i>`, so a cluster
+started by one command can be stopped or inspected by another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.kafka.distribution import KafkaDistribution, KafkaSetupError
+
+_HEAP = os.environ.get("HEADWATER_KAFKA_HEAP", "-Xmx768m")
+_LOG4J = """status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    """Where one node listens and keeps its files."""
+
+    node_id: int
+    port: int
+    controller_port: int
+    home: Path
+
+    @property
+    def config(self) -> Path:
+        return self.home / "server.properties"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "server.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "pid"
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+
+@dataclass(frozen=True)
+class ClusterLayout:
+    """Ports and folders of an N-node cluster."""
+
+    data_dir: Path
+    port: int = 9092
+    nodes: int = 1
+
+    def node(self, index: int) -> NodeLayout:
+        port = self.port + 2 * index
+        return NodeLayout(index + 1, port, port + 1, self.data_dir / f"node-{index + 1}")
+
+    @property
+    def all_nodes(self) -> list[NodeLayout]:
+        return [self.node(i) for i in range(self.nodes)]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{n.port}" for n in self.all_nodes)
+
+    @property
+    def replication(self) -> int:
+        return min(3, self.nodes)
+
+    @property
+    def cluster_id(self) -> str:
+        # Derived from the folder so that every node of one cluster formats with the same id.
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).digest()[:16]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+class LocalCluster:
+    """Start, stop and inspect a local KRaft cluster.
+
+    Processes are detached from the caller's terminal session; `stop()` (or `headwater kafka
+    down`) ends them with a controlled shutdown.
+    """
+
+    def __init__(self, dist: KafkaDistribution, layout: ClusterLayout) -> None:
+        self.dist = dist
+        self.layout = layout
+
+    @property
+    def bootstrap(self) -> str:
+        return self.layout.bootstrap
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        """Format (first time only) and start every node, then wait until all answer metadata."""
+        stale = [n for n in self.layout.all_nodes if not self.node_running(n)]
+        for node in stale:
+            _check_port_free(node.port)
+            _check_port_free(node.controller_port)
+        for node in stale:
+            self.start_node(node.node_id - 1, wait=False)
+        wait_for_metadata(self.bootstrap, expect_brokers=self.layout.nodes, timeout_s=timeout_s,
+                          log_hint=self.layout.node(0).log)
+
+    def start_node(self, index: int, wait: bool = True) -> None:
+        """Start node `index` (0-based), formatting its storage on first use."""
+        node = self.layout.node(index)
+        if self.node_running(node):
+            return
+        node.home.mkdir(parents=True, exist_ok=True)
+        node.config.write_text(self._server_properties(node))
+        (node.home / "log4j2.properties").write_text(_LOG4J.format(log=node.log))
+        if not (node.data / "meta.properties").exists():
+            self._format(node)
+        with open(node.home / "stdout.log", "ab") as out:
+            proc = subprocess.Popen(
+                self._java(node, "kafka.Kafka", str(node.config)),
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        node.pid_file.write_text(str(proc.pid))
+        if wait:
+            wait_for_metadata(f"127.0.0.1:{node.port}", timeout_s=90.0, log_hint=node.log)
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Stop every node with a controlled shutdown (SIGTERM), killing what lingers."""
+        # Brokers first, in reverse, so the last controller standing sees the others leave.
+        for node in reversed(self.layout.all_nodes):
+            self._signal(node, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for node in self.layout.all_nodes:
+            self._await_exit(node, deadline)
+
+    def stop_node(self, index: int, kill: bool = False, timeout_s: float = 60.0) -> None:
+        """Stop node `index` (0-based): SIGTERM, or SIGKILL when `kill`."""
+        node = self.layout.node(index)
+        self._signal(node, signal.SIGKILL if kill else signal.SIGTERM)
+        self._await_exit(node, time.monotonic() + timeout_s)
+
+    def status(self) -> list[tuple[NodeLayout, int | None]]:
+        """Each node with its running process id, or None when it is not running."""
+        return [(n, _pid(n) if self.node_running(n) else None) for n in self.layout.all_nodes]
+
+    def node_running(self, node: NodeLayout) -> bool:
+        pid = _pid(node)
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return not _is_zombie(pid)
+
+    def _signal(self, node: NodeLayout, sig: signal.Signals) -> None:
+        pid = _pid(node)
+        if pid is not None and self.node_running(node):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    def _await_exit(self, node: NodeLayout, deadline: float) -> None:
+        while self.node_running(node) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if self.node_running(node):
+            self._signal(node, signal.SIGKILL)
+            while self.node_running(node):
+                time.sleep(0.1)
+        _reap(_pid(node))
+        node.pid_file.unlink(missing_ok=True)
+
+    def _format(self, node: NodeLayout) -> None:
+        cmd = self._java(node, "kafka.tools.StorageTool", "format", "-t", self.layout.cluster_id,
+                         "-c", str(node.config), "--ignore-formatted")
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
+            raise KafkaSetupError(f"formatting Kafka storage in {node.data} failed: {tail[0]}")
+
+    def _java(self, node: NodeLayout, main: str, *args: str) -> list[str]:
+        return [
+            self.dist.java, _HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={node.home / 'log4j2.properties'}",
+            "-cp", self.dist.classpath, main, *args,
+        ]
+
+    def _server_properties(self, node: NodeLayout) -> str:
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.layout.all_nodes)
+        rf = self.layout.replication
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": node.node_id,
+            "controller.quorum.voters": voters,
+            "listeners": f"PLAINTEXT://127.0.0.1:{node.port},CONTROLLER://127.0.0.1:{node.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{node.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": node.data,
+            # Topics are declared (infra.topics); a typo must not silently create one.
+            "auto.create.topics.enable": "false",
+            "num.partitions": 6,
+            "default.replication.factor": rf,
+            "min.insync.replicas": max(1, rf - 1),
+            "offsets.topic.replication.factor": rf,
+            "offsets.topic.num.partitions": 12,
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": max(1, rf - 1),
+            "transaction.state.log.num.partitions": 6,
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": max(1, rf - 1),
+            "group.initial.rebalance.delay.ms": 0,
+            "log.retention.hours": 168,
+        }
+        return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+def wait_for_metadata(
+    bootstrap: str, expect_brokers: int = 1, timeout_s: float = 90.0, log_hint: Path | None = None
+) -> None:
+    """Block until `bootstrap` answers a metadata request listing `expect_brokers` brokers."""
+    deadline = time.monotonic() + timeout_s
+    last_error = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            brokers = asyncio.run(_count_brokers(bootstrap))
+            if brokers >= expect_brokers:
+                return
+            last_error = f"{brokers} of {expect_brokers} brokers registered"
+        except Exception as exc:  # any failure here just means "not ready yet"
+            last_error = f"{type(exc).__name__}: {exc}"
+        time.sleep(0.5)
+    hint = f"; see {log_hint}" if log_hint else ""
+    raise KafkaSetupError(f"Kafka at {bootstrap} did not answer metadata within {timeout_s:.0f}s ({last_error}){hint}")
+
+
+async def _count_brokers(bootstrap: str) -> int:
+    from aiokafka.client import AIOKafkaClient
+
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=3000,
+                            connections_max_idle_ms=10000)
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout=5)
+        metadata = await asyncio.wait_for(client.fetch_all_metadata(), timeout=5)
+        return len(metadata.brokers())
+    finally:
+        await client.close()
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise KafkaSetupError(
+                f"port {port} on 127.0.0.1 is already in use: stop what holds it "
+                "(`headwater kafka down`, or another Kafka) or pick another with --port"
+            ) from exc
+
+
+def _pid(node: NodeLayout) -> int | None:
+    try:
+        return int(node.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _reap(pid: int | None) -> None:
+    # A node started by this very process must be waited for, or it lingers as a zombie.
+    if pid is not None:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
