@@ -8,6 +8,7 @@ Docker. The jars land in a cache folder outside the repository and are reused.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -114,7 +115,7 @@ def _run_maven(mvn: str, version: str, libs: Path, maven_repo: str | None) -> No
     staging = libs.with_name("libs.partial")
     shutil.rmtree(staging, ignore_errors=True)
     cmd = [
-        mvn, "-B", "-q", "-f", str(_POM),
+        mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(_POM),
         "dependency:copy-dependencies",
         f"-Dkafka.version={version}",
         f"-DoutputDirectory={staging}",
@@ -153,6 +154,7 @@ def _mirror_settings(url: str) -> str:
 
 
 def _maven_reason(output: str) -> str:
+    output = re.sub(r"\x1b\[[0-9;]*m", "", output)
     errors = [line.strip() for line in output.splitlines() if "[ERROR]" in line and line.strip()]
     reason = errors[0].replace("[ERROR]", "").strip() if errors else "exit status non-zero"
     return reason[:240]

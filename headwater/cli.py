@@ -1,0 +1,168 @@
+"""`headwater`: the command line front door."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from headwater.settings import Settings
+from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
+from infra.kafka.cluster import wait_for_metadata
+from infra.topics import create_topics, topic_names
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="headwater: event-sourced workflow and rules engine on Apache Kafka")
+kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaft), fetched from Maven Central")
+app.add_typer(kafka_app, name="kafka")
+out = Console()
+err = Console(stderr=True)
+
+NodesOpt = Annotated[int | None, typer.Option("--nodes", "-n", min=1, max=9, help="cluster nodes")]
+PortOpt = Annotated[int | None, typer.Option("--port", "-p", min=1024, max=65000, help="first port")]
+
+
+def _settings(**overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _cluster(settings: Settings) -> LocalCluster:
+    layout = ClusterLayout(settings.local_kafka_home().resolve(), settings.kafka_port, settings.kafka_nodes)
+    return LocalCluster(fetch_distribution(settings.kafka_version), layout)
+
+
+@kafka_app.command("up")
+def kafka_up(nodes: NodesOpt = None, port: PortOpt = None) -> None:
+    """Fetch Kafka if needed and start the local cluster; print its address and log files."""
+    settings = _settings(kafka_nodes=nodes, kafka_port=port)
+    try:
+        cluster = _cluster(settings)
+        cluster.start()
+        create_topics(cluster.bootstrap, settings.topic_prefix, settings.topic_partitions,
+                      min(settings.replication_factor, settings.kafka_nodes))
+    except KafkaSetupError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"Kafka {settings.kafka_version} is up: bootstrap [bold]{cluster.bootstrap}[/bold]")
+    for node in cluster.layout.all_nodes:
+        out.print(f"  node {node.node_id}: 127.0.0.1:{node.port}  log: {node.log}", highlight=False)
+
+
+@kafka_app.command("down")
+def kafka_down(nodes: NodesOpt = None, port: PortOpt = None) -> None:
+    """Stop the local cluster (controlled shutdown)."""
+    settings = _settings(kafka_nodes=nodes, kafka_port=port)
+    try:
+        cluster = _cluster(settings)
+    except KafkaSetupError as exc:
+        raise _fail(str(exc)) from None
+    cluster.stop()
+    out.print("Kafka is down")
+
+
+@kafka_app.command("status")
+def kafka_status(nodes: NodesOpt = None, port: PortOpt = None) -> None:
+    """Show each local node's process and whether the cluster answers metadata."""
+    settings = _settings(kafka_nodes=nodes, kafka_port=port)
+    try:
+        cluster = _cluster(settings)
+    except KafkaSetupError as exc:
+        raise _fail(str(exc)) from None
+    table = Table("node", "address", "pid", "log")
+    running = 0
+    for node, pid in cluster.status():
+        running += pid is not None
+        table.add_row(str(node.node_id), f"127.0.0.1:{node.port}", str(pid or "-"), str(node.log))
+    out.print(table)
+    if running == 0:
+        raise _fail("the local Kafka is not running: start it with `headwater kafka up`", code=1)
+    try:
+        wait_for_metadata(cluster.bootstrap, expect_brokers=running, timeout_s=5)
+    except KafkaSetupError as exc:
+        raise _fail(str(exc), code=1) from None
+    out.print(f"answering metadata at {cluster.bootstrap}")
+
+
+@kafka_app.command("fetch")
+def kafka_fetch() -> None:
+    """Fetch the broker's jars from Maven Central into the cache (done by `up` when needed)."""
+    settings = _settings()
+    try:
+        dist = fetch_distribution(settings.kafka_version)
+    except KafkaSetupError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"Kafka {dist.version}: {dist.libs_dir}", highlight=False)
+
+
+@app.command("topics")
+def topics() -> None:
+    """Create the design's topics (idempotent) on the configured broker."""
+    settings = _settings()
+    if not settings.kafka_bootstrap:
+        raise _fail("set HEADWATER_KAFKA_BOOTSTRAP, or use `headwater up` / `headwater kafka up`")
+    created = create_topics(settings.kafka_bootstrap, settings.topic_prefix,
+                            settings.topic_partitions, settings.replication_factor)
+    out.print(f"{len(created)} created; topics: {', '.join(topic_names(settings.topic_prefix).values())}")
+
+
+@app.command("up")
+def up() -> None:
+    """Start everything: the local broker (unless one is configured), topics, worker and API."""
+    from headwater.stack import Stack
+
+    try:
+        code = Stack(_settings(), say=lambda m: out.print(f"[cyan]headwater[/cyan] {m}", highlight=False)).run()
+    except KafkaSetupError as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run one engine worker (a Faust worker) against the configured broker."""
+    from streams.app import AppConfig, run_worker
+
+    settings = _settings()
+    if not settings.kafka_bootstrap:
+        raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
+    config = AppConfig(app_id=settings.app_id, bootstrap=settings.kafka_bootstrap,
+                       topics=topic_names(settings.topic_prefix),
+                       data_dir=(settings.data_dir / "worker").resolve(),
+                       partitions=settings.topic_partitions, web_port=settings.worker_web_port)
+    sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
+    run_worker(config, loglevel=settings.log_level)
+
+
+@app.command("api")
+def api() -> None:
+    """Serve the HTTP API and the web UI."""
+    import uvicorn
+
+    from projections.api import create_api
+
+    settings = _settings()
+    if not settings.kafka_bootstrap:
+        raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
+    application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix))
+    uvicorn.run(application, host=settings.api_host, port=settings.api_port,
+                log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """Print the effective settings (secrets masked) as JSON."""
+    out.print_json(orjson.dumps(_settings().model_dump(mode="json")).decode())
+
+
+def main() -> None:
+    """Entry point of the `headwater` script."""
+    app()

@@ -1,0 +1,41 @@
+"""The one settings model: every knob of headwater, read from `HEADWATER_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra.kafka import DEFAULT_KAFKA_VERSION
+
+
+class Settings(BaseSettings):
+    """headwater's configuration.
+
+    Every field can be set with an environment variable named `HEADWATER_<FIELD>` (e.g.
+    `HEADWATER_KAFKA_BOOTSTRAP=broker:9092`) or from a `.env` file in the working directory.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_", env_file=".env", frozen=True,
+                                      extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="Kafka bootstrap servers; unset: start and use the local broker")
+    kafka_port: int = Field(default=9092, ge=1024, le=65000, description="local broker's first port")
+    kafka_nodes: int = Field(default=1, ge=1, le=9, description="nodes of the local cluster")
+    kafka_version: str = Field(default=DEFAULT_KAFKA_VERSION, description="Kafka version to fetch")
+    topic_prefix: str = Field(default="hw.", pattern=r"^[A-Za-z0-9._-]*$")
+    topic_partitions: int = Field(default=6, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1, le=9)
+    data_dir: Path = Field(default=Path(".headwater"), description="local state: broker, tables, views")
+    app_id: str = Field(default="headwater", description="consumer group / Faust app id")
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8080, ge=1, le=65535)
+    worker_web_port: int = Field(default=6066, ge=1, le=65535)
+    log_level: str = Field(default="info", pattern=r"^(debug|info|warn|warning|error|critical)$")
+    webhook_secret: SecretStr | None = None
+    examples_dir: Path | None = Field(default=None, description="definitions deployed by `up`")
+
+    def local_kafka_home(self) -> Path:
+        return self.data_dir / "kafka"

@@ -1,0 +1,108 @@
+"""`headwater up`: the local broker, the worker and the API as one supervised stack."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from headwater.settings import Settings
+from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
+from infra.topics import create_topics
+
+
+def local_cluster(settings: Settings) -> LocalCluster:
+    """The local cluster that `settings` describe (not started)."""
+    layout = ClusterLayout(settings.local_kafka_home().resolve(), settings.kafka_port,
+                           settings.kafka_nodes)
+    return LocalCluster(fetch_distribution(settings.kafka_version), layout)
+
+
+def ensure_kafka(settings: Settings, say: Callable[[str], None]) -> tuple[str, LocalCluster | None]:
+    """The bootstrap servers to use, starting the local cluster if none is configured.
+
+    Returns the bootstrap string and the cluster if this call started it (so the caller stops it).
+    """
+    if settings.kafka_bootstrap:
+        return settings.kafka_bootstrap, None
+    cluster = local_cluster(settings)
+    if all(pid for _, pid in cluster.status()):
+        say(f"using the running local Kafka at {cluster.bootstrap}")
+        return cluster.bootstrap, None
+    say(f"starting local Kafka {settings.kafka_version} at {cluster.bootstrap} "
+        f"(log: {cluster.layout.node(0).log})")
+    cluster.start()
+    return cluster.bootstrap, cluster
+
+
+@dataclass
+class Stack:
+    """Child processes of `headwater up` and the cluster it started."""
+
+    settings: Settings
+    say: Callable[[str], None]
+    cluster: LocalCluster | None = None
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    stopping: bool = False
+
+    def run(self) -> int:
+        bootstrap, self.cluster = ensure_kafka(self.settings, self.say)
+        try:
+            created = create_topics(bootstrap, self.settings.topic_prefix,
+                                    self.settings.topic_partitions, self._replication())
+            self.say(f"topics ready ({len(created)} created)")
+            env = {**os.environ, "HEADWATER_KAFKA_BOOTSTRAP": bootstrap}
+            self._spawn("worker", [sys.executable, "-m", "headwater", "worker"], env)
+            self._spawn("api", [sys.executable, "-m", "headwater", "api"], env)
+            self.say(f"headwater is up: API http://{self.settings.api_host}:{self.settings.api_port}"
+                     " (Ctrl-C stops everything)")
+            return self._supervise()
+        finally:
+            self.shutdown()
+
+    def _replication(self) -> int:
+        nodes = self.settings.kafka_nodes if not self.settings.kafka_bootstrap else None
+        return min(self.settings.replication_factor, nodes) if nodes else self.settings.replication_factor
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
+        self.children[name] = subprocess.Popen(cmd, env=env)
+
+    def _supervise(self) -> int:
+        stop = {"signal": 0}
+
+        def on_signal(signum: int, _frame: object) -> None:
+            stop["signal"] = signum
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        while not stop["signal"]:
+            for name, proc in self.children.items():
+                if proc.poll() is not None:
+                    self.say(f"{name} exited with status {proc.returncode}; stopping headwater")
+                    return 1
+            time.sleep(0.3)
+        self.say("stopping headwater")
+        return 0
+
+    def shutdown(self) -> None:
+        """Stop children (SIGTERM, then SIGKILL after 20 s) and the cluster this stack started."""
+        if self.stopping:
+            return
+        self.stopping = True
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.children.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.cluster is not None:
+            self.say("stopping local Kafka")
+            self.cluster.stop()
