@@ -45,7 +45,7 @@ def parse_duration(value: Any) -> Any:
     if not _DURATION_FULL.match(text):
         raise PydanticCustomError(
             "invalid_duration",
-            "{value!r} is not a duration: use seconds or units like 500ms, 30s, 5m, 2h, 1d, 1h30m",
+            "'{value}' is not a duration: use seconds or units like 500ms, 30s, 5m, 2h, 1d, 1h30m",
             {"value": value},
         )
     return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
@@ -172,7 +172,7 @@ class Schedule(Frozen):
     def _valid_cron(cls, value: str | None) -> str | None:
         if value is not None and not croniter.is_valid(value):
             raise PydanticCustomError(
-                "invalid_cron", "{cron!r} is not a cron expression", {"cron": value}
+                "invalid_cron", "'{cron}' is not a cron expression", {"cron": value}
             )
         return value
 
@@ -183,7 +183,7 @@ class Schedule(Frozen):
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             raise PydanticCustomError(
-                "invalid_timezone", "{tz!r} is not an IANA time zone", {"tz": value}
+                "invalid_timezone", "'{tz}' is not an IANA time zone", {"tz": value}
             ) from None
         return value
 

@@ -255,3 +255,19 @@ class _Parser:
             self.fail(path, "invalid_field", "inside $iall/$iany, fields are $i or $i.<name>")
             return False
         return True
+
+
+def condition_expressions(condition: Any, path: str = "$") -> list[tuple[str, str]]:
+    """`(json_path, source)` of every `$expr` in a condition, at any depth."""
+    found: list[tuple[str, str]] = []
+    if isinstance(condition, dict):
+        for key, value in condition.items():
+            here = path + json_path_key(str(key))
+            if key == "$expr" and isinstance(value, str):
+                found.append((here, value))
+            else:
+                found += condition_expressions(value, here)
+    elif isinstance(condition, list):
+        for i, item in enumerate(condition):
+            found += condition_expressions(item, f"{path}[{i}]")
+    return found

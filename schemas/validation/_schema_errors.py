@@ -1,0 +1,87 @@
+"""Pydantic's errors, turned into problems with JSON paths into what the author wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from schemas.expressions import json_path_key
+from schemas.validation._report import Problem
+
+# Discriminated unions put the chosen tag into an error's location; these are the tags.
+_TAGS = {
+    "steps": frozenset({"action", "condition", "loop", "parallel", "subprocess", "wait"}),
+    "triggers": frozenset({"manual", "api", "webhook", "event", "schedule"}),
+    "actions": frozenset({"start_workflow", "publish_event", "call_webhook", "signal_execution"}),
+}
+_PATTERN_KINDS = frozenset({"sequence", "threshold", "absence"})
+
+_CODES = {
+    "missing": "missing_field",
+    "extra_forbidden": "unknown_field",
+    "union_tag_invalid": "unknown_type",
+    "union_tag_not_found": "missing_type",
+    "greater_than": "out_of_range",
+    "greater_than_equal": "out_of_range",
+    "less_than": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "too_short": "out_of_range",
+    "too_long": "out_of_range",
+    "string_too_long": "out_of_range",
+    "string_too_short": "empty_value",
+    "string_pattern_mismatch": "invalid_format",
+    "literal_error": "invalid_value",
+    "enum": "invalid_value",
+    "finite_number": "out_of_range",
+}
+
+
+def schema_problems(error: ValidationError, data: Any) -> list[Problem]:
+    """One problem per pydantic error, located in `data` (the authored document)."""
+    return [_problem(detail, data) for detail in error.errors(include_url=False)]
+
+
+def _problem(detail: ErrorDetails, data: Any) -> Problem:
+    kind = detail["type"]
+    if kind in _CODES:
+        code = _CODES[kind]
+    elif kind.endswith(("_type", "_parsing")) or kind in ("model_attributes_type", "dict_type"):
+        code = "wrong_type"
+    elif kind.startswith("url_"):
+        code = "invalid_url"
+    else:
+        code = kind  # our own PydanticCustomError codes, e.g. invalid_cron
+    return Problem(locate(detail["loc"], data), code, detail["msg"])
+
+
+def _is_tag(loc: Sequence[int | str], i: int) -> bool:
+    part = loc[i]
+    if not isinstance(part, str) or i == 0:
+        return False
+    if loc[i - 1] == "pattern":
+        return part in _PATTERN_KINDS
+    if i >= 2 and isinstance(loc[i - 1], int) and isinstance(loc[i - 2], str):
+        return part in _TAGS.get(loc[i - 2], frozenset())  # type: ignore[arg-type]
+    return False
+
+
+def locate(loc: Sequence[int | str], data: Any) -> str:
+    """JSONPath of a pydantic location, following the authored data.
+
+    Union tags are skipped; a missing key is still named; the walk stops where the
+    authored value has no such part (e.g. a shorthand string for an object).
+    """
+    path, node = "$", data
+    for i, part in enumerate(loc):
+        if _is_tag(loc, i):
+            continue
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            path, node = f"{path}[{part}]", node[part]
+        elif isinstance(part, str) and isinstance(node, dict) and not part.startswith("["):
+            path, node = path + json_path_key(part), node.get(part)
+        else:
+            break
+    return path
