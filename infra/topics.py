@@ -7,6 +7,7 @@ so that one worker owns an execution's commands and its history at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 DAY_MS = 24 * 3600 * 1000
@@ -71,10 +72,9 @@ async def create_topics_async(
             for spec in TOPICS if spec.name(prefix) not in existing
         ]
         if wanted:
-            try:
+            # Another process may win the race; the topic is there, which is all we need.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another process won the race; the topic is there, which is all we need
         await _check_partitions(admin, prefix, partitions, existing)
         return [t.name for t in wanted]
     finally:

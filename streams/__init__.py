@@ -3,7 +3,8 @@
 __all__ = ["AppConfig", "create_app", "run_worker"]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy, so that `streams.machine` never loads Faust
+def __getattr__(name: str) -> object:
+    # Lazy, so that importing the pure `streams.machine` never loads Faust.
     if name in __all__:
         from streams import app
 
