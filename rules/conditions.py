@@ -148,7 +148,7 @@ def _compile_pair(key: str, operand: Any, prefix: tuple[str, ...]) -> tuple[Test
     if key == "$expr":
         return _expr(operand, "item" if prefix is _ITEM_SCOPE else "event")
     ((path, value),) = _single(operand, key).items()
-    get = _getter(path, prefix)
+    get = field_getter(path, prefix)
     if isinstance(value, Mapping) and key in _COMPARE:
         return _compare_fields(get, path, key, _field_ref(value, prefix))
     if key == "$eq":
@@ -184,7 +184,12 @@ def _single(operand: Any, op: str) -> Mapping[str, Any]:
     return operand
 
 
-def _getter(path: str, prefix: tuple[str, ...]) -> Getter:
+def field_getter(path: str, prefix: tuple[str, ...] = ()) -> Getter:
+    """A function reading a dotted path from an event; `MISSING` when it is not there.
+
+    Raises:
+        ConditionError: `$i` used outside an item scope (or missing inside one).
+    """
     parts = tuple(path.split("."))
     if prefix is _ITEM_SCOPE:  # inside $iany/$iall the item is spelled `$i`
         if parts[0] != "$i":
@@ -260,11 +265,11 @@ def _equals(get: Getter, path: str, value: Any) -> tuple[Test, Explain]:
     elif type(value) is str:
 
         def test(doc: Any) -> bool:
-            return get(doc) == value
+            return bool(get(doc) == value)
     else:
 
         def test(doc: Any) -> bool:
-            return equality_key(get(doc)) == key
+            return bool(equality_key(get(doc)) == key)
 
     def explain(doc: Any) -> str | None:
         return None if test(doc) else _reason(path, get(doc), f"is not {_show(value)}")
@@ -312,7 +317,7 @@ def _field_ref(value: Mapping[str, Any], prefix: tuple[str, ...]) -> tuple[str, 
     ref = value.get("$m")
     if len(value) != 1 or not isinstance(ref, str):
         raise ConditionError('a compared value is a scalar or {"$m": "other.field"}')
-    return ref, _getter(ref, prefix)
+    return ref, field_getter(ref, prefix)
 
 
 def _compare_fields(

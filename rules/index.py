@@ -23,7 +23,7 @@ from rules.conditions import (
     Test,
     equality_key,
 )
-from rules.conditions import _getter as _make_getter
+from rules.conditions import field_getter as _make_getter
 
 T = TypeVar("T")
 _CACHE_LIMIT = 4096

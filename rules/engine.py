@@ -1,0 +1,409 @@
+"""The rule engine: which rules an event fires, with their actions rendered.
+
+`RuleEngine.decide(event, now)` reads the index and the limit and pattern state and returns an
+`Evaluation` (nothing is written); `apply(evaluation)` folds its changes into the state;
+`evaluate` does both. Matches come in priority order (higher first, then rule id). All matching
+rules fire; of an exclusive group only the first that can fire does. Rules are put, paused,
+resumed and removed one at a time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rules import limits, patterns
+from rules.actions import CompiledAction, RenderedAction, compile_actions
+from rules.conditions import CompiledCondition, compile_condition
+from rules.index import Entry, RuleIndex
+from rules.limits import EMPTY, Change, RuleCounters
+from rules.patterns import CompiledPattern, PatternChange, PatternState, Timer
+from schemas.definitions import RuleDefinition
+from schemas.expressions import ExpressionError, check_context
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A rule definition with its condition, actions and pattern compiled."""
+
+    definition: RuleDefinition
+    condition: CompiledCondition
+    actions: tuple[CompiledAction, ...]
+    pattern: CompiledPattern | None
+
+    @property
+    def id(self) -> str:
+        """The rule id."""
+        return self.definition.id
+
+
+def compile_rule(definition: RuleDefinition) -> CompiledRule:
+    """Compile a rule once.
+
+    Raises:
+        ConditionError: the condition does not compile.
+        ExpressionError: an action mapping does not compile.
+    """
+    pattern = definition.pattern
+    return CompiledRule(
+        definition,
+        compile_condition(definition.conditions),
+        compile_actions(definition.actions),
+        CompiledPattern(definition.id, pattern) if pattern is not None else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """A rule that fires now, with its actions rendered (in the rule's order)."""
+
+    rule_id: str
+    rule_version: str
+    actions: tuple[RenderedAction, ...]
+    events: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A candidate rule that did not act, with a reason code (see `schemas.outcomes`)."""
+
+    rule_id: str
+    rule_version: str
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A rule that matched and waits: queued for a concurrency slot or gathered in a batch."""
+
+    rule_id: str
+    rule_version: str
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A rule that matched but whose actions could not be rendered."""
+
+    rule_id: str
+    rule_version: str
+    error_code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """What one event (or timer, or completion) did.
+
+    Attributes:
+        fired: rules firing now, in priority order.
+        deferred: rules that matched and wait (queued or batched).
+        skipped: candidates that did not act, and why.
+        failed: rules that matched but could not render their actions.
+        timers: timers to deliver back (`on_timer`) when due: batch windows, absences.
+        changes: limit state changes, for `apply` and for the changelog.
+        pattern_changes: pattern state changes, likewise.
+    """
+
+    fired: tuple[Firing, ...] = ()
+    deferred: tuple[Deferred, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    failed: tuple[Failure, ...] = ()
+    timers: tuple[Timer, ...] = ()
+    changes: tuple[Change, ...] = ()
+    pattern_changes: tuple[PatternChange, ...] = ()
+
+
+@dataclass(slots=True)
+class _Builder:
+    fired: list[Firing] = field(default_factory=list)
+    deferred: list[Deferred] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    pattern_changes: list[PatternChange] = field(default_factory=list)
+    checked_event: bool = False
+
+    def build(self) -> Evaluation:
+        return Evaluation(
+            tuple(self.fired),
+            tuple(self.deferred),
+            tuple(self.skipped),
+            tuple(self.failed),
+            tuple(self.timers),
+            tuple(self.changes),
+            tuple(self.pattern_changes),
+        )
+
+
+_NOTHING = Evaluation()
+
+
+class RuleEngine:
+    """Active rules, their index, and the state their limits and patterns keep."""
+
+    def __init__(self) -> None:
+        self._index = RuleIndex()
+        self._rules: dict[str, CompiledRule] = {}
+        self._paused: set[str] = set()
+        self.counters: dict[str, RuleCounters] = {}
+        self.pattern_state: PatternState = {}
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def put(self, definition: RuleDefinition) -> CompiledRule:
+        """Add or change a rule; only `active`, `enabled`, event-triggered rules are filed."""
+        rule = compile_rule(definition)
+        self._rules[definition.id] = rule
+        self._file(rule)
+        return rule
+
+    def remove(self, rule_id: str) -> None:
+        """Forget a rule (its limit and pattern state are dropped too)."""
+        self._rules.pop(rule_id, None)
+        self._paused.discard(rule_id)
+        self._index.remove(rule_id)
+        self.counters.pop(rule_id, None)
+        self.pattern_state = {k: v for k, v in self.pattern_state.items() if k[0] != rule_id}
+
+    def pause(self, rule_id: str) -> None:
+        """Stop matching a rule without forgetting it or its state."""
+        self._paused.add(rule_id)
+        self._index.remove(rule_id)
+
+    def resume(self, rule_id: str) -> None:
+        """Match a paused rule again (nothing is recompiled)."""
+        self._paused.discard(rule_id)
+        rule = self._rules.get(rule_id)
+        if rule is not None:
+            self._file(rule)
+
+    def rule(self, rule_id: str) -> CompiledRule | None:
+        """The compiled rule under an id, filed or not."""
+        return self._rules.get(rule_id)
+
+    def _file(self, rule: CompiledRule) -> None:
+        d = rule.definition
+        active = d.status == "active" and d.enabled and d.type != "scheduled"
+        if not active or d.id in self._paused:
+            self._index.remove(d.id)
+            return
+        self._index.add(
+            d.id,
+            rule.condition,
+            event_type=d.trigger.event_type,
+            source=d.trigger.source,
+            priority=d.priority,
+            payload=rule,
+        )
+
+    def match(self, event: Mapping[str, Any]) -> list[Entry]:
+        """The index's raw matches, in priority order (no limits, no rendering)."""
+        return self._index.match(event)
+
+    def decide(
+        self, event: Mapping[str, Any], now: dt.datetime, *, explain: bool = False
+    ) -> Evaluation:
+        """What `event` (a CloudEvent as a JSON dict) does, without changing any state.
+
+        Args:
+            event: the trigger event as JSON (`TriggerEvent.model_dump(mode="json")`).
+            now: the evaluation time (the worker passes the event's time for replay).
+            explain: also list every trigger-matching candidate whose condition failed,
+                with the reason (costs a pass over those candidates).
+        """
+        entries = self._index.match(event)
+        if not entries and not explain:
+            return _NOTHING
+        out = _Builder()
+        context: dict[str, Any] = {"event": event, "now": now}
+        taken: set[str] = set()
+        for entry in entries:
+            rule: CompiledRule = entry.payload
+            group = rule.definition.exclusive_group
+            if group is not None and group in taken:
+                out.skipped.append(_skip(rule, "exclusive_group", f"group {group!r} fired"))
+            elif self._activate(rule, event, now, context, out) and group is not None:
+                taken.add(group)
+        if explain:
+            self._explain(event, entries, out)
+        return out.build()
+
+    def _activate(
+        self,
+        rule: CompiledRule,
+        event: Mapping[str, Any],
+        now: dt.datetime,
+        context: dict[str, Any],
+        out: _Builder,
+    ) -> bool:
+        events: tuple[Mapping[str, Any], ...] = (event,)
+        if rule.pattern is not None:
+            completed = self._advance_pattern(rule, rule.pattern, event, now, out)
+            if not completed:
+                return False
+            events = completed
+        d = rule.definition
+        counters = self.counters.get(d.id, EMPTY)
+        if d.max_executions is not None and counters.executions >= d.max_executions:
+            out.skipped.append(_skip(rule, "max_executions", f"{d.max_executions} reached"))
+            return False
+        if d.execution_mode == "batch":
+            return self._gather(rule, counters, event, now, context, out)
+        limit = d.concurrency_limit
+        if limit is not None and counters.running >= limit:
+            if d.execution_mode == "queued":
+                out.deferred.append(Deferred(d.id, d.version, "queued"))
+                out.changes.append(Change("queued", d.id, event))
+                return True
+            out.skipped.append(_skip(rule, "concurrency_limit", f"{limit} running"))
+            return False
+        if self._fire(rule, events, context, out) and _counted(d):
+            out.changes.append(Change("fired", d.id))
+        return True
+
+    def _fire(
+        self,
+        rule: CompiledRule,
+        events: tuple[Mapping[str, Any], ...],
+        context: dict[str, Any],
+        out: _Builder,
+    ) -> bool:
+        d = rule.definition
+        scope = {**context, "event": events[-1], "events": list(events)}
+        try:
+            # One event already checked for this decision need not be walked again.
+            if len(events) > 1 or not out.checked_event:
+                check_context(scope)
+                out.checked_event = len(events) == 1
+            actions = tuple(a.render(scope) for a in rule.actions)
+        except ExpressionError as exc:
+            out.failed.append(Failure(d.id, d.version, exc.code, exc.message))
+            return False
+        out.fired.append(Firing(d.id, d.version, actions, events))
+        return True
+
+    def _gather(
+        self,
+        rule: CompiledRule,
+        counters: RuleCounters,
+        event: Mapping[str, Any],
+        now: dt.datetime,
+        context: dict[str, Any],
+        out: _Builder,
+    ) -> bool:
+        d = rule.definition
+        size = d.batch.size if d.batch is not None else 10
+        window = d.batch.window if d.batch is not None else 60.0
+        if len(counters.batch) + 1 >= size:
+            # The batch is spent even if rendering fails; the failure is reported.
+            self._fire(rule, (*counters.batch, event), context, out)
+            out.changes.append(Change("flushed", d.id))
+            return True
+        out.deferred.append(Deferred(d.id, d.version, "batch"))
+        out.changes.append(Change("batched", d.id, event, now))
+        if not counters.batch:
+            out.timers.append(Timer(d.id, "$batch", now + dt.timedelta(seconds=window)))
+        return True
+
+    def _advance_pattern(
+        self,
+        rule: CompiledRule,
+        pattern: CompiledPattern,
+        event: Mapping[str, Any],
+        now: dt.datetime,
+        out: _Builder,
+    ) -> tuple[Mapping[str, Any], ...]:
+        key = pattern.key(event)
+        if key is None:
+            out.skipped.append(_skip(rule, "pattern_pending", "no correlation key"))
+            return ()
+        result = pattern.decide(self.pattern_state.get((rule.id, key)), key, event, now)
+        if result.change is not None:
+            out.pattern_changes.append(result.change)
+        if result.timer is not None:
+            out.timers.append(result.timer)
+        if not result.completed:
+            out.skipped.append(_skip(rule, "pattern_pending", result.reason))
+        return result.completed
+
+    def _explain(self, event: Mapping[str, Any], entries: list[Entry], out: _Builder) -> None:
+        matched = {e.rule_id for e in entries}
+        for entry in self._index.candidates(event):
+            if entry.rule_id not in matched:
+                rule: CompiledRule = entry.payload
+                reason = entry.condition.explain(event) or "condition false"
+                out.skipped.append(_skip(rule, "condition_false", reason))
+
+    def apply(self, evaluation: Evaluation) -> None:
+        """Fold an evaluation's changes into the limit and pattern state."""
+        for change in evaluation.changes:
+            counters = self.counters.get(change.rule_id, EMPTY)
+            self.counters[change.rule_id] = limits.step(counters, change)
+        for pattern_change in evaluation.pattern_changes:
+            self.pattern_state = patterns.evolve(self.pattern_state, pattern_change)
+
+    def evaluate(
+        self, event: Mapping[str, Any], now: dt.datetime, *, explain: bool = False
+    ) -> Evaluation:
+        """`decide` then `apply`."""
+        evaluation = self.decide(event, now, explain=explain)
+        if evaluation.changes or evaluation.pattern_changes:
+            self.apply(evaluation)
+        return evaluation
+
+    def on_timer(self, timer: Timer, now: dt.datetime) -> Evaluation:
+        """A timer came due: flush a batch window or fire an absence. Call `apply` after."""
+        rule = self._rules.get(timer.rule_id)
+        if rule is None:
+            return _NOTHING
+        out = _Builder()
+        context: dict[str, Any] = {"now": now}
+        if timer.key == "$batch":
+            counters = self.counters.get(rule.id, EMPTY)
+            if not counters.batch or counters.batch_opened is None:
+                return _NOTHING
+            window = rule.definition.batch.window if rule.definition.batch else 60.0
+            if counters.batch_opened + dt.timedelta(seconds=window) != timer.due:
+                return _NOTHING  # a stale timer: that batch was flushed by size
+            self._fire(rule, counters.batch, context, out)
+            out.changes.append(Change("flushed", rule.id))
+            return out.build()
+        if rule.pattern is None:
+            return _NOTHING
+        current = self.pattern_state.get((rule.id, timer.key))
+        result = rule.pattern.on_timer(current, timer.key, timer.due)
+        if result.change is not None:
+            out.pattern_changes.append(result.change)
+        fired = bool(result.completed) and self._fire(rule, result.completed, context, out)
+        if fired and _counted(rule.definition):
+            out.changes.append(Change("fired", rule.id))
+        return out.build()
+
+    def complete(self, rule_id: str, now: dt.datetime) -> Evaluation:
+        """An execution of the rule ended: free its slot and start the oldest queued one."""
+        rule = self._rules.get(rule_id)
+        if rule is None:
+            return _NOTHING
+        out = _Builder()
+        out.changes.append(Change("completed", rule_id))
+        queue = self.counters.get(rule_id, EMPTY).queue
+        if queue:
+            out.changes.append(Change("released", rule_id))
+            if not self._fire(rule, (queue[0],), {"now": now}, out):
+                out.changes.append(Change("completed", rule_id))  # it never ran
+        return out.build()
+
+
+def _counted(definition: RuleDefinition) -> bool:
+    # Rules without limits keep no state, so the hot path allocates nothing for them.
+    return definition.max_executions is not None or definition.concurrency_limit is not None
+
+
+def _skip(rule: CompiledRule, reason: str, detail: str) -> Skip:
+    return Skip(rule.definition.id, rule.definition.version, reason, detail)
