@@ -1,0 +1,327 @@
+"""The codec: event models <-> Kafka record bytes, in the Confluent wire format.
+
+Every key and value is ``0x00`` (magic byte), a 4-byte big-endian schema id, then the Avro
+binary body (fastavro, schemaless). Values are one record of the topic's value union (see
+``schemas.avro.catalogue``); free-form JSON inside records is orjson text. Records written
+with an older schema id are read through Avro schema resolution into today's models.
+
+Anything undecodable raises one error, ``DecodeError``, naming the topic, partition, offset
+and a reason code, which is all the dead-letter path needs.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import orjson
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from pydantic import BaseModel, ValidationError
+
+from schemas.avro import model_decoder, model_encoder
+from schemas.avro.catalogue import CATALOGUE, TopicSchemas, key_schema, value_schema
+from schemas.registry import (
+    InMemorySchemaRegistry,
+    SchemaRegistry,
+    SchemaRegistryError,
+    subject_name,
+)
+from schemas.triggers import InvalidTrigger, TriggerEvent, parse_kafka
+
+__all__ = [
+    "MAGIC_BYTE",
+    "Codec",
+    "CodecError",
+    "DecodeError",
+    "DecodeReason",
+    "EncodeError",
+]
+
+MAGIC_BYTE: Final = 0
+_HEADER = struct.Struct(">bI")
+
+
+class DecodeReason:
+    """The reason codes of ``DecodeError`` (also the dead letter's ``reason``)."""
+
+    NULL_VALUE: Final = "null_value"
+    TRUNCATED: Final = "truncated"
+    UNKNOWN_MAGIC_BYTE: Final = "unknown_magic_byte"
+    UNKNOWN_SCHEMA_ID: Final = "unknown_schema_id"
+    SCHEMA_MISMATCH: Final = "schema_mismatch"
+    CORRUPT: Final = "corrupt"
+    UNKNOWN_EVENT_TYPE: Final = "unknown_event_type"
+    INVALID_RECORD: Final = "invalid_record"
+    INVALID_CLOUDEVENT: Final = "invalid_cloudevent"
+    UNKNOWN_TOPIC: Final = "unknown_topic"
+
+
+class CodecError(Exception):
+    """Base of the codec's errors."""
+
+
+class EncodeError(CodecError):
+    """A model cannot be written to a topic (wrong topic, or a value Avro cannot hold)."""
+
+
+class DecodeError(CodecError):
+    """A record's bytes cannot be turned into an event.
+
+    Attributes:
+        topic: The topic the bytes came from.
+        partition: Their partition (-1 if unknown).
+        offset: Their offset (-1 if unknown).
+        reason: One of the ``DecodeReason`` codes.
+        detail: A human-readable explanation.
+    """
+
+    def __init__(self, topic: str, partition: int, offset: int, reason: str, detail: str = "") -> None:
+        self.topic, self.partition, self.offset = topic, partition, offset
+        self.reason, self.detail = reason, detail
+        super().__init__(f"cannot decode {topic}[{partition}]@{offset}: {reason}"
+                         + (f": {detail}" if detail else ""))
+
+
+@dataclass
+class _TopicCodec:
+    """Everything needed to read and write one topic, prepared once."""
+
+    schemas: TopicSchemas
+    value_schema: Any
+    key_schema: Any
+    writers: dict[type[BaseModel], tuple[str, Any]] = field(default_factory=dict)
+    models: dict[str, type[BaseModel]] = field(default_factory=dict)
+    value_header: bytes = b""
+    key_header: bytes = b""
+
+    @classmethod
+    def build(cls, schemas: TopicSchemas) -> _TopicCodec:
+        codec = cls(schemas, parse_schema(value_schema(schemas.role)),
+                    parse_schema(key_schema(schemas.role)))
+        for model in schemas.events:
+            fullname = f"{schemas.namespace}.{model.__name__}"
+            codec.writers[model] = (fullname, model_encoder(model, schemas.namespace))
+            codec.models[fullname] = model
+        return codec
+
+
+class Codec:
+    """Encodes and decodes the keys and values of headwater's topics.
+
+    Args:
+        registry: Where schema ids come from; an ``InMemorySchemaRegistry`` by default.
+        prefix: The topic prefix (``hw.`` by default); a topic is ``<prefix><role>``, and
+            ``<prefix><role>.<anything>`` (e.g. one task topic per task type) reads as the role.
+
+    Example:
+        >>> codec = Codec()
+        >>> data = codec.encode_value("hw.tasks", task)            # doctest: +SKIP
+        >>> codec.decode_value("hw.tasks", data, partition=0, offset=7) == task  # doctest: +SKIP
+        True
+    """
+
+    def __init__(self, registry: SchemaRegistry | None = None, *, prefix: str = "hw.") -> None:
+        self.registry: SchemaRegistry = registry if registry is not None else InMemorySchemaRegistry()
+        self.prefix = prefix
+        self._roles: dict[str, _TopicCodec] = {}
+        self._topics: dict[str, _TopicCodec] = {}
+        self._writer_schemas: dict[int, Any] = {}
+
+    def role_of(self, topic: str) -> str | None:
+        """The catalogue role a topic name belongs to, or None if it is none of ours."""
+        if not topic.startswith(self.prefix):
+            return None
+        rest = topic[len(self.prefix):]
+        while rest:
+            if rest in CATALOGUE:
+                return rest
+            rest = rest.rpartition(".")[0]
+        return None
+
+    def _topic(self, topic: str) -> _TopicCodec:
+        codec = self._topics.get(topic)
+        if codec is None:
+            role = self.role_of(topic)
+            if role is None:
+                raise KeyError(topic)
+            if role not in self._roles:
+                self._roles[role] = _TopicCodec.build(CATALOGUE[role])
+            codec = self._register(topic, self._roles[role])
+            self._topics[topic] = codec
+        return codec
+
+    def _register(self, topic: str, shared: _TopicCodec) -> _TopicCodec:
+        role = shared.schemas.role
+        value_id = self.registry.register(subject_name(topic, is_key=False),
+                                          orjson.dumps(value_schema(role)).decode())
+        key_id = self.registry.register(subject_name(topic, is_key=True),
+                                        orjson.dumps(key_schema(role)).decode())
+        self._writer_schemas[value_id] = shared.value_schema
+        self._writer_schemas[key_id] = shared.key_schema
+        return _TopicCodec(shared.schemas, shared.value_schema, shared.key_schema, shared.writers,
+                           shared.models, _HEADER.pack(MAGIC_BYTE, value_id),
+                           _HEADER.pack(MAGIC_BYTE, key_id))
+
+    def encode_value(self, topic: str, event: BaseModel) -> bytes:
+        """The record value for ``event`` on ``topic``.
+
+        Raises:
+            EncodeError: ``event`` is not an event type of the topic, or holds a value Avro
+                or JSON cannot carry (e.g. an integer beyond 64 bits).
+        """
+        codec = self._topic_for_encoding(topic)
+        writer = codec.writers.get(type(event))
+        if writer is None:
+            raise EncodeError(f"{type(event).__name__} is not an event of topic {topic}")
+        fullname, encode = writer
+        buffer = io.BytesIO()
+        buffer.write(codec.value_header)
+        try:
+            schemaless_writer(buffer, codec.value_schema, (fullname, encode(event)))
+        except (ValueError, TypeError, OverflowError, orjson.JSONEncodeError) as exc:
+            raise EncodeError(f"cannot encode {fullname} for {topic}: {exc}") from exc
+        return buffer.getvalue()
+
+    def encode_key(self, topic: str, key: str | bytes | None) -> bytes | None:
+        """The record key for ``key`` on ``topic``; None stays None (Kafka's null key).
+
+        Raises:
+            EncodeError: The topic is unknown or the key has the wrong type.
+        """
+        if key is None:
+            return None
+        codec = self._topic_for_encoding(topic)
+        buffer = io.BytesIO()
+        buffer.write(codec.key_header)
+        try:
+            schemaless_writer(buffer, codec.key_schema, key)
+        except (ValueError, TypeError) as exc:
+            raise EncodeError(f"cannot encode key {key!r} for {topic}: {exc}") from exc
+        return buffer.getvalue()
+
+    def _topic_for_encoding(self, topic: str) -> _TopicCodec:
+        try:
+            return self._topic(topic)
+        except KeyError:
+            raise EncodeError(f"{topic} is not a headwater topic (prefix {self.prefix!r})") from None
+
+    def decode_value(self, topic: str, data: bytes | None, *, partition: int = -1,
+                     offset: int = -1) -> BaseModel:
+        """The event in a record value read from ``topic``.
+
+        Raises:
+            DecodeError: For any reason the bytes are not an event of this topic.
+        """
+        where = (topic, partition, offset)
+        codec = self._topic_for_decoding(where)
+        name, record = self._read(where, data, codec.value_schema)
+        model = codec.models.get(name) if name else _only(codec.models.values())
+        if model is None:
+            raise DecodeError(*where, DecodeReason.UNKNOWN_EVENT_TYPE, f"{name} is not known here")
+        try:
+            return model.model_validate(model_decoder(model)(record))
+        except (ValidationError, orjson.JSONDecodeError) as exc:
+            raise DecodeError(*where, DecodeReason.INVALID_RECORD, str(exc)) from None
+
+    def decode_key(self, topic: str, data: bytes | None, *, partition: int = -1,
+                   offset: int = -1) -> str | bytes | None:
+        """The key in a record key read from ``topic``; None stays None.
+
+        Raises:
+            DecodeError: For any reason the bytes are not a key of this topic.
+        """
+        if data is None:
+            return None
+        where = (topic, partition, offset)
+        codec = self._topic_for_decoding(where)
+        _, key = self._read(where, data, codec.key_schema)
+        if not isinstance(key, str | bytes):
+            raise DecodeError(*where, DecodeReason.SCHEMA_MISMATCH, "not a key schema")
+        return key
+
+    def decode_trigger(self, topic: str, headers: Iterable[tuple[str, bytes | None]],
+                       data: bytes | None, *, partition: int = -1, offset: int = -1) -> TriggerEvent:
+        """A trigger in any form producers may send: Avro, or a CloudEvent in structured or
+        binary content mode (chosen by the headers, per the CloudEvents Kafka binding).
+
+        Raises:
+            DecodeError: The record is none of these (reason ``invalid_cloudevent`` names the
+                attribute at fault).
+        """
+        headers = list(headers)
+        names = {name.lower() for name, _ in headers}
+        cloudevent = "ce_specversion" in names or "content-type" in names
+        if not cloudevent and data and data[:1] == b"{":
+            headers.append(("content-type", b"application/cloudevents+json"))
+            cloudevent = True  # structured JSON without its header: accepted, it is unambiguous
+        try:
+            if cloudevent:
+                return parse_kafka(headers, data)
+        except InvalidTrigger as exc:
+            raise DecodeError(topic, partition, offset, DecodeReason.INVALID_CLOUDEVENT,
+                              str(exc)) from None
+        event = self.decode_value(topic, data, partition=partition, offset=offset)
+        assert isinstance(event, TriggerEvent)  # the triggers union holds only TriggerEvent
+        return event
+
+    def _topic_for_decoding(self, where: tuple[str, int, int]) -> _TopicCodec:
+        try:
+            return self._topic(where[0])
+        except KeyError:
+            raise DecodeError(*where, DecodeReason.UNKNOWN_TOPIC,
+                              f"not a headwater topic (prefix {self.prefix!r})") from None
+
+    def _read(self, where: tuple[str, int, int], data: bytes | None,
+              reader: Any) -> tuple[str | None, Any]:
+        if data is None:
+            raise DecodeError(*where, DecodeReason.NULL_VALUE, "a null value (tombstone)")
+        if len(data) < _HEADER.size:
+            raise DecodeError(*where, DecodeReason.TRUNCATED, f"{len(data)} bytes, no header")
+        magic, schema_id = _HEADER.unpack_from(data)
+        if magic != MAGIC_BYTE:
+            raise DecodeError(*where, DecodeReason.UNKNOWN_MAGIC_BYTE, f"magic byte {magic}")
+        writer = self._writer_schema(where, schema_id)
+        buffer = io.BytesIO(data)
+        buffer.seek(_HEADER.size)
+        datum = _read_body(where, buffer, writer, reader)
+        if buffer.tell() != len(data):
+            raise DecodeError(*where, DecodeReason.CORRUPT,
+                              f"{len(data) - buffer.tell()} trailing bytes after the record")
+        if isinstance(datum, tuple):
+            return datum[0], datum[1]
+        return None, datum
+
+    def _writer_schema(self, where: tuple[str, int, int], schema_id: int) -> Any:
+        writer = self._writer_schemas.get(schema_id)
+        if writer is None:
+            try:
+                writer = parse_schema(orjson.loads(self.registry.get_schema(schema_id)))
+            except SchemaRegistryError as exc:
+                raise DecodeError(*where, DecodeReason.UNKNOWN_SCHEMA_ID,
+                                  f"schema id {schema_id}: {exc.message}") from None
+            self._writer_schemas[schema_id] = writer
+        return writer
+
+
+def _read_body(where: tuple[str, int, int], buffer: io.BytesIO, writer: Any, reader: Any) -> Any:
+    try:
+        return schemaless_reader(buffer, writer, None if writer is reader else reader,
+                                 return_record_name=True, return_record_name_override=True)
+    except EOFError:
+        raise DecodeError(*where, DecodeReason.TRUNCATED, "the record ends early") from None
+    except Exception as exc:
+        # Untrusted bytes can make the Avro reader fail in many ways (bad union index,
+        # negative length, invalid UTF-8, failed resolution); all of them mean "not ours".
+        if type(exc).__name__ == "SchemaResolutionError":
+            raise DecodeError(*where, DecodeReason.SCHEMA_MISMATCH,
+                              "the writer's schema does not resolve to this topic's") from None
+        detail = f"{type(exc).__name__}: {exc}"
+        raise DecodeError(*where, DecodeReason.CORRUPT, detail[:200]) from None
+
+
+def _only(models: Iterable[type[BaseModel]]) -> type[BaseModel] | None:
+    listed = list(models)
+    return listed[0] if len(listed) == 1 else None

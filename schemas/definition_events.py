@@ -1,0 +1,101 @@
+"""Definition events on ``hw.definitions``: a workflow or rule was published or changed status.
+
+The topic is compacted and every worker reads all of it, so a record must stand alone: a
+published event carries the whole definition as JSON. Recommended key: ``definition_key``
+(kind, id and version), so that compaction keeps every version a running execution or a
+subprocess version range may still need; a status change is keyed like the version it changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.avro import UtcDatetime
+
+__all__ = [
+    "DEFINITION_EVENT_TYPES",
+    "DefinitionEvent",
+    "DefinitionKind",
+    "DefinitionPublished",
+    "DefinitionStatus",
+    "DefinitionStatusChanged",
+    "definition_key",
+]
+
+DefinitionKind = Literal["workflow", "rule"]
+DefinitionStatus = Literal["draft", "active", "paused", "deprecated"]
+
+
+def definition_key(kind: str, definition_id: str, version: str) -> str:
+    """The Kafka key of one definition version, e.g. ``"workflow:order-flow@1.2.0"``."""
+    return f"{kind}:{definition_id}@{version}"
+
+
+class DefinitionPublished(BaseModel):
+    """A workflow or rule definition version was published (or re-published unchanged).
+
+    Attributes:
+        kind: ``workflow`` or ``rule``.
+        definition_id: The definition's ``id``.
+        version: Its semantic version; with kind and id it names this exact definition.
+        definition: The validated definition, as JSON (``model_dump(mode="json")``).
+        status: Its status when published.
+        published_at: When it was published.
+        published_by: Who published it, if known.
+        checksum: A digest of ``definition`` so readers can tell a re-publish from a change.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["definition_published"] = "definition_published"
+    kind: DefinitionKind
+    definition_id: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    definition: dict[str, Any]
+    status: DefinitionStatus = "active"
+    published_at: UtcDatetime
+    published_by: str | None = None
+    checksum: str = ""
+
+    @property
+    def key(self) -> str:
+        """The Kafka key of this record (see ``definition_key``)."""
+        return definition_key(self.kind, self.definition_id, self.version)
+
+
+class DefinitionStatusChanged(BaseModel):
+    """A published definition version moved to another status.
+
+    Attributes:
+        kind: ``workflow`` or ``rule``.
+        definition_id: The definition's ``id``.
+        version: The version whose status changed.
+        status: The new status.
+        previous_status: The status before, if known.
+        changed_at: When it changed.
+        changed_by: Who changed it, if known.
+        reason: Why, free text.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["definition_status_changed"] = "definition_status_changed"
+    kind: DefinitionKind
+    definition_id: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    status: DefinitionStatus
+    previous_status: DefinitionStatus | None = None
+    changed_at: UtcDatetime
+    changed_by: str | None = None
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        """The Kafka key of this record (see ``definition_key``)."""
+        return definition_key(self.kind, self.definition_id, self.version)
+
+
+DefinitionEvent = DefinitionPublished | DefinitionStatusChanged
+DEFINITION_EVENT_TYPES: tuple[type[BaseModel], ...] = (DefinitionPublished, DefinitionStatusChanged)
