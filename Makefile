@@ -1,0 +1,44 @@
+# The two commands of the README are `make run` and `make test`; everything else is a helper.
+PY ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test test-full lint bench kafka-up kafka-down clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# durable-rules (the reference rule engine) is a C extension built without optimisation
+	# unless told otherwise; its benchmark figures need -O2.
+	CPPFLAGS="-O2 -DNDEBUG" $(BIN)/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+	$(BIN)/headwater kafka fetch
+
+run: setup
+	$(BIN)/headwater up
+
+test: setup
+	$(BIN)/pytest
+
+test-full: setup
+	HEADWATER_FULL=1 $(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: setup
+	$(BIN)/python bench/kafka_baseline.py
+
+kafka-up: setup
+	$(BIN)/headwater kafka up
+
+kafka-down: $(STAMP)
+	$(BIN)/headwater kafka down
+
+clean:
+	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache
