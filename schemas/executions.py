@@ -116,11 +116,21 @@ class StepScheduled(StepEventBase):
 
 
 class StepStarted(StepEventBase):
-    """An attempt of the step began, with its rendered input (if it has one)."""
+    """An attempt of the step began, with its rendered input (if it has one).
+
+    Attributes:
+        attempt: 1 for the first attempt, n for the n-th retry plus one.
+        input: The rendered step ``input`` mapping, if the step has one.
+        items: For a for-each loop, the list it iterates (evaluated once, here).
+        waiting_for: For a wait step on a signal or event, what it waits for:
+            ``{"signal": name}`` or ``{"event_type": pattern, "subject": str | None}``.
+    """
 
     type: Literal["step_started"] = "step_started"
     attempt: int = Field(ge=1)
     input: Any = None
+    items: list[Any] | None = None
+    waiting_for: dict[str, Any] | None = None
 
 
 class TaskRequested(StepEventBase):

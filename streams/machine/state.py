@@ -1,0 +1,265 @@
+"""The state of one workflow execution: small, plain, and serialisable.
+
+Only `evolve` writes it. Plain slotted dataclasses keep a waiting execution at a
+few hundred bytes in memory and let `orjson` serialise it without a schema walk.
+Free-form values (input, variables, outputs) are JSON and are never mutated in
+place: a change replaces the value, so copies may share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+__all__ = [
+    "ACTIVE_STEP",
+    "RECENT_COMMANDS",
+    "TERMINAL_STATUSES",
+    "ScopeState",
+    "State",
+    "StepState",
+    "TimerState",
+    "join_path",
+    "split_path",
+]
+
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "timed_out"})
+"""Execution statuses after which only `RetryExecution` (from ``failed``) applies."""
+
+ACTIVE_STEP = frozenset({"scheduled", "running", "retrying"})
+"""Step statuses that still need something to happen."""
+
+RECENT_COMMANDS = 64
+"""How many applied command ids are remembered for de-duplication."""
+
+
+def join_path(scope: str, name: str | int) -> str:
+    """The path of a step or child scope inside ``scope`` (``""`` is the top level)."""
+    return f"{scope}/{name}" if scope else str(name)
+
+
+def split_path(path: str) -> tuple[str, str]:
+    """Split a step path into ``(scope, step_id)``; the inverse of `join_path`."""
+    scope, _, name = path.rpartition("/")
+    return scope, name
+
+
+@dataclass(slots=True)
+class StepState:
+    """One step instance in one scope. ``task`` is its open task or child id."""
+
+    status: str
+    attempt: int = 0
+    output: Any = None
+    error: dict[str, Any] | None = None
+    task: str | None = None
+    wait: dict[str, Any] | None = None
+    items: list[Any] | None = None
+    next_index: int = 0
+    active: list[int] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def copy(self) -> StepState:
+        """A copy whose lists may be changed without touching this one."""
+        return StepState(
+            self.status, self.attempt, self.output, self.error, self.task, self.wait,
+            self.items, self.next_index, list(self.active), list(self.results),
+            list(self.errors), self.started_at, self.finished_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form without defaults (so a waiting step costs a few dozen bytes)."""
+        out: dict[str, Any] = {"status": self.status}
+        for name in _STEP_OPTIONAL:
+            value = getattr(self, name)
+            if value is None or (name in _STEP_ZERO and not value):
+                continue
+            out[name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepState:
+        """Inverse of `to_dict`."""
+        step = cls(**data)
+        step.started_at = _dt(step.started_at)
+        step.finished_at = _dt(step.finished_at)
+        return step
+
+
+_STEP_OPTIONAL = (
+    "attempt", "output", "error", "task", "wait", "items", "next_index", "active",
+    "results", "errors", "started_at", "finished_at",
+)
+_STEP_ZERO = frozenset({"attempt", "next_index", "active", "results", "errors"})
+
+
+@dataclass(slots=True)
+class ScopeState:
+    """A running list of steps: the top level, one loop iteration or one branch.
+
+    Attributes:
+        plan: The id of the static scope in the plan this instance runs.
+        steps: Step states by step id, in the order they were first reached.
+        index: The iteration index (loop scopes only).
+        item: The iteration item (for-each loop scopes only).
+        last: The step whose output is the scope's output (the last to complete).
+    """
+
+    plan: str
+    steps: dict[str, StepState] = field(default_factory=dict)
+    index: int | None = None
+    item: Any = None
+    last: str | None = None
+
+    def copy(self) -> ScopeState:
+        """A copy whose steps may be changed without touching this one."""
+        steps = {k: v.copy() for k, v in self.steps.items()}
+        return ScopeState(self.plan, steps, self.index, self.item, self.last)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        out: dict[str, Any] = {
+            "plan": self.plan,
+            "steps": {k: v.to_dict() for k, v in self.steps.items()},
+        }
+        if self.index is not None:
+            out["index"] = self.index
+            out["item"] = self.item
+        if self.last is not None:
+            out["last"] = self.last
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScopeState:
+        """Inverse of `to_dict`."""
+        steps = {k: StepState.from_dict(v) for k, v in data["steps"].items()}
+        return cls(data["plan"], steps, data.get("index"), data.get("item"), data.get("last"))
+
+
+@dataclass(slots=True, frozen=True)
+class TimerState:
+    """An open durable timer. ``step`` is the owning step path, None for the workflow."""
+
+    fire_at: datetime
+    purpose: str
+    step: str | None = None
+
+
+@dataclass(slots=True)
+class State:
+    """Everything the state machine knows about one execution.
+
+    ``seq`` is the sequence number of the last applied event; ``recent`` holds the
+    last `RECENT_COMMANDS` command ids applied (newest last).
+    """
+
+    execution_id: str
+    workflow_id: str
+    workflow_version: str
+    status: str
+    input: dict[str, Any]
+    vars: dict[str, Any]
+    started_at: datetime
+    trigger_type: str = "manual"
+    triggered_by: str | None = None
+    trigger_event: dict[str, Any] | None = None
+    parent_execution_id: str | None = None
+    parent_step: str | None = None
+    ended_at: datetime | None = None
+    output: Any = None
+    error: dict[str, Any] | None = None
+    failed_step: str | None = None
+    last_error: dict[str, Any] | None = None
+    scopes: dict[str, ScopeState] = field(default_factory=dict)
+    tasks: dict[str, str] = field(default_factory=dict)
+    children: dict[str, str] = field(default_factory=dict)
+    timers: dict[str, TimerState] = field(default_factory=dict)
+    signals: list[list[Any]] = field(default_factory=list)
+    recent: list[str] = field(default_factory=list)
+    seq: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """True once the execution completed, failed, was cancelled or timed out."""
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def last_command_id(self) -> str | None:
+        """The id of the last command that changed this state."""
+        return self.recent[-1] if self.recent else None
+
+    def step(self, path: str) -> StepState | None:
+        """The state of the step at ``path``, if it was reached."""
+        scope, step_id = split_path(path)
+        owner = self.scopes.get(scope)
+        return owner.steps.get(step_id) if owner is not None else None
+
+    def copy(self) -> State:
+        """A copy that `evolve` may change without touching this one."""
+        return State(
+            self.execution_id, self.workflow_id, self.workflow_version, self.status,
+            self.input, self.vars, self.started_at, self.trigger_type, self.triggered_by,
+            self.trigger_event, self.parent_execution_id, self.parent_step, self.ended_at,
+            self.output, self.error, self.failed_step, self.last_error,
+            {k: v.copy() for k, v in self.scopes.items()}, dict(self.tasks),
+            dict(self.children), dict(self.timers), list(self.signals), list(self.recent),
+            self.seq,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (datetimes stay datetimes; orjson writes them as RFC 3339)."""
+        out: dict[str, Any] = {}
+        for name in _STATE_FIELDS:
+            value = getattr(self, name)
+            if value is None or (name in _STATE_EMPTY_OK and not value):
+                continue
+            out[name] = value
+        out["scopes"] = {k: v.to_dict() for k, v in self.scopes.items()}
+        out["timers"] = {
+            k: [t.fire_at, t.purpose, t.step] for k, t in self.timers.items()
+        }
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> State:
+        """Inverse of `to_dict` (accepts datetimes as RFC 3339 strings)."""
+        values = dict(data)
+        values["scopes"] = {k: ScopeState.from_dict(v) for k, v in data["scopes"].items()}
+        values["timers"] = {
+            k: TimerState(_dt(at), purpose, step)  # type: ignore[arg-type]
+            for k, (at, purpose, step) in data.get("timers", {}).items()
+        }
+        state = cls(**values)
+        state.started_at = _dt(state.started_at)  # type: ignore[assignment]
+        state.ended_at = _dt(state.ended_at)
+        return state
+
+    def to_bytes(self) -> bytes:
+        """Serialise for a state store (compact JSON)."""
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> State:
+        """Inverse of `to_bytes`."""
+        return cls.from_dict(orjson.loads(data))
+
+
+_STATE_FIELDS = (
+    "execution_id", "workflow_id", "workflow_version", "status", "input", "vars",
+    "started_at", "trigger_type", "triggered_by", "trigger_event", "parent_execution_id",
+    "parent_step", "ended_at", "output", "error", "failed_step", "last_error", "tasks",
+    "children", "signals", "recent", "seq",
+)
+_STATE_EMPTY_OK = frozenset({"tasks", "children", "signals"})
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)

@@ -1,0 +1,125 @@
+"""One `decide` call in progress: the working state, the events so far, the work queue.
+
+Every event is applied to the working state the moment it is emitted, so later
+decisions in the same call see its effect and the state after `decide` is, by
+construction, the fold of the events it returned.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+from schemas.commands import CommandBase
+from schemas.executions import ExecutionEventBase
+from streams.machine.evolve import apply
+from streams.machine.plan import Plan, ScopePlan, StepPlan
+from streams.machine.state import State, StepState
+
+__all__ = ["STEP_BUDGET", "BudgetExceeded", "Tx", "scope_chain"]
+
+STEP_BUDGET = 10_000
+"""Most steps one command may start; bounds a cycle of steps that never wait."""
+
+
+class BudgetExceeded(Exception):
+    """Raised inside `decide` when a command starts more than `STEP_BUDGET` steps."""
+
+
+def scope_chain(scope: str) -> list[str]:
+    """The scope keys from the top level down to ``scope`` ("a/3/b/0" -> "", "a/3", "a/3/b/0")."""
+    if not scope:
+        return [""]
+    parts = scope.split("/")
+    return ["/".join(parts[:i]) for i in range(0, len(parts) + 1, 2)]
+
+
+class Tx:
+    """The mutable working area of one `decide` call (never shared, never kept)."""
+
+    __slots__ = ("_state", "budget", "command", "events", "plan", "queue")
+
+    def __init__(self, state: State | None, plan: Plan, command: CommandBase) -> None:
+        self._state = state
+        self.plan = plan
+        self.command = command
+        self.events: list[Any] = []
+        self.queue: deque[tuple[str, str]] = deque()
+        self.budget = STEP_BUDGET
+
+    @property
+    def state(self) -> State:
+        """The working state (exists once the execution started)."""
+        assert self._state is not None, "no execution yet"
+        return self._state
+
+    @property
+    def now(self) -> datetime:
+        """The command's time: the only clock."""
+        return self.command.time
+
+    @property
+    def live(self) -> bool:
+        """True while the execution has not ended."""
+        return self._state is not None and not self._state.finished
+
+    def emit(self, cls: type[ExecutionEventBase], **fields: Any) -> Any:
+        """Build the next event, record it and apply it to the working state."""
+        seq = self._state.seq + 1 if self._state is not None else 1
+        event: Any = cls(
+            execution_id=self.command.execution_id, seq=seq, time=self.command.time,
+            command_id=self.command.command_id, **fields,
+        )
+        self.events.append(event)
+        self._state = apply(self._state, event)
+        return event
+
+    def new_id(self, kind: str) -> str:
+        """A deterministic id for something the next event creates (task, timer, child)."""
+        seq = self._state.seq + 1 if self._state is not None else 1
+        return f"{self.command.execution_id}:{kind}{seq}"
+
+    def scope_plan(self, scope: str) -> ScopePlan:
+        """The static plan of a live scope instance."""
+        return self.plan.scopes[self.state.scopes[scope].plan]
+
+    def step_plan(self, scope: str, step_id: str) -> StepPlan:
+        """The plan of a step in a live scope instance."""
+        return self.scope_plan(scope).steps[step_id]
+
+    def step_state(self, scope: str, step_id: str) -> StepState | None:
+        """The state of a step, if its scope is live and the step was reached."""
+        owner = self.state.scopes.get(scope)
+        return owner.steps.get(step_id) if owner is not None else None
+
+    def context(self, scope: str, **extra: Any) -> dict[str, Any]:
+        """The expression context seen by a step in ``scope`` (see the language contract)."""
+        state = self.state
+        steps: dict[str, Any] = {}
+        item = index = None
+        for key in scope_chain(scope):
+            owner = state.scopes.get(key)
+            if owner is None:
+                continue
+            for step_id, step in owner.steps.items():
+                steps[step_id] = {"output": step.output, "status": step.status}
+            if owner.index is not None:
+                item, index = owner.item, owner.index
+        context = {
+            "input": state.input,
+            "vars": state.vars,
+            "steps": steps,
+            "event": state.trigger_event or {},
+            "now": self.command.time,
+            "execution": {
+                "id": state.execution_id,
+                "workflow_id": state.workflow_id,
+                "version": state.workflow_version,
+            },
+            "item": item,
+            "index": index,
+            "error": state.last_error,
+        }
+        context.update(extra)
+        return context
