@@ -15,9 +15,9 @@ Example:
 
 from streams.machine.backoff import jitter_fraction, retry_delay
 from streams.machine.decide import MAX_BUFFERED_SIGNALS, apply_command, decide
+from streams.machine.determinism import Divergence, check_determinism
 from streams.machine.evolve import HistoryError, evolve, replay
 from streams.machine.plan import Plan, compile_plan
-from streams.machine.determinism import Divergence, check_determinism
 from streams.machine.state import (
     RECENT_COMMANDS,
     TERMINAL_STATUSES,
