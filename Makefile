@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 bench: setup
-	$(BIN)/python bench/kafka_baseline.py
+	$(BIN)/python -m bench.kafka_baseline
 
 kafka-up: setup
 	$(BIN)/headwater kafka up
