@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import orjson
@@ -156,6 +157,48 @@ def api() -> None:
     application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix))
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
+
+
+@app.command("validate")
+def validate(
+    files: Annotated[list[Path], typer.Argument(exists=True, help="YAML or JSON definitions")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Validate workflow and rule definitions; print every problem with its JSON path."""
+    from schemas.validation import parse_text, validate_definition
+
+    results = []
+    for file in files:
+        try:
+            report = validate_definition(parse_text(file.read_bytes()))
+            errors = [(p.path, p.code, p.message) for p in report.errors]
+            warnings = [(p.path, p.code, p.message) for p in report.warnings]
+        except ValueError as exc:  # unparsable YAML/JSON
+            errors, warnings = [("$", "parse_error", str(exc))], []
+        results.append({"file": str(file), "errors": errors, "warnings": warnings})
+    if as_json:
+        out.print_json(orjson.dumps(results).decode())
+    else:
+        for result in results:
+            mark = "[red]invalid[/red]" if result["errors"] else "[green]valid[/green]"
+            out.print(f"{mark} {escape(str(result['file']))}")
+            for level, problems in (("error", result["errors"]), ("warning", result["warnings"])):
+                for path, code, message in problems:
+                    out.print(escape(f"  {level}: {path} [{code}] {message}"), highlight=False)
+    if any(r["errors"] for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema(
+    kind: Annotated[str, typer.Argument(help="workflow or rule")] = "workflow",
+) -> None:
+    """Print the JSON Schema of workflow or rule definitions (for editors and the designer)."""
+    from schemas.validation import definition_json_schema
+
+    if kind not in ("workflow", "rule"):
+        raise _fail(f"kind must be 'workflow' or 'rule', not {kind!r}")
+    sys.stdout.write(orjson.dumps(definition_json_schema(kind), option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 @app.command("settings")
