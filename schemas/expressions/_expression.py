@@ -201,7 +201,9 @@ def compile_expression(source: str) -> Expression:
 
 
 def _is_known_function(name: str) -> bool:
-    return name[:1] in "_@!-" or name in _NATIVE_FUNCTIONS or name in EXTENSION_FUNCTIONS
+    # Operators are named by punctuation (`_+_`, `_[_]`, `!_`) or with `@` (`@in`).
+    is_operator = name.startswith("@") or not any(c.isalnum() for c in name)
+    return is_operator or name in _NATIVE_FUNCTIONS or name in EXTENSION_FUNCTIONS
 
 
 def check_context(context: Mapping[str, Any]) -> None:

@@ -118,19 +118,22 @@ class FlowGraph:
         for k, g in enumerate(scope.indices):
             node = self.nodes[g]
             for target, where in self._targets(node, k):
-                if target == END:
+                if isinstance(target, int):
+                    edges[k].append((target, where))
+                elif target == END:
                     continue
-                if target in local:
+                elif target in local:
                     edges[k].append((local[target], where))
                 else:
                     self._bad_target(node, target, where)
         return edges
 
-    def _targets(self, node: Node, k: int) -> list[tuple[str, str]]:
+    def _targets(self, node: Node, k: int) -> list[tuple[str | int, str]]:
+        """Targets by id, or by position for the implicit "the following step"."""
         step, scope, path = node.step, node.scope, node.path
         concurrent_top = scope.kind == "top" and not scope.sequential
-        following = scope.steps[k + 1].id if k + 1 < len(scope.steps) else END
-        targets: list[tuple[str, str]] = []
+        following: str | int = k + 1 if k + 1 < len(scope.steps) else END
+        targets: list[tuple[str | int, str]] = []
         if concurrent_top and step.next is not None:
             self.warnings.append(
                 Problem(
@@ -140,7 +143,9 @@ class FlowGraph:
                     "hybrid workflow start by `depends_on`",
                 )
             )
-        fallthrough = (step.next, f"{path}.next") if step.next else (following, path)
+        fallthrough: tuple[str | int, str] = (
+            (step.next, f"{path}.next") if step.next else (following, path)
+        )
         if isinstance(step, ConditionStep):
             targets += [(b.next, f"{path}.branches[{j}].next") for j, b in enumerate(step.branches)]
             targets.append((step.default, f"{path}.default") if step.default else fallthrough)

@@ -48,10 +48,10 @@ def _problem(detail: ErrorDetails, data: Any) -> Problem:
     kind = detail["type"]
     if kind in _CODES:
         code = _CODES[kind]
-    elif kind.endswith(("_type", "_parsing")) or kind in ("model_attributes_type", "dict_type"):
-        code = "wrong_type"
     elif kind.startswith("url_"):
         code = "invalid_url"
+    elif kind.endswith(("_type", "_parsing")):
+        code = "wrong_type"
     else:
         code = kind  # our own PydanticCustomError codes, e.g. invalid_cron
     return Problem(locate(detail["loc"], data), code, detail["msg"])
