@@ -14,6 +14,9 @@ from schemas.avro import UtcDatetime
 
 __all__ = ["DEAD_LETTER_TYPES", "DeadLetter", "Header"]
 
+# Raw bytes are rarely UTF-8: their JSON form (API, CLI, golden files) is base64.
+_CONFIG = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
+
 
 class Header(BaseModel):
     """One Kafka record header (names may repeat, order is kept).
@@ -23,7 +26,7 @@ class Header(BaseModel):
         value: Header value bytes (Kafka allows null).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _CONFIG
 
     key: str
     value: bytes | None = None
@@ -47,7 +50,7 @@ class DeadLetter(BaseModel):
         original_timestamp_ms: The original record's Kafka timestamp, if it had one.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _CONFIG
 
     type: Literal["dead_letter"] = "dead_letter"
     topic: str

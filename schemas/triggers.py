@@ -191,8 +191,8 @@ def _binary_value(data: Any, encoded: str | None, content_type: str | None) -> b
         return base64.b64decode(encoded)
     if data is None:
         return None
-    if isinstance(data, str) and not _is_json(content_type):
-        return data.encode()
+    if isinstance(data, str) and content_type is not None and not _is_json(content_type):
+        return data.encode()  # text keeps its own bytes; no content type means JSON
     return orjson.dumps(data)
 
 

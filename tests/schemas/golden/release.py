@@ -30,7 +30,7 @@ def release(version: str) -> None:
         records.append({
             "topic": role,
             "event": model.__name__,
-            "json": event.model_dump(mode="json"),
+            "json": orjson.loads(event.model_dump_json()),
             "value_hex": codec.encode_value(f"hw.{role}", event).hex(),
         })
     (target / "records.json").write_bytes(orjson.dumps(records, option=orjson.OPT_INDENT_2) + b"\n")
