@@ -150,8 +150,11 @@ def split_template(text: str) -> list[str | tuple[str]] | None:
             parts.append((text[i + 2 : end].strip(),))
             i = end + 1
         else:
-            literal.append(text[i])
-            i += 1
+            # Jump to the next `$`: most of a template is literal text.
+            nxt = text.find("$", i + 1)
+            nxt = len(text) if nxt < 0 else nxt
+            literal.append(text[i:nxt])
+            i = nxt
     if literal:
         parts.append("".join(literal))
     return parts

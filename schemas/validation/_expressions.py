@@ -25,8 +25,7 @@ class ExpressionChecker:
         self.warnings: list[Problem] = []
         self.graph = graph
         self.declared = frozenset(declared)
-        self._writers: dict[str, int] = {}
-        self._all_writes: set[str] | None = None
+        self._writers: dict[str, int] | None = None
 
     def mapping(
         self, value: Any, path: str, names: frozenset[str], upstream: int | None = None
@@ -92,9 +91,9 @@ class ExpressionChecker:
         if self.graph is None:
             return
         for name in sorted(compiled.vars_read - self.declared):
-            if name not in self._writers:
-                self._writers.update(self.graph.writers({name}))
-            writers = self._writers[name]
+            if self._writers is None:
+                self._writers = self.graph.writers()
+            writers = self._writers.get(name, 0)
             if writers if upstream is None else upstream & writers:
                 continue
             self.errors.append(

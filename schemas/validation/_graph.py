@@ -90,15 +90,14 @@ class FlowGraph:
         node = self.by_id.get(step_id)
         return 0 if node is None else 1 << node.index
 
-    def writers(self, names: set[str] | frozenset[str]) -> dict[str, int]:
-        """For each var name, the mask of steps whose output mapping sets it."""
-        masks = dict.fromkeys(names, 0)
+    def writers(self) -> dict[str, int]:
+        """For each var name some step sets, the mask of steps whose output mapping sets it."""
+        masks: dict[str, int] = {}
         for node in self.nodes:
             output = node.step.output
             if isinstance(output, dict):
                 for key in output:
-                    if key in masks:
-                        masks[key] |= 1 << node.index
+                    masks[str(key)] = masks.get(str(key), 0) | 1 << node.index
         return masks
 
     def _check_scope(self, scope: Scope) -> None:

@@ -51,8 +51,17 @@ def test_models_are_frozen_and_refuse_unknown_fields() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("500ms", 0.5), ("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400),
-     ("90", 90), (12, 12.0), (1.5, 1.5)],
+    [
+        ("500ms", 0.5),
+        ("30s", 30),
+        ("5m", 300),
+        ("2h", 7200),
+        ("1d", 86400),
+        ("1h30m", 5400),
+        ("90", 90),
+        (12, 12.0),
+        (1.5, 1.5),
+    ],
 )
 def test_durations_read_as_seconds(text: str | float, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -66,7 +75,11 @@ def test_a_bad_duration_is_refused() -> None:
 
 def test_step_type_is_inferred_and_written_back() -> None:
     workflow = WorkflowDefinition.model_validate(
-        {"id": "a", "name": "A", "steps": [{"id": "s", "action": "log"}, {"id": "w", "signal": "go"}]}
+        {
+            "id": "a",
+            "name": "A",
+            "steps": [{"id": "s", "action": "log"}, {"id": "w", "signal": "go"}],
+        }
     )
     assert isinstance(workflow.steps[1], WaitStep)
     dumped = workflow.model_dump(exclude_defaults=True)
@@ -75,14 +88,16 @@ def test_step_type_is_inferred_and_written_back() -> None:
 
 
 def test_error_handling_shorthand() -> None:
-    step = ActionStep.model_validate({"id": "s", "type": "action", "action": "x",
-                                      "on_error": "continue"})
+    step = ActionStep.model_validate(
+        {"id": "s", "type": "action", "action": "x", "on_error": "continue"}
+    )
     assert step.on_error == ErrorHandling(action="continue")
 
 
 def test_action_params_are_authored_as_with() -> None:
-    step = ActionStep.model_validate({"id": "s", "type": "action", "action": "http",
-                                      "with": {"url": "u"}})
+    step = ActionStep.model_validate(
+        {"id": "s", "type": "action", "action": "http", "with": {"url": "u"}}
+    )
     assert step.params == {"url": "u"}
     assert step.model_dump()["with"] == {"url": "u"}
 
@@ -99,10 +114,18 @@ def test_rule_defaults() -> None:
 @pytest.mark.parametrize(
     ("version", "range_", "expected"),
     [
-        ("1.4.2", "*", True), ("1.4.2", "^1.2", True), ("2.0.0", "^1.2", False),
-        ("1.2.9", "~1.2", True), ("1.3.0", "~1.2", False), ("0.2.5", "^0.2.1", True),
-        ("0.3.0", "^0.2.1", False), ("1.9.0", ">=1.0.0 <2.0.0", True), ("1.2.3", "1.2.3", True),
-        ("1.2.4", "1.2.3", False), ("1.7.0", "1.x", True), ("1.0.0-rc.1", "^1.0", False),
+        ("1.4.2", "*", True),
+        ("1.4.2", "^1.2", True),
+        ("2.0.0", "^1.2", False),
+        ("1.2.9", "~1.2", True),
+        ("1.3.0", "~1.2", False),
+        ("0.2.5", "^0.2.1", True),
+        ("0.3.0", "^0.2.1", False),
+        ("1.9.0", ">=1.0.0 <2.0.0", True),
+        ("1.2.3", "1.2.3", True),
+        ("1.2.4", "1.2.3", False),
+        ("1.7.0", "1.x", True),
+        ("1.0.0-rc.1", "^1.0", False),
     ],
 )
 def test_version_ranges(version: str, range_: str, expected: bool) -> None:
@@ -111,9 +134,14 @@ def test_version_ranges(version: str, range_: str, expected: bool) -> None:
 
 def test_condition_parses_durable_rules_json() -> None:
     node = parse_condition(
-        {"$and": [{"$gt": {"data.total": 100}}, {"data.tier": "gold"},
-                  {"$iany": {"data.tags": {"$mt": {"$i": "vip-.*"}}}},
-                  {"$lt": {"data.a": {"$m": "data.b"}}}]}
+        {
+            "$and": [
+                {"$gt": {"data.total": 100}},
+                {"data.tier": "gold"},
+                {"$iany": {"data.tags": {"$mt": {"$i": "vip-.*"}}}},
+                {"$lt": {"data.a": {"$m": "data.b"}}},
+            ]
+        }
     )
     assert isinstance(node, All)
     assert node.conditions[0] == Compare("$gt", "data.total", 100)
@@ -128,11 +156,19 @@ def test_condition_syntax_matches_what_durable_rules_generates() -> None:
     m, item = lang.m, lang.item
     ruleset = lang.ruleset("hw_syntax_check")
     with ruleset:
-        @lang.when_all((m.amount > 5) & (m.customer.tier == "gold") & +m.x & -m.y
-                       & m.tags.anyItem(item.matches("a.*")) & (m.c != "x")
-                       & m.objs.allItems(item.price >= 3))
+
+        @lang.when_all(
+            (m.amount > 5)
+            & (m.customer.tier == "gold")
+            & +m.x
+            & -m.y
+            & m.tags.anyItem(item.matches("a.*"))
+            & (m.c != "x")
+            & m.objs.allItems(item.price >= 3)
+        )
         def _fired(c: Any) -> None:  # pragma: no cover - never run
             pass
+
     definition = ruleset.define()[1]
     condition = next(iter(definition.values()))["all"][0]["m"]
     assert check_condition(condition) == []
@@ -156,9 +192,21 @@ def test_condition_problems(condition: dict[str, Any], path: str, code: str) -> 
     assert [(p.path, p.code) for p in check_condition(condition)] == [(path, code)]
 
 
-@given(st.recursive(st.none() | st.integers() | st.text(max_size=5),
-                    lambda i: st.lists(i, max_size=3) | st.dictionaries(
-                        st.sampled_from(["$and", "$or", "$gt", "$ex", "$mt", "$iany", "a.b",
-                                         "$i", "$expr", "x"]), i, max_size=3), max_leaves=12))
+@given(
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=5),
+        lambda i: (
+            st.lists(i, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(
+                    ["$and", "$or", "$gt", "$ex", "$mt", "$iany", "a.b", "$i", "$expr", "x"]
+                ),
+                i,
+                max_size=3,
+            )
+        ),
+        max_leaves=12,
+    )
+)
 def test_check_condition_never_raises(condition: Any) -> None:
     check_condition(condition)
