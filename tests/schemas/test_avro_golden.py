@@ -106,7 +106,7 @@ def _parsed(schema: Any) -> Any:
 
 
 @pytest.mark.parametrize(("version", "role"), CASES)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(data=st.data())
 def test_data_written_with_either_schema_is_read_by_the_other(version: str, role: str,
                                                              data: st.DataObject) -> None:

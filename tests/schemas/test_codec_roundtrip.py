@@ -119,7 +119,7 @@ CODEC = Codec()
 
 @pytest.mark.parametrize(("role", "model"), all_event_models(),
                          ids=[f"{r}:{m.__name__}" for r, m in all_event_models()])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_every_event_round_trips_through_avro(role: str, model: type[BaseModel],
                                                data: st.DataObject) -> None:
