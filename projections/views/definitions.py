@@ -1,0 +1,98 @@
+"""The definitions view from ``hw.definitions``: every workflow and rule, with its versions.
+
+Key ``d/<kind>/<id>``. Publishing a version again, or replaying a status change, leaves the
+record as it was, so the view needs no duplicate tracking.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from projections.views._tx import Reader, ScanReader, Tx
+from schemas.definition_events import (
+    DefinitionEvent,
+    DefinitionPublished,
+    DefinitionStatus,
+)
+from schemas.definitions.versions import parse_version
+
+__all__ = ["DefinitionRecord", "VersionView", "apply_definition_event", "read_definitions"]
+
+
+class VersionView(BaseModel):
+    """One version of a definition."""
+
+    version: str
+    status: DefinitionStatus
+    published_at: datetime | None = None
+    updated_at: datetime
+    checksum: str = ""
+    name: str = ""
+
+
+class DefinitionRecord(BaseModel):
+    """A workflow or rule and all its versions.
+
+    Attributes:
+        latest: The highest published version (semantic order).
+        active: Whether any version is active.
+    """
+
+    kind: str
+    definition_id: str
+    versions: dict[str, VersionView] = {}
+
+    @property
+    def latest(self) -> str | None:
+        """The highest version, semantically."""
+        return max(self.versions, key=_version_order, default=None)
+
+    @property
+    def active(self) -> bool:
+        """Whether any version is active."""
+        return any(v.status == "active" for v in self.versions.values())
+
+
+def _version_order(text: str) -> tuple[Any, ...]:
+    try:
+        major, minor, patch, pre = parse_version(text)
+    except ValueError:
+        return (-1, text)
+    return (major, minor, patch, pre is None, str(pre))
+
+
+def definition_key(kind: str, definition_id: str) -> str:
+    """The key of a definition's record."""
+    return f"d/{kind}/{definition_id}"
+
+
+def apply_definition_event(tx: Tx, event: DefinitionEvent) -> None:
+    """Fold one definition event into the view."""
+    key = definition_key(event.kind, event.definition_id)
+    record = tx.load(key, DefinitionRecord) or DefinitionRecord(
+        kind=event.kind, definition_id=event.definition_id)
+    current = record.versions.get(event.version)
+    if isinstance(event, DefinitionPublished):
+        view = VersionView(version=event.version, status=event.status,
+                           published_at=event.published_at, updated_at=event.published_at,
+                           checksum=event.checksum, name=str(event.definition.get("name", "")))
+    else:
+        base = current or VersionView(version=event.version, status=event.status,
+                                      updated_at=event.changed_at)
+        view = base.model_copy(update={"status": event.status, "updated_at": event.changed_at})
+    tx.save(key, record.model_copy(update={"versions": record.versions | {event.version: view}}))
+
+
+def read_definitions(reader: ScanReader, kind: str) -> list[DefinitionRecord]:
+    """Every definition of ``kind`` (``workflow`` or ``rule``), by id."""
+    return [DefinitionRecord.model_validate_json(value)
+            for _, value in reader.scan(f"d/{kind}/")]
+
+
+def read_definition(reader: Reader, kind: str, definition_id: str) -> DefinitionRecord | None:
+    """One definition, or None."""
+    data = reader.get(definition_key(kind, definition_id))
+    return None if data is None else DefinitionRecord.model_validate_json(data)

@@ -1,0 +1,45 @@
+"""One entry point for the folds: any event of the three topics, into every view it feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pydantic import BaseModel
+
+from projections.views._tx import Reader, Tx
+from projections.views.dashboard import apply_dashboard
+from projections.views.definitions import apply_definition_event
+from projections.views.executions import apply_execution_event
+from projections.views.rule_stats import apply_rule_outcome
+from projections.views.workflow_stats import apply_workflow_stats
+from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
+from schemas.executions import ExecutionEventBase
+from schemas.outcomes import RuleFailed, RuleMatched, RuleSkipped
+
+__all__ = ["apply_event", "fold"]
+
+
+def apply_event(tx: Tx, event: BaseModel) -> bool:
+    """Fold one event into the views; False when it was a duplicate or not a view's concern."""
+    if isinstance(event, ExecutionEventBase):
+        changed = apply_execution_event(tx, event)  # type: ignore[arg-type]
+        if changed is None:
+            return False
+        before, after = changed
+        apply_workflow_stats(tx, before, after, event)
+        apply_dashboard(tx, before, after, event)
+        return True
+    if isinstance(event, RuleMatched | RuleSkipped | RuleFailed):
+        return apply_rule_outcome(tx, event)
+    if isinstance(event, DefinitionPublished | DefinitionStatusChanged):
+        apply_definition_event(tx, event)
+        return True
+    return False
+
+
+def fold(reader: Reader, events: Iterable[BaseModel]) -> dict[str, bytes | None]:
+    """The writes that fold ``events`` (in order) into the views held by ``reader``."""
+    tx = Tx(reader)
+    for event in events:
+        apply_event(tx, event)
+    return tx.changes()

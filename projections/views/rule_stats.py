@@ -1,0 +1,135 @@
+"""Per-rule statistics from ``hw.rule-outcomes`` (key ``rs/<rule id>``).
+
+One outcome exists per (rule, trigger event); a second record for the same pair is a
+redelivery and is dropped (``rseen/<rule>/<event>`` remembers the pairs seen).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from projections.views._tx import Reader, Tx
+from projections.views.sketch import Sketch
+from schemas.outcomes import RuleFailed, RuleMatched, RuleOutcome, RuleSkipped
+
+__all__ = ["LastError", "LastMatch", "RuleStats", "apply_rule_outcome", "read_rule_stats"]
+
+
+class LastMatch(BaseModel):
+    """The latest match of a rule."""
+
+    at: datetime
+    event_id: str
+    event_type: str = ""
+    rule_version: str = ""
+
+
+class LastError(BaseModel):
+    """The latest failure of a rule (a failed evaluation or a failed action)."""
+
+    at: datetime
+    code: str
+    message: str = ""
+    event_id: str = ""
+
+
+class RuleStats(BaseModel):
+    """What happened when events met one rule.
+
+    Attributes:
+        evaluations: Outcomes of any kind.
+        failed: Evaluations that raised, or matched but had an action fail.
+        skip_reasons: Why skipped evaluations were skipped, with counts.
+        errors: Error code -> count, over failed evaluations and failed actions.
+        evaluation_us: Condition evaluation times (for p50/p95/p99).
+        evaluation_us_total: Their sum, for the mean.
+    """
+
+    rule_id: str
+    evaluations: int = 0
+    matched: int = 0
+    skipped: int = 0
+    failed: int = 0
+    skip_reasons: dict[str, int] = {}
+    errors: dict[str, int] = {}
+    evaluation_us: Sketch = Sketch()
+    evaluation_us_total: int = 0
+    last_match: LastMatch | None = None
+    last_error: LastError | None = None
+
+    @property
+    def success_rate(self) -> float | None:
+        """Evaluations that did not fail, among all; None before the first."""
+        return None if self.evaluations == 0 else 1 - self.failed / self.evaluations
+
+
+def stats_key(rule_id: str) -> str:
+    """The key of a rule's statistics."""
+    return f"rs/{rule_id}"
+
+
+def apply_rule_outcome(tx: Tx, outcome: RuleOutcome) -> bool:
+    """Fold one rule outcome into its rule's statistics.
+
+    Returns:
+        False when the outcome was a redelivery and nothing changed.
+    """
+    seen = f"rseen/{outcome.rule_id}/{outcome.event_id}"
+    if tx.exists(seen):
+        return False
+    tx.put(seen, b"")
+    stats = tx.load(stats_key(outcome.rule_id), RuleStats) or RuleStats(rule_id=outcome.rule_id)
+    update: dict[str, object] = {
+        "evaluations": stats.evaluations + 1,
+        "evaluation_us": stats.evaluation_us.add(outcome.evaluation_us),
+        "evaluation_us_total": stats.evaluation_us_total + outcome.evaluation_us,
+    }
+    errors = dict(stats.errors)
+    failure: LastError | None = None
+    if isinstance(outcome, RuleMatched):
+        update["matched"] = stats.matched + 1
+        update["last_match"] = _later_match(stats.last_match, outcome)
+        for action in outcome.actions:
+            if action.status == "failed":
+                code = f"action_failed:{action.action_type}"
+                errors[code] = errors.get(code, 0) + 1
+                failure = LastError(at=outcome.evaluated_at, code=code,
+                                    message=action.error or "", event_id=outcome.event_id)
+    elif isinstance(outcome, RuleSkipped):
+        update["skipped"] = stats.skipped + 1
+        update["skip_reasons"] = stats.skip_reasons | {
+            outcome.reason: stats.skip_reasons.get(outcome.reason, 0) + 1}
+    elif isinstance(outcome, RuleFailed):
+        errors[outcome.error_code] = errors.get(outcome.error_code, 0) + 1
+        failure = LastError(at=outcome.evaluated_at, code=outcome.error_code,
+                            message=outcome.message, event_id=outcome.event_id)
+    if failure is not None:
+        update["failed"] = stats.failed + 1
+        update["last_error"] = _later(stats.last_error, failure)
+    update["errors"] = errors
+    tx.save(stats_key(outcome.rule_id), stats.model_copy(update=update))
+    return True
+
+
+def _later_match(current: LastMatch | None, outcome: RuleMatched) -> LastMatch:
+    candidate = LastMatch(at=outcome.evaluated_at, event_id=outcome.event_id,
+                          event_type=outcome.event_type, rule_version=outcome.rule_version)
+    # Outcomes of one rule can come from several workers; the latest evaluation wins, not
+    # the last record read, so a rebuild agrees with the live view.
+    if current is None or (candidate.at, candidate.event_id) >= (current.at, current.event_id):
+        return candidate
+    return current
+
+
+def _later(current: LastError | None, candidate: LastError) -> LastError:
+    if current is None or (candidate.at, candidate.event_id) >= (current.at, current.event_id):
+        return candidate
+    return current
+
+
+def read_rule_stats(reader: Reader, rule_id: str) -> RuleStats | None:
+    """The statistics of one rule, or None if no outcome of it was seen."""
+    data = reader.get(stats_key(rule_id))
+    return None if data is None else RuleStats.model_validate_json(data)
