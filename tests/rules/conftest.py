@@ -24,14 +24,20 @@ def at(seconds: float) -> dt.datetime:
 def rule_factory() -> RuleFactory:
     """`rule_factory(id, conditions=..., **fields)` builds a valid RuleDefinition."""
 
-    def make(rule_id: str, conditions: dict[str, Any] | None = None, **fields: Any) -> RuleDefinition:
+    def make(
+        rule_id: str, conditions: dict[str, Any] | None = None, **fields: Any
+    ) -> RuleDefinition:
         data: dict[str, Any] = {
             "id": rule_id,
             "name": rule_id,
-            "trigger": {"event_type": fields.pop("event_type", "*"), "source": fields.pop("source", "*")},
+            "trigger": {
+                "event_type": fields.pop("event_type", "*"),
+                "source": fields.pop("source", "*"),
+            },
             "conditions": conditions,
             "actions": fields.pop(
-                "actions", [{"type": "start_workflow", "workflow_id": "wf", "input": "${ event.data }"}]
+                "actions",
+                [{"type": "start_workflow", "workflow_id": "wf", "input": "${ event.data }"}],
             ),
             **fields,
         }
@@ -46,6 +52,12 @@ def event_factory() -> EventFactory:
     counter = iter(range(1_000_000))
 
     def make(event_type: str = "order.created", data: Any = None, **attrs: Any) -> dict[str, Any]:
-        return {"id": f"e{next(counter)}", "source": "shop", "type": event_type, "data": data, **attrs}
+        return {
+            "id": f"e{next(counter)}",
+            "source": "shop",
+            "type": event_type,
+            "data": data,
+            **attrs,
+        }
 
     return make

@@ -117,17 +117,33 @@ def test_equality_key_separates_json_types() -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
     max_leaves=20,
 )
-events = st.dictionaries(st.sampled_from(["a", "b", "t", "x"]), json_values, max_size=4) | json_values
+events = (
+    st.dictionaries(st.sampled_from(["a", "b", "t", "x"]), json_values, max_size=4) | json_values
+)
 
 CONDITIONS = [
-    {"a": 5}, {"a": "x"}, {"a": None}, {"a": True}, {"a.b": 1}, {"$gt": {"a": 1}},
-    {"$lte": {"a.b": "m"}}, {"$neq": {"a": 1}}, {"$ex": {"a.b.c": 1}}, {"$nex": {"a": 1}},
-    {"$mt": {"a": "x.*"}}, {"$iany": {"t": {"$gt": {"$i": 1}}}},
-    {"$iall": {"t": {"$i.k": "v"}}}, {"$or": [{"a": 1}, {"$lt": {"b": 0}}]},
-    {"$gt": {"a": {"$m": "b"}}}, {"$expr": "event.a > 1"}, {"x": [1, 2]},
+    {"a": 5},
+    {"a": "x"},
+    {"a": None},
+    {"a": True},
+    {"a.b": 1},
+    {"$gt": {"a": 1}},
+    {"$lte": {"a.b": "m"}},
+    {"$neq": {"a": 1}},
+    {"$ex": {"a.b.c": 1}},
+    {"$nex": {"a": 1}},
+    {"$mt": {"a": "x.*"}},
+    {"$iany": {"t": {"$gt": {"$i": 1}}}},
+    {"$iall": {"t": {"$i.k": "v"}}},
+    {"$or": [{"a": 1}, {"$lt": {"b": 0}}]},
+    {"$gt": {"a": {"$m": "b"}}},
+    {"$expr": "event.a > 1"},
+    {"x": [1, 2]},
 ]
 
 
