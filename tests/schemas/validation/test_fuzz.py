@@ -17,7 +17,7 @@ EXAMPLES = [
     yaml.safe_load(p.read_text())
     for p in sorted((Path(__file__).resolve().parents[3] / "examples").rglob("*.yaml"))
 ]
-# CI runs a lighter fuzz; HEADWATER_FUZZ_EXAMPLES=10000 runs the full one (~1 minute).
+# CI runs a lighter fuzz; HEADWATER_FUZZ_EXAMPLES=10000 runs the full one (about 5 minutes on 2 cores).
 EXAMPLES_PER_TEST = int(os.environ.get("HEADWATER_FUZZ_EXAMPLES", "400"))
 
 KEYS = [
