@@ -1,7 +1,7 @@
 """The definitions view from ``hw.definitions``: every workflow and rule, with its versions.
 
-Key ``d/<kind>/<id>``. Publishing a version again, or replaying a status change, leaves the
-record as it was, so the view needs no duplicate tracking.
+Key ``d/<kind>/<id>``. Each version keeps the state of its latest event by event time (a
+tie goes to the record read later), so a redelivered older event never undoes a newer one.
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ def apply_definition_event(tx: Tx, event: DefinitionEvent) -> None:
     record = tx.load(key, DefinitionRecord) or DefinitionRecord(
         kind=event.kind, definition_id=event.definition_id)
     current = record.versions.get(event.version)
+    at = event.published_at if isinstance(event, DefinitionPublished) else event.changed_at
+    if current is not None and at < current.updated_at:
+        return
     if isinstance(event, DefinitionPublished):
         view = VersionView(version=event.version, status=event.status,
                            published_at=event.published_at, updated_at=event.published_at,

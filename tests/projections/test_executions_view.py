@@ -1,0 +1,112 @@
+"""The executions view: what lists and detail pages show for a history."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from pydantic import BaseModel
+
+from projections.store import ViewStore
+from projections.views import ExecutionFilter, get_execution, list_executions
+from tests.projections.histories import T0, Execution
+from tests.streams.machine.driver import Run, action, workflow
+
+Folded = Callable[[Iterable[BaseModel]], ViewStore]
+
+
+def test_detail_has_timeline_variables_attempts_and_errors(folded: Folded) -> None:
+    run = (Execution("e1").started(region="eu").step_retried("a", code="flaky")
+           .variables(total=3).step_failed("b", code="http_500").failed("b", code="http_500"))
+    view = get_execution(folded(run.events), "e1")
+    assert view is not None
+    assert [e["seq"] for e in view.timeline] == list(range(1, len(run.events) + 1))
+    assert view.timeline[0]["type"] == "execution_started"
+    assert view.detail.variables == {"region": "eu", "total": 3}
+    a, b = view.detail.steps["a"], view.detail.steps["b"]
+    assert (a.status, [t.outcome for t in a.attempts]) == ("completed", ["failed", "completed"])
+    assert [e.code for e in a.errors] == ["flaky"]
+    assert (b.status, [e.code for e in b.errors]) == ("failed", ["http_500"])
+    s = view.summary
+    assert (s.status, s.failed_step, s.error and s.error.code) == ("failed", "b", "http_500")
+    assert s.duration_ms == (run.events[-1].time - run.events[0].time).total_seconds() * 1000
+
+
+def test_resume_reopens_a_failed_execution(folded: Folded) -> None:
+    run = Execution("e1").started().step_failed("a").failed("a").resumed().step_ok("a").completed()
+    view = get_execution(folded(run.events), "e1")
+    assert view is not None
+    assert (view.summary.status, view.summary.error) == ("completed", None)
+    assert view.detail.steps["a"].status == "completed"
+    assert [t.outcome for t in view.detail.steps["a"].attempts] == ["failed", "completed"]
+
+
+def test_a_redelivered_event_changes_nothing(folded: Folded) -> None:
+    run = Execution("e1").started().step_ok("a")
+    once = folded(run.events)
+    twice = folded([*run.events, run.events[1], run.events[0], *run.events])
+    assert dict(once.scan("")) == dict(twice.scan(""))
+
+
+def test_an_unknown_execution_has_no_view(folded: Folded) -> None:
+    assert get_execution(folded([]), "nope") is None
+
+
+def _histories() -> list[BaseModel]:
+    events: list[BaseModel] = []
+    for i in range(6):
+        run = Execution(f"e{i}", workflow_id="wf-a" if i % 2 else "wf-b",
+                        version="2.0.0" if i >= 4 else "1.0.0",
+                        trigger_type="webhook" if i == 3 else "manual",
+                        start=T0 + timedelta(minutes=i)).started()
+        if i != 5:
+            run.step_ok("a").completed() if i % 3 else run.failed()
+        events += run.events
+    return events
+
+
+def test_lists_are_newest_first_and_filter_on_every_field(folded: Folded) -> None:
+    store = folded(_histories())
+
+    def ids(**where: object) -> list[str]:
+        page = list_executions(store, ExecutionFilter.model_validate(where))
+        return [s.execution_id for s in page.items]
+
+    assert ids() == ["e5", "e4", "e3", "e2", "e1", "e0"]
+    assert ids(workflow_id="wf-a") == ["e5", "e3", "e1"]
+    assert ids(workflow_version="2.0.0") == ["e5", "e4"]
+    assert ids(status="failed") == ["e3", "e0"]
+    assert ids(status="running") == ["e5"]
+    assert ids(trigger_type="webhook") == ["e3"]
+    assert ids(started_after=T0 + timedelta(minutes=2),
+               started_before=T0 + timedelta(minutes=4)) == ["e3", "e2"]
+    assert ids(workflow_id="wf-b", status="completed") == ["e4", "e2"]
+
+
+def test_pages_cover_every_match_exactly_once(folded: Folded) -> None:
+    store = folded(_histories())
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = list_executions(store, ExecutionFilter(workflow_id="wf-b"), limit=2, cursor=cursor)
+        seen += [s.execution_id for s in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == ["e4", "e2", "e0"]
+
+
+def test_a_real_engine_history_folds_into_the_view(folded: Folded) -> None:
+    run = Run(workflow(action("a", retry={"max_attempts": 2}), action("b")))
+    run.start()
+    run.fail("a")
+    run.fire("retry")
+    run.complete("a", output={"x": 1})
+    run.complete("b")
+    view = get_execution(folded(run.events), run.execution_id)
+    assert view is not None
+    assert view.summary.status == run.status == "completed"
+    assert view.summary.workflow_id == "wf"
+    assert [t.outcome for t in view.detail.steps["a"].attempts] == ["failed", "completed"]
+    assert view.detail.steps["a"].output == {"x": 1}
+    assert len(view.timeline) == len(run.events)
