@@ -1,12 +1,15 @@
 """The running engine: the Faust app, its agents and the pure workflow state machine."""
 
-__all__ = ["AppConfig", "create_app", "run_worker"]
+__all__ = ["AppConfig", "Engine", "EngineConfig", "create_app", "run_worker"]
+
+_HOMES = {"AppConfig": "app", "create_app": "app", "run_worker": "app",
+          "Engine": "engine", "EngineConfig": "engine"}
 
 
 def __getattr__(name: str) -> object:
-    # Lazy, so that importing the pure `streams.machine` never loads Faust.
-    if name in __all__:
-        from streams import app
+    # Lazy, so that importing the pure `streams.machine` never loads Kafka or Faust.
+    if name in _HOMES:
+        import importlib
 
-        return getattr(app, name)
+        return getattr(importlib.import_module(f"streams.{_HOMES[name]}"), name)
     raise AttributeError(name)

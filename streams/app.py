@@ -1,7 +1,9 @@
-"""The Faust app: topics, agents and tables of the running engine.
+"""The Faust app: the worker process that hosts the engine.
 
 The app is built from explicit arguments (never global settings) so that tests can run several
-apps with their own topic prefixes against one broker.
+apps with their own topic prefixes against one broker. Faust supplies the process: signals,
+logging, the worker's web server; the engine's consumers are aiokafka (see `streams.engine`
+and docs/engine.md for why).
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import faust
+from mode import Service
+
+from streams.engine import Engine, EngineConfig
+
+__all__ = ["AppConfig", "create_app", "run_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +33,18 @@ class AppConfig:
     partitions: int = 6
     web_port: int = 6066
     web_enabled: bool = True
+    http_allow: tuple[str, ...] = ()
+
+    def engine(self) -> EngineConfig:
+        """The engine's part of this configuration."""
+        prefix = self.topics["commands"][: -len("commands")]
+        return EngineConfig(app_id=self.app_id, bootstrap=self.bootstrap, topics=self.topics,
+                            data_dir=self.data_dir, topic_prefix=prefix,
+                            http_allow=self.http_allow)
 
 
 def create_app(config: AppConfig) -> faust.App:
-    """A Faust app with the engine's agents; run it with `run_worker`."""
+    """A Faust app that runs the engine; run it with `run_worker`."""
     app = faust.App(
         config.app_id,
         broker=[f"kafka://{b}" for b in config.bootstrap.split(",")],
@@ -41,29 +55,24 @@ def create_app(config: AppConfig) -> faust.App:
         web_enabled=config.web_enabled,
         web_port=config.web_port,
         web_host="127.0.0.1",
-        # At-least-once: never faust's experimental exactly-once mode (see docs/architecture.md).
+        # At-least-once: never faust's experimental exactly-once mode (see docs/engine.md).
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
     )
-    _definitions_agent(app, config)
+    app.service(_engine_service(Engine(config.engine())))
     return app
 
 
-def _definitions_agent(app: faust.App, config: AppConfig) -> None:
-    topic = app.topic(config.topics["definitions"], key_type=bytes, value_type=bytes,
-                      key_serializer="raw", value_serializer="raw")
-    latest: dict[bytes, bytes] = {}
-    app.definitions = latest  # type: ignore[attr-defined]
+def _engine_service(engine: Engine) -> type[Service]:
+    class EngineService(Service):
+        async def on_start(self) -> None:
+            await engine.start()
+            log.info("headwater engine started")
 
-    @app.agent(topic, name="definitions")
-    async def definitions(stream: Any) -> None:
-        async for event in stream.events():
-            if event.key is None:
-                continue
-            if event.value is None:
-                latest.pop(event.key, None)
-            else:
-                latest[event.key] = event.value
+        async def on_stop(self) -> None:
+            await engine.stop()
+
+    return EngineService
 
 
 def run_worker(config: AppConfig, loglevel: str = "info") -> None:

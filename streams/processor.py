@@ -1,0 +1,261 @@
+"""The execution processor: commands in, execution events out, state kept, at least once.
+
+For each batch of `hw.commands` records of one partition, in order: decode the command, load
+the execution's state, call the pure `apply_command`, produce the events to `hw.executions`
+(and the tasks and commands they cause), wait for the broker's acks, store the new states with
+the partition's checkpoint in one atomic write, then commit the command offsets. A crash at any
+point leaves either nothing or events that `_catch_up` folds in on restart; a redelivered
+command then finds its id in `State.recent` and is a no-op, so it causes no second transition.
+Undecodable commands and commands for unknown workflows or executions become dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from pydantic import BaseModel
+
+from schemas.codec import Codec, DecodeError
+from schemas.commands import CommandBase, StartExecution
+from schemas.executions import ExecutionEventBase
+from streams.dead_letters import DeadLetterSink, Record
+from streams.machine import HistoryError, State, apply_command, evolve
+from streams.registry import DefinitionsFeed, Entry
+from streams.routing import follow_ups
+from streams.store import StateStore
+from streams.timers import TimerWheel, timer_command
+
+__all__ = ["ExecutionProcessor", "Refused"]
+
+log = logging.getLogger(__name__)
+
+
+class Refused(Exception):
+    """A command the processor cannot apply; it becomes a dead letter with `reason`."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+@dataclass
+class _Batch:
+    """What one partition's batch changes: new states and records in flight."""
+
+    partition: int
+    states: dict[str, State | None]
+    sends: list[asyncio.Future[Any]]
+    event_sends: list[asyncio.Future[Any]]
+
+
+class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Consumes `hw.commands` in a consumer group; one owner per partition at a time.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        group: The consumer group id.
+        topics: Topic role -> topic name.
+        codec: The codec for every topic.
+        producer: A started producer (acks=all, idempotent).
+        store: The local state store.
+        definitions: The definitions feed (must be running).
+        dead_letters: Where refused records go.
+    """
+
+    def __init__(self, bootstrap: str, group: str, topics: dict[str, str], codec: Codec,
+                 producer: AIOKafkaProducer, store: StateStore, definitions: DefinitionsFeed,
+                 dead_letters: DeadLetterSink) -> None:
+        self._bootstrap, self._topics, self._codec = bootstrap, topics, codec
+        self._producer, self._store, self._definitions = producer, store, definitions
+        self._dead = dead_letters
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_interval_ms=300_000)
+        self._lock = asyncio.Lock()
+        self._wheels: dict[int, TimerWheel] = {}
+        self._keys: dict[str, bytes | None] = {}
+
+    async def start(self) -> None:
+        """Join the group (partitions come through the rebalance callbacks)."""
+        await self._consumer.start()
+        self._consumer.subscribe([self._topics["commands"]], listener=self)
+
+    async def stop(self) -> None:
+        """Leave the group (cancel `run` first; a batch cut short is redelivered)."""
+        await self._consumer.stop()
+
+    async def run(self) -> None:
+        """Process batches until cancelled."""
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100, max_records=2000)
+            async with self._lock:
+                for tp, records in batches.items():
+                    if tp.partition in self._wheels:
+                        await self._process(tp, records)
+                await self._fire_timers(datetime.now(UTC))
+
+    # -- partition ownership ------------------------------------------------------------------
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        # Holding the lock means the batch in flight is produced, stored and committed first.
+        async with self._lock:
+            for tp in revoked:
+                self._wheels.pop(tp.partition, None)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        async with self._lock:
+            for tp in assigned:
+                await self._catch_up(tp.partition)
+                wheel = TimerWheel()
+                for state in self._store.states(tp.partition):
+                    wheel.sync(state)
+                self._wheels[tp.partition] = wheel
+            log.info("processor owns partitions %s", sorted(self._wheels))
+
+    async def _catch_up(self, partition: int) -> None:
+        """Fold `hw.executions` from the store's checkpoint to the end of the partition."""
+        tp = TopicPartition(self._topics["executions"], partition)
+        reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
+                                  enable_auto_commit=False)
+        await reader.start()
+        try:
+            reader.assign([tp])
+            end = (await reader.end_offsets([tp]))[tp]
+            position = self._store.checkpoint(partition)
+            reader.seek(tp, position)
+            folded = 0
+            while position < end:
+                records = (await reader.getmany(tp, timeout_ms=1000, max_records=5000)).get(tp, [])
+                folded += self._fold(partition, records)
+                position = await reader.position(tp)
+                self._store.write(partition, {}, position)
+            if folded:
+                log.info("partition %d: folded %d events written elsewhere", partition, folded)
+        finally:
+            await reader.stop()
+
+    def _fold(self, partition: int, records: list[Any]) -> int:
+        states: dict[str, State] = {}
+        folded = 0
+        for record in records:
+            try:
+                event = self._codec.decode_value(record.topic, record.value,
+                                                 partition=record.partition, offset=record.offset)
+            except DecodeError as exc:
+                log.error("unreadable execution event: %s", exc)
+                continue
+            assert isinstance(event, ExecutionEventBase)
+            state = states.get(event.execution_id) or self._store.get(partition, event.execution_id)
+            if (state.seq if state else 0) + 1 != event.seq:
+                continue  # a duplicate (seq already applied) or a history we never saw start
+            try:
+                new = evolve(state, event)  # type: ignore[arg-type]
+            except HistoryError as exc:
+                log.error("cannot fold %s: %s", event.execution_id, exc)
+                continue
+            if new is not None:
+                states[event.execution_id] = new
+                folded += 1
+        self._store.write(partition, states, None)
+        return folded
+
+    # -- commands -----------------------------------------------------------------------------
+
+    async def _process(self, tp: TopicPartition, records: list[Any]) -> None:
+        batch = _Batch(tp.partition, {}, [], [])
+        for record in records:
+            try:
+                await self._apply(batch, record)
+            except Refused as exc:
+                await self._dead.refuse(record, exc.reason, exc.message, "processor")
+        if batch.sends:
+            await asyncio.gather(*batch.sends)
+        offsets = [meta.offset for meta in (f.result() for f in batch.event_sends)]
+        changed = {k: v for k, v in batch.states.items() if v is not None}
+        self._store.write(tp.partition, changed,
+                          max(offsets) + 1 if offsets else None)
+        wheel = self._wheels[tp.partition]
+        for state in changed.values():
+            wheel.sync(state)
+        try:
+            await self._consumer.commit({tp: records[-1].offset + 1})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partition moved on: its new owner re-reads these commands and, finding
+            # their ids in the states folded from the log, applies none of them twice.
+            log.info("commit of %s skipped: %s", tp, exc)
+
+    async def _apply(self, batch: _Batch, record: Record) -> None:
+        command = self._decode(record)
+        eid = command.execution_id
+        state = batch.states[eid] if eid in batch.states else self._store.get(batch.partition, eid)
+        entry = await self._definition(state, command)
+        events, new_state = apply_command(state, command, entry.plan())
+        if not events:
+            return
+        assert new_state is not None
+        batch.states[eid] = new_state
+        topic = self._topics["executions"]
+        key = self._codec.encode_key(topic, eid)
+        for event in events:
+            future = await self._producer.send(topic, self._codec.encode_value(topic, event), key=key)
+            batch.sends.append(future)
+            batch.event_sends.append(future)
+        for out in follow_ups(events, new_state.workflow_id, new_state.workflow_version):
+            batch.sends.append(await self._send(out.role, out.key, out.value))
+
+    async def _send(self, role: str, key: str, value: BaseModel) -> asyncio.Future[Any]:
+        topic = self._topics[role]
+        future: asyncio.Future[Any] = await self._producer.send(
+            topic, self._codec.encode_value(topic, value), key=self._codec.encode_key(topic, key))
+        return future
+
+    def _decode(self, record: Record) -> CommandBase:
+        try:
+            command = self._codec.decode_value(record.topic, record.value,
+                                               partition=record.partition, offset=record.offset)
+        except DecodeError as exc:
+            raise Refused(exc.reason, exc.detail) from None
+        assert isinstance(command, CommandBase)
+        if record.key != self._canonical_key(command.execution_id):
+            # Another key encoding would put the execution on two partitions, with two owners.
+            raise Refused("key_mismatch", f"the key is not the encoded id {command.execution_id!r}")
+        return command
+
+    def _canonical_key(self, execution_id: str) -> bytes | None:
+        key = self._keys.get(execution_id)
+        if key is None:
+            key = self._codec.encode_key(self._topics["commands"], execution_id)
+            if len(self._keys) > 100_000:
+                self._keys.clear()
+            self._keys[execution_id] = key
+        return key
+
+    async def _definition(self, state: State | None, command: CommandBase) -> Entry:
+        if state is not None:
+            wanted: tuple[str, str | None] = (state.workflow_id, state.workflow_version)
+        elif isinstance(command, StartExecution):
+            wanted = (command.workflow_id, command.version)
+        else:
+            raise Refused("unknown_execution", f"no execution {command.execution_id!r} started")
+        entry = self._definitions.registry.workflow(*wanted)
+        if entry is None:
+            # Perhaps published a moment ago: read the definitions topic up to now, once.
+            await self._definitions.sync()
+            entry = self._definitions.registry.workflow(*wanted)
+        if entry is None:
+            raise Refused("unknown_workflow", f"no workflow {wanted[0]!r} version {wanted[1]!r}")
+        return entry
+
+    # -- timers -------------------------------------------------------------------------------
+
+    async def _fire_timers(self, now: datetime) -> None:
+        sends = [await self._send("commands", eid, timer_command(eid, timer_id, now))
+                 for wheel in self._wheels.values() for eid, timer_id in wheel.due(now)]
+        if sends:
+            await asyncio.gather(*sends)

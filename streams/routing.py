@@ -1,0 +1,97 @@
+"""What an execution's new events ask of the rest of the engine, as records to produce.
+
+Pure: the processor calls `follow_ups` on the events `decide` returned and produces the result
+in the same batch as the events. Every id here is derived from the causing event's execution
+id and seq, so a redelivered command that re-produces its events re-produces the same follow-ups
+with the same ids, and their consumers drop them as duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from schemas import tasks
+from schemas.commands import (
+    CancelExecution,
+    ChildCompleted,
+    ChildFailed,
+    ErrorInfo,
+    StartExecution,
+)
+from schemas.executions import (
+    ChildCancelled,
+    ChildStarted,
+    ExecutionCancelled,
+    ExecutionCompleted,
+    ExecutionEvent,
+    ExecutionFailed,
+    ExecutionTimedOut,
+    TaskRequested,
+)
+from streams.machine import join_path
+
+__all__ = ["Outgoing", "follow_ups"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One record to produce: the topic role (``tasks``, ``commands``), its key and value."""
+
+    role: str
+    key: str
+    value: BaseModel
+
+
+def follow_ups(events: Iterable[ExecutionEvent], workflow_id: str, version: str) -> list[Outgoing]:
+    """The tasks and commands that `events` of one execution cause, in order."""
+    out: list[Outgoing] = []
+    for event in events:
+        record = _follow_up(event, workflow_id, version)
+        if record is not None:
+            out.append(record)
+    return out
+
+
+def _cause(event: ExecutionEvent) -> str:
+    return f"{event.execution_id}:e{event.seq}"
+
+
+def _follow_up(event: ExecutionEvent, workflow_id: str, version: str) -> Outgoing | None:
+    if isinstance(event, TaskRequested):
+        task = tasks.TaskRequested.from_execution_event(
+            event, workflow_id=workflow_id, workflow_version=version)
+        return Outgoing("tasks", event.execution_id, task)
+    if isinstance(event, ChildStarted):
+        start = StartExecution(
+            command_id=_cause(event), execution_id=event.child_execution_id, time=event.time,
+            workflow_id=event.workflow_id, version=None if event.version == "*" else event.version,
+            input=event.input, trigger_type="subprocess", triggered_by=event.execution_id,
+            parent_execution_id=event.execution_id if event.wait else None,
+            parent_step=join_path(event.scope, event.step_id) if event.wait else None)
+        return Outgoing("commands", event.child_execution_id, start)
+    if isinstance(event, ChildCancelled):
+        cancel = CancelExecution(command_id=_cause(event), execution_id=event.child_execution_id,
+                                 time=event.time, reason="the parent stopped waiting",
+                                 requested_by=event.execution_id)
+        return Outgoing("commands", event.child_execution_id, cancel)
+    return _to_parent(event)
+
+
+def _to_parent(event: ExecutionEvent) -> Outgoing | None:
+    parent = getattr(event, "parent_execution_id", None)
+    if parent is None:
+        return None
+    common = {"command_id": _cause(event), "execution_id": parent, "time": event.time,
+              "child_execution_id": event.execution_id}
+    if isinstance(event, ExecutionCompleted):
+        return Outgoing("commands", parent, ChildCompleted(**common, output=event.output))
+    if isinstance(event, ExecutionFailed):
+        return Outgoing("commands", parent, ChildFailed(**common, error=event.error))
+    if isinstance(event, ExecutionCancelled | ExecutionTimedOut):
+        code = "child_cancelled" if isinstance(event, ExecutionCancelled) else "child_timed_out"
+        error = ErrorInfo(code=code, message=event.reason, retryable=False)
+        return Outgoing("commands", parent, ChildFailed(**common, error=error))
+    return None

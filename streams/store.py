@@ -1,0 +1,73 @@
+"""The execution state store: one RocksDB (rocksdict) per worker, a cache of `hw.executions`.
+
+The store is never the source of truth. Each partition keeps a checkpoint: the offset in
+`hw.executions` up to which its states reflect the log. When a worker takes a partition it
+folds the log from that checkpoint to the end (`ExecutionProcessor._catch_up`), so a state
+written by another worker, or an event produced just before a crash, is never missed. States
+and the checkpoint of a batch are written in one atomic `WriteBatch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from rocksdict import Options, Rdict, WriteBatch
+
+from streams.machine import State
+
+__all__ = ["StateStore"]
+
+_STATE = b"s:"
+_CHECKPOINT = b"c:"
+
+
+def _state_key(partition: int, execution_id: str) -> bytes:
+    # The partition leads the key, so one partition's states are one contiguous range.
+    return b"%s%d:%s" % (_STATE, partition, execution_id.encode())
+
+
+class StateStore:
+    """Execution states by execution id, plus a per-partition checkpoint.
+
+    Args:
+        path: The RocksDB directory (created if missing).
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self._db = Rdict(str(path), options)
+
+    def get(self, partition: int, execution_id: str) -> State | None:
+        """The stored state of an execution of `partition`, if any."""
+        data = self._db.get(_state_key(partition, execution_id))
+        return State.from_bytes(data) if data is not None else None
+
+    def checkpoint(self, partition: int) -> int:
+        """The `hw.executions` offset of `partition` the stored states reflect (0: none)."""
+        data = self._db.get(_CHECKPOINT + str(partition).encode())
+        return int(data) if data is not None else 0
+
+    def write(self, partition: int, states: Mapping[str, State], checkpoint: int | None) -> None:
+        """Store states of `partition` and its checkpoint atomically (all or nothing)."""
+        batch = WriteBatch(raw_mode=True)
+        for execution_id, state in states.items():
+            batch.put(_state_key(partition, execution_id), state.to_bytes())
+        if checkpoint is not None:
+            batch.put(_CHECKPOINT + str(partition).encode(), str(checkpoint).encode())
+        self._db.write(batch)
+
+    def states(self, partition: int) -> Iterator[State]:
+        """Every stored state of `partition` (for timers after a restart, and for checks)."""
+        prefix = _state_key(partition, "")
+        for key, value in self._db.items(from_key=prefix):
+            if not (isinstance(key, bytes) and key.startswith(prefix)):
+                break
+            assert isinstance(value, bytes)
+            yield State.from_bytes(value)
+
+    def close(self) -> None:
+        """Flush and close the database."""
+        self._db.close()

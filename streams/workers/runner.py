@@ -1,0 +1,118 @@
+"""The built-in task worker: runs `hw.tasks` records of the built-in types, answers on
+`hw.commands`.
+
+A batch's tasks run concurrently (they belong to different executions or to parallel steps),
+their answers are produced, and only then are the task offsets committed. A crash before the
+commit reruns those tasks: answers carry ids derived from the task id, so the execution applies
+one answer per task, and HTTP requests carry the task's idempotency key for the far side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from schemas.codec import Codec, DecodeError, EncodeError
+from schemas.commands import CommandBase, ErrorInfo, TaskCompleted, TaskFailed
+from schemas.tasks import TaskRequested
+from streams.dead_letters import DeadLetterSink
+from streams.workers.actions import ACTIONS, ActionContext, TaskError, run_action
+
+__all__ = ["TaskWorker", "answer"]
+
+log = logging.getLogger(__name__)
+
+
+def answer(task: TaskRequested, outcome: Any, now: datetime) -> CommandBase:
+    """The command answering `task`: completed with an output, or failed with a `TaskError`."""
+    if isinstance(outcome, TaskError):
+        error = ErrorInfo(code=outcome.code, message=outcome.message,
+                          retryable=outcome.retryable, details=outcome.details)
+        return TaskFailed(command_id=f"{task.task_id}:failed", execution_id=task.execution_id,
+                          time=now, task_id=task.task_id, error=error)
+    return TaskCompleted(command_id=f"{task.task_id}:completed", execution_id=task.execution_id,
+                         time=now, task_id=task.task_id, output=outcome)
+
+
+class TaskWorker:
+    """Consumes `hw.tasks` in a consumer group and runs the built-in actions.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        group: The consumer group id (external workers use their own).
+        topics: Topic role -> topic name.
+        codec: The codec for every topic.
+        producer: A started producer.
+        context: What the actions share (HTTP client, URL guard, publisher).
+        dead_letters: Where undecodable tasks go.
+        concurrency: Tasks run at once per batch.
+    """
+
+    def __init__(self, bootstrap: str, group: str, topics: dict[str, str], codec: Codec,
+                 producer: AIOKafkaProducer, context: ActionContext,
+                 dead_letters: DeadLetterSink, concurrency: int = 200) -> None:
+        self._topics, self._codec, self._producer = topics, codec, producer
+        self._context, self._dead = context, dead_letters
+        self._slots = asyncio.Semaphore(concurrency)
+        self._consumer = AIOKafkaConsumer(
+            topics["tasks"], bootstrap_servers=bootstrap, group_id=group,
+            enable_auto_commit=False, auto_offset_reset="earliest")
+
+    async def start(self) -> None:
+        """Join the group."""
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        """Leave the group."""
+        await self._consumer.stop()
+
+    async def run(self) -> None:
+        """Run batches of tasks until cancelled."""
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            if not batches:
+                continue
+            tasks: list[TaskRequested] = []
+            for records in batches.values():
+                for record in records:
+                    task = await self._decode(record)
+                    if task is not None and task.task_type in ACTIONS:
+                        tasks.append(task)
+            sends = await asyncio.gather(*(self._run(task) for task in tasks))
+            await asyncio.gather(*sends)
+            await self._consumer.commit()
+
+    async def _decode(self, record: Any) -> TaskRequested | None:
+        try:
+            task = self._codec.decode_value(record.topic, record.value,
+                                            partition=record.partition, offset=record.offset)
+        except DecodeError as exc:
+            await self._dead.refuse(record, exc.reason, exc.detail, "task-worker")
+            return None
+        assert isinstance(task, TaskRequested)
+        return task
+
+    async def _run(self, task: TaskRequested) -> asyncio.Future[Any]:
+        if task.deadline is not None and task.deadline <= datetime.now(UTC):
+            log.info("task %s is past its deadline; the engine has timed it out", task.task_id)
+            done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        async with self._slots:
+            try:
+                outcome: Any = await run_action(task, self._context)
+            except TaskError as exc:
+                outcome = exc
+        topic = self._topics["commands"]
+        try:
+            value = self._codec.encode_value(topic, answer(task, outcome, datetime.now(UTC)))
+        except EncodeError as exc:
+            failure = TaskError("unencodable_output", str(exc)[:1000], retryable=False)
+            value = self._codec.encode_value(topic, answer(task, failure, datetime.now(UTC)))
+        future: asyncio.Future[Any] = await self._producer.send(
+            topic, value, key=self._codec.encode_key(topic, task.execution_id))
+        return future

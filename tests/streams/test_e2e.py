@@ -1,0 +1,96 @@
+"""End to end on a real broker: definitions published, a start command sent, the execution
+completes on `hw.executions` with gap-free sequence numbers; HTTP steps reach a local server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from schemas.commands import StartExecution
+from schemas.definitions import WorkflowDefinition
+from schemas.validation import load_definition
+from tests.streams.kit import NOW, Client, finished, history, read_until, running_engine
+
+pytestmark = pytest.mark.kafka
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "workflows"
+
+
+@pytest.fixture
+async def web_server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+    """A local HTTP server that records requests and answers with an order id."""
+    seen: list[dict[str, Any]] = []
+
+    async def orders(request: web.Request) -> web.Response:
+        seen.append({"key": request.headers.get("Idempotency-Key"), "body": await request.json()})
+        return web.json_response({"id": "ord-7", "echo": seen[-1]["body"]}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/orders", orders)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}", seen
+    await runner.cleanup()
+
+
+def three_steps(base_url: str) -> WorkflowDefinition:
+    return WorkflowDefinition.model_validate({
+        "id": "place-order", "name": "Place an order", "version": "1.2.0",
+        "steps": [
+            {"id": "price", "action": "transform",
+             "with": {"total": "${ input.qty * 5 }", "sku": "${ input.sku }"}},
+            {"id": "order", "action": "http",
+             "with": {"url": f"{base_url}/orders", "body": "${ steps.price.output }"}},
+            {"id": "note", "action": "log",
+             "with": {"message": "order ${ steps.order.output.body.id } placed"}},
+        ],
+        "outputs": {"order": "${ steps.order.output.body.id }",
+                    "total": "${ steps.price.output.total }"},
+    })
+
+
+def start(execution_id: str, workflow_id: str, data: dict[str, Any]) -> StartExecution:
+    return StartExecution(command_id=f"start-{execution_id}", execution_id=execution_id,
+                          time=NOW, workflow_id=workflow_id, input=data)
+
+
+def assert_gap_free(events: list[Any]) -> None:
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+
+async def test_hello_and_a_three_step_workflow_with_http_run_to_completion(
+    kafka_bootstrap: str, hw_topics: dict[str, str], tmp_path: Path,
+    web_server: tuple[str, list[dict[str, Any]]],
+) -> None:
+    base_url, requests = web_server
+    async with Client(kafka_bootstrap, hw_topics) as client, running_engine(
+        kafka_bootstrap, hw_topics, tmp_path, http_allow=("127.0.0.1",)
+    ):
+        hello = load_definition(EXAMPLES / "hello.yaml")
+        assert isinstance(hello, WorkflowDefinition)
+        await client.publish(hello)
+        await client.publish(three_steps(base_url))
+        await client.send("commands", "ex-hello", start("ex-hello", "hello", {"name": "Ada"}))
+        await client.send("commands", "ex-order",
+                          start("ex-order", "place-order", {"qty": 3, "sku": "A1"}))
+        events = await read_until(kafka_bootstrap, hw_topics["executions"], client.codec,
+                                  finished({"ex-hello", "ex-order"}))
+
+    said_hello = history(events, "ex-hello")
+    assert_gap_free(said_hello)
+    assert said_hello[-1].type == "execution_completed"
+    order = history(events, "ex-order")
+    assert_gap_free(order)
+    assert order[0].workflow_version == "1.2.0"
+    assert order[-1].type == "execution_completed"
+    assert order[-1].output == {"order": "ord-7", "total": 15}
+    assert [r["body"] for r in requests] == [{"total": 15, "sku": "A1"}]
+    task_ids = [e.task_id for e in order if e.type == "task_requested" and e.step_id == "order"]
+    assert requests[0]["key"] == task_ids[0]  # the idempotency key is the task's id
