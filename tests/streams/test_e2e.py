@@ -29,8 +29,13 @@ async def web_server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
         seen.append({"key": request.headers.get("Idempotency-Key"), "body": await request.json()})
         return web.json_response({"id": "ord-7", "echo": seen[-1]["body"]}, status=201)
 
+    async def unavailable(request: web.Request) -> web.Response:
+        seen.append({"key": request.headers.get("Idempotency-Key"), "path": request.path})
+        return web.json_response({"error": "try later"}, status=503)
+
     app = web.Application()
     app.router.add_post("/orders", orders)
+    app.router.add_post("/unavailable", unavailable)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -94,3 +99,39 @@ async def test_hello_and_a_three_step_workflow_with_http_run_to_completion(
     assert [r["body"] for r in requests] == [{"total": 15, "sku": "A1"}]
     task_ids = [e.task_id for e in order if e.type == "task_requested" and e.step_id == "order"]
     assert requests[0]["key"] == task_ids[0]  # the idempotency key is the task's id
+
+
+async def test_a_failing_step_retries_with_backoff_then_takes_its_error_path_and_a_wait_fires_once(
+    kafka_bootstrap: str, hw_topics: dict[str, str], tmp_path: Path,
+    web_server: tuple[str, list[dict[str, Any]]],
+) -> None:
+    base_url, requests = web_server
+    flaky = WorkflowDefinition.model_validate({
+        "id": "flaky", "name": "Flaky",
+        "steps": [
+            {"id": "call", "action": "http", "with": {"url": f"{base_url}/unavailable", "body": {}},
+             "retry": {"max_attempts": 3, "backoff": "fixed", "initial_interval": 0.2},
+             "on_error": {"action": "goto", "goto": "pause"}},
+            {"id": "never", "action": "log", "with": {"message": "not reached"}, "next": "$end"},
+            {"id": "pause", "type": "wait", "duration": 0.5},
+            {"id": "fallback", "action": "log", "with": {"message": "fell back"}},
+        ],
+    })
+    async with Client(kafka_bootstrap, hw_topics) as client, running_engine(
+        kafka_bootstrap, hw_topics, tmp_path, http_allow=("127.0.0.1",)
+    ):
+        await client.publish(flaky)
+        await client.send("commands", "ex-flaky", start("ex-flaky", "flaky", {}))
+        events = history(await read_until(kafka_bootstrap, hw_topics["executions"],
+                                          client.codec, finished({"ex-flaky"})), "ex-flaky")
+
+    assert_gap_free(events)
+    kinds = [(e.type, getattr(e, "step_id", None)) for e in events]
+    assert kinds.count(("retry_scheduled", "call")) == 2
+    assert kinds.count(("task_requested", "call")) == 3
+    failed = [e for e in events if e.type == "step_failed"]
+    assert [f.error.code for f in failed] == ["http_503"]
+    assert len(requests) == 3 and len({r["key"] for r in requests}) == 3  # a key per attempt
+    assert [e.step_id for e in events if e.type == "step_completed"] == ["pause", "fallback"]
+    assert sum(e.type == "timer_fired" for e in events) == 3  # two retries and the wait
+    assert events[-1].type == "execution_completed"
