@@ -14,7 +14,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note_event
 from hypothesis import strategies as st
 
 from schemas.commands import (
@@ -262,7 +263,7 @@ def test_any_command_sequence_keeps_the_laws(definition: WorkflowDefinition,
     assert run.live.finished, "draining always ends an execution"
     _check_laws(run)
     for kind in {e.type for e in run.events}:
-        event(kind)
+        note_event(kind)
 
 
 @pytest.mark.slow
