@@ -87,11 +87,16 @@ def _definitions(draw: st.DrawFn) -> list[BaseModel]:
 
 
 @st.composite
-def histories(draw: st.DrawFn) -> list[BaseModel]:
-    """Streams interleaved at random, each keeping its own order (as a partition does)."""
+def _streams(draw: st.DrawFn) -> list[list[BaseModel]]:
     count = draw(st.integers(1, 4))
-    streams = [draw(_execution(i)) for i in range(count)]
-    streams += [draw(_outcomes()), draw(_definitions())]
+    return [*(draw(_execution(i)) for i in range(count)), draw(_outcomes()), draw(_definitions())]
+
+
+@st.composite
+def histories(draw: st.DrawFn, streams: list[list[BaseModel]] | None = None) -> list[BaseModel]:
+    """Streams interleaved at random, each keeping its own order (as a partition does)."""
+    if streams is None:
+        streams = draw(_streams())
     order = draw(st.permutations([i for i, s in enumerate(streams) for _ in s]))
     cursors = [0] * len(streams)
     merged: list[BaseModel] = []
@@ -148,3 +153,11 @@ def test_folding_in_chunks_equals_folding_in_one_go(data: st.DataObject) -> None
     history = data.draw(histories())
     noisy = data.draw(with_redeliveries(history))
     assert _fold_in_chunks(_chunks(data.draw, noisy)) == _fold_once(history)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_interleaving_of_the_partitions_folds_to_the_same_bytes(data: st.DataObject) -> None:
+    streams = data.draw(_streams())
+    one, other = data.draw(histories(streams)), data.draw(histories(streams))
+    assert _fold_once(one) == _fold_once(other)
