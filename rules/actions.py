@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rules.render import Render, compile_fast
 from schemas.definitions import Action
 from schemas.expressions import (
     CompiledMapping,
     Expression,
     ExpressionError,
+    check_context,
     compile_expression,
     compile_mapping,
 )
@@ -38,9 +40,10 @@ class CompiledAction:
 
     `start_workflow` without `input` passes the event's data. `signal_execution.execution_id`
     is a bare CEL expression (the contract says so), every other string may hold `${ expr }`.
+    Mappings that only copy event fields skip CEL (see `rules.render`).
     """
 
-    __slots__ = ("_execution_id", "_fields", "index", "type")
+    __slots__ = ("_execution_id", "_fast", "_fields", "_names", "index", "type")
 
     def __init__(self, index: int, action: Action) -> None:
         fields = action.model_dump(mode="json", by_alias=True, exclude={"type"})
@@ -50,24 +53,43 @@ class CompiledAction:
         if self.type == "start_workflow" and fields.get("input") is None:
             fields["input"] = _EVENT_DATA
         if self.type == "signal_execution":
-            self._execution_id = compile_expression(fields.pop("execution_id"))
+            source = fields.pop("execution_id")
+            self._execution_id = compile_expression(source)
+            fields["execution_id"] = "${ " + source + " }"  # for the fast path only
+        self._fast: Render | None = compile_fast(fields)
+        fields.pop("execution_id", None)
         self._fields: CompiledMapping = compile_mapping(fields)
+        names = set(self._fields.variables)
+        if self._execution_id is not None:
+            names |= self._execution_id.variables
+        self._names = frozenset(names)
 
     def render(self, context: Mapping[str, Any]) -> RenderedAction:
-        """Render against a size-checked context.
+        """Render against a context (`event`, `events`, `now`, ...).
 
         Raises:
-            ExpressionError: an expression failed or gave an execution id that is no string.
+            ExpressionError: an expression failed, the context is too large, or the
+                execution id is not a non-empty string.
         """
-        params = self._fields.render(context, size_checked=True)
+        params = self._fast(context) if self._fast is not None else self._render_with_cel(context)
         if self._execution_id is not None:
-            execution_id = self._execution_id.evaluate(context, size_checked=True)
+            execution_id = params.get("execution_id")
             if not isinstance(execution_id, str) or not execution_id:
                 raise ExpressionError(
                     "evaluation_error", f"execution_id gave {execution_id!r}, not an id"
                 )
-            params["execution_id"] = execution_id
         return RenderedAction(self.index, self.type, params)
+
+    def _render_with_cel(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        # CEL converts its whole context on every call: hand it only the names it reads.
+        scope = {name: context[name] for name in self._names if name in context}
+        if isinstance(scope.get("events"), tuple):
+            scope["events"] = list(scope["events"])
+        check_context(scope)
+        params: dict[str, Any] = self._fields.render(scope, size_checked=True)
+        if self._execution_id is not None:
+            params["execution_id"] = self._execution_id.evaluate(scope, size_checked=True)
+        return params
 
 
 def compile_actions(actions: list[Action]) -> tuple[CompiledAction, ...]:

@@ -110,8 +110,8 @@ def _terms(condition: Mapping[str, Any], prefix: tuple[str, ...]) -> list[Term]:
     """Flatten top-level `$and` and multi-key objects into conjuncts."""
     out: list[Term] = []
     for key, operand in condition.items():
-        if key == "$and" and isinstance(operand, list):
-            for part in operand:
+        if key == "$and":
+            for part in _as_list(operand, key):
                 out.extend(_terms(_as_object(part), prefix))
         else:
             out.append(_term(key, operand, prefix))

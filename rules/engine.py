@@ -21,7 +21,7 @@ from rules.index import Entry, RuleIndex
 from rules.limits import EMPTY, Change, RuleCounters
 from rules.patterns import CompiledPattern, PatternChange, PatternState, Timer
 from schemas.definitions import RuleDefinition
-from schemas.expressions import ExpressionError, check_context
+from schemas.expressions import ExpressionError
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,6 @@ class _Builder:
     timers: list[Timer] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     pattern_changes: list[PatternChange] = field(default_factory=list)
-    checked_event: bool = False
 
     def build(self) -> Evaluation:
         return Evaluation(
@@ -275,12 +274,8 @@ class RuleEngine:
         out: _Builder,
     ) -> bool:
         d = rule.definition
-        scope = {**context, "event": events[-1], "events": list(events)}
+        scope = {**context, "event": events[-1], "events": events}
         try:
-            # One event already checked for this decision need not be walked again.
-            if len(events) > 1 or not out.checked_event:
-                check_context(scope)
-                out.checked_event = len(events) == 1
             actions = tuple(a.render(scope) for a in rule.actions)
         except ExpressionError as exc:
             out.failed.append(Failure(d.id, d.version, exc.code, exc.message))
