@@ -1,14 +1,25 @@
-"""The HTTP API: health now; definitions, commands, views and the UI as the engine grows."""
+"""The HTTP API: health, the views (kept current by a projector in the same process); next,
+definitions, commands and the UI."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+
+from projections.projector import Projector
+from projections.read_api import views_router
+from projections.store import MemoryStore, ViewStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,11 +50,70 @@ class _KafkaProbe:
         return self._result
 
 
-def create_api(bootstrap: str, topics: dict[str, str]) -> FastAPI:
-    """The FastAPI application serving headwater's HTTP API."""
+@dataclass
+class _Projecting:
+    """Runs a projector for the API's lifetime, retrying its start until Kafka answers."""
+
+    store: ViewStore
+    bootstrap: str
+    topics: dict[str, str]
+    running: Projector | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def _start(self) -> None:
+        while True:
+            projector = Projector(self.store, self.bootstrap, self.topics)
+            try:
+                await projector.start()
+            except asyncio.CancelledError:
+                await projector.stop()
+                raise
+            except Exception as exc:  # no broker or no topics yet: the API serves meanwhile
+                log.warning("views not projecting yet: %s: %s", type(exc).__name__, exc)
+                with contextlib.suppress(Exception):
+                    await projector.stop()
+                await asyncio.sleep(2.0)
+                continue
+            self.running = projector
+            return
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        self._task = asyncio.create_task(self._start())
+        try:
+            yield
+        finally:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            if self.running is not None:
+                await self.running.stop()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | None = None,
+               project: bool = True, clock: Callable[[], datetime] = _utc_now) -> FastAPI:
+    """The FastAPI application serving headwater's HTTP API.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        topics: Role -> topic name (``infra.topics.topic_names``).
+        store: Where the views live; in memory (rebuilt from the log at each start) if None.
+            Pass a ``RocksStore`` to keep them across restarts.
+        project: Run a projector in the API process that keeps ``store`` current. Off when
+            another process projects into the same store, or in tests that fill it directly.
+        clock: What "now" is for the dashboard.
+    """
+    views = store if store is not None else MemoryStore()
+    projecting = _Projecting(views, bootstrap, topics)
     api = FastAPI(title="headwater", version="0.1.0",
-                  description="Event-sourced workflow-automation and rules engine on Apache Kafka")
+                  description="Event-sourced workflow-automation and rules engine on Apache Kafka",
+                  lifespan=projecting.lifespan if project else None)
     probe = _KafkaProbe(bootstrap)
+    api.include_router(views_router(views, clock, lambda: projecting.running))
 
     @api.get("/health", tags=["operations"], summary="Liveness and Kafka reachability")
     async def health() -> JSONResponse:

@@ -1,0 +1,188 @@
+"""The read side of the HTTP API: every view, paginated where it is a list.
+
+Handlers are ``async`` on purpose: they run on the event loop that also runs the projector,
+so a read never sees half of a batch being written to an in-memory store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from projections.projector import Projector
+from projections.store import ViewStore
+from projections.views import (
+    Dashboard,
+    ExecutionFilter,
+    ExecutionPage,
+    ExecutionView,
+    LastError,
+    LastMatch,
+    RuleStats,
+    Sketch,
+    get_execution,
+    list_executions,
+    read_dashboard,
+    read_rule_stats,
+    read_workflow_stats,
+    success_rate,
+)
+from projections.views.definitions import read_definition
+
+__all__ = ["LagReport", "Percentiles", "RuleStatsOut", "WorkflowStatsOut", "views_router"]
+
+
+class Percentiles(BaseModel):
+    """p50/p95/p99 of a distribution (None when it is empty), within 1 %."""
+
+    count: int
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+    @classmethod
+    def of(cls, sketch: Sketch) -> Percentiles:
+        return cls(count=sketch.count, p50=sketch.quantile(0.5), p95=sketch.quantile(0.95),
+                   p99=sketch.quantile(0.99))
+
+
+class WorkflowStatsOut(BaseModel):
+    """Statistics of one workflow's executions."""
+
+    workflow_id: str
+    total: int
+    by_status: dict[str, int]
+    success_rate: float | None
+    duration_ms: Percentiles
+    step_failures: dict[str, int]
+    step_retries: dict[str, int]
+
+
+class RuleStatsOut(BaseModel):
+    """Statistics of one rule's evaluations."""
+
+    rule_id: str
+    evaluations: int
+    matched: int
+    skipped: int
+    failed: int
+    success_rate: float | None
+    match_rate: float | None
+    evaluation_us: Percentiles
+    evaluation_us_mean: float | None
+    skip_reasons: dict[str, int]
+    errors: dict[str, int]
+    last_match: LastMatch | None
+    last_error: LastError | None
+
+
+class PartitionLagOut(BaseModel):
+    """How far the views are behind one partition."""
+
+    topic: str
+    partition: int
+    position: int
+    end: int
+    lag: int
+
+
+class LagReport(BaseModel):
+    """How far the views are behind the log, in records."""
+
+    total: int
+    partitions: list[PartitionLagOut]
+
+
+def views_router(store: ViewStore, clock: Callable[[], datetime],
+                 projector: Callable[[], Projector | None]) -> APIRouter:
+    """The read endpoints over ``store``; ``clock`` says what "today" is."""
+    router = APIRouter(tags=["views"])
+
+    @router.get("/executions", summary="List executions, newest first")
+    async def executions(
+        workflow_id: str | None = None, version: str | None = None, status: str | None = None,
+        trigger_type: str | None = None, started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+    ) -> ExecutionPage:
+        where = ExecutionFilter(workflow_id=workflow_id, workflow_version=version, status=status,
+                                trigger_type=trigger_type, started_after=started_after,
+                                started_before=started_before)
+        if cursor is not None and not cursor.startswith("xi/"):
+            raise HTTPException(422, "cursor: not a cursor this API returned")
+        return list_executions(store, where, limit=limit, cursor=cursor)
+
+    @router.get("/executions/{execution_id}", summary="One execution: timeline, variables, steps",
+                responses={404: {"description": "No such execution"}})
+    async def execution(execution_id: str) -> ExecutionView:
+        view = get_execution(store, execution_id)
+        if view is None:
+            raise HTTPException(404, f"execution {execution_id!r} not found")
+        return view
+
+    @router.get("/workflows/{workflow_id}/stats", summary="Statistics of a workflow",
+                responses={404: {"description": "No such workflow"}})
+    async def workflow_stats(workflow_id: str) -> WorkflowStatsOut:
+        stats = read_workflow_stats(store, workflow_id)
+        if stats is None:
+            if read_definition(store, "workflow", workflow_id) is None:
+                raise HTTPException(404, f"workflow {workflow_id!r} not found")
+            return _workflow_out(workflow_id, {}, Sketch(), {}, {})
+        return _workflow_out(workflow_id, stats.by_status, stats.durations_ms,
+                             stats.step_failures, stats.step_retries)
+
+    @router.get("/rules/{rule_id}/stats", summary="Statistics of a rule",
+                responses={404: {"description": "No such rule"}})
+    async def rule_stats(rule_id: str) -> RuleStatsOut:
+        stats = read_rule_stats(store, rule_id)
+        if stats is None:
+            if read_definition(store, "rule", rule_id) is None:
+                raise HTTPException(404, f"rule {rule_id!r} not found")
+            stats = RuleStats(rule_id=rule_id)
+        return _rule_out(stats)
+
+    @router.get("/dashboard", summary="Counters and the hourly trend")
+    async def dashboard(hours: Annotated[int, Query(ge=1, le=24 * 14)] = 24,
+                        tz: str = "UTC") -> Dashboard:
+        try:
+            zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise HTTPException(422, f"tz: unknown time zone {tz!r}") from None
+        return read_dashboard(store, clock(), hours=hours, tz=zone)
+
+    @router.get("/views/lag", summary="How far the views are behind the log",
+                responses={503: {"description": "The projector is not running"}})
+    async def lag() -> LagReport:
+        running = projector()
+        if running is None:
+            raise HTTPException(503, "the projector is not running")
+        parts = [PartitionLagOut(topic=p.topic, partition=p.partition, position=p.position,
+                                 end=p.end, lag=p.lag) for p in await running.lag()]
+        return LagReport(total=sum(p.lag for p in parts), partitions=parts)
+
+    return router
+
+
+def _workflow_out(workflow_id: str, by_status: dict[str, int], durations: Sketch,
+                  failures: dict[str, int], retries: dict[str, int]) -> WorkflowStatsOut:
+    return WorkflowStatsOut(workflow_id=workflow_id, total=sum(by_status.values()),
+                            by_status=by_status, success_rate=success_rate(by_status),
+                            duration_ms=Percentiles.of(durations), step_failures=failures,
+                            step_retries=retries)
+
+
+def _rule_out(stats: RuleStats) -> RuleStatsOut:
+    n = stats.evaluations
+    return RuleStatsOut(
+        rule_id=stats.rule_id, evaluations=n, matched=stats.matched, skipped=stats.skipped,
+        failed=stats.failed, success_rate=stats.success_rate,
+        match_rate=None if n == 0 else stats.matched / n,
+        evaluation_us=Percentiles.of(stats.evaluation_us),
+        evaluation_us_mean=None if n == 0 else stats.evaluation_us_total / n,
+        skip_reasons=stats.skip_reasons, errors=stats.errors, last_match=stats.last_match,
+        last_error=stats.last_error)
