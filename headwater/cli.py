@@ -139,7 +139,8 @@ def worker() -> None:
     config = AppConfig(app_id=settings.app_id, bootstrap=settings.kafka_bootstrap,
                        topics=topic_names(settings.topic_prefix),
                        data_dir=(settings.data_dir / "worker").resolve(),
-                       partitions=settings.topic_partitions, web_port=settings.worker_web_port)
+                       partitions=settings.topic_partitions, web_port=settings.worker_web_port,
+                       http_allow=tuple(settings.http_allow))
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
 

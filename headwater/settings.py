@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     worker_web_port: int = Field(default=6066, ge=1, le=65535)
     log_level: str = Field(default="info", pattern=r"^(debug|info|warn|warning|error|critical)$")
     webhook_secret: SecretStr | None = None
+    http_allow: list[str] = Field(
+        default_factory=list,
+        description="addresses or CIDRs that HTTP steps may reach although private or loopback "
+                    "(the SSRF guard blocks them otherwise), e.g. '[\"127.0.0.1\", \"10.0.0.0/8\"]'")
     examples_dir: Path | None = Field(default=None, description="definitions deployed by `up`")
 
     def local_kafka_home(self) -> Path:
