@@ -16,6 +16,7 @@ from schemas.executions import ExecutionEventBase
 from streams.machine.evolve import apply
 from streams.machine.plan import Plan, ScopePlan, StepPlan
 from streams.machine.state import State, StepState
+from streams.machine.trusted import build_event
 
 __all__ = ["STEP_BUDGET", "BudgetExceeded", "Tx", "scope_chain"]
 
@@ -66,11 +67,12 @@ class Tx:
 
     def emit(self, cls: type[ExecutionEventBase], **fields: Any) -> Any:
         """Build the next event, record it and apply it to the working state."""
-        seq = self._state.seq + 1 if self._state is not None else 1
-        event: Any = cls(
-            execution_id=self.command.execution_id, seq=seq, time=self.command.time,
-            command_id=self.command.command_id, **fields,
-        )
+        command = self.command
+        fields["execution_id"] = command.execution_id
+        fields["seq"] = self._state.seq + 1 if self._state is not None else 1
+        fields["time"] = command.time
+        fields["command_id"] = command.command_id
+        event: Any = build_event(cls, fields)
         self.events.append(event)
         self._state = apply(self._state, event)
         return event

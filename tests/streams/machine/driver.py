@@ -65,6 +65,7 @@ class Run:
         before = self.state.to_bytes() if self.state is not None else None
         events, state = apply_command(self.state, command, self.plan)
         if self.check:
+            assert_valid(events)
             assert decide(self.state, command, self.plan) == events
             after = self.state.to_bytes() if self.state is not None else None
             assert before == after, "decide must not change the state it is given"
@@ -146,6 +147,17 @@ class Run:
     def of_type(self, type_: str) -> list[Any]:
         """All events of a type so far."""
         return [e for e in self.events if e.type == type_]
+
+
+def assert_valid(events: list[Any]) -> None:
+    """Each event is what validating its own fields gives (the core builds them unvalidated)."""
+    for event in events:
+        given = {k: v for k, v in dict(event).items() if k in event.model_fields_set}
+        checked = type(event).model_validate(given)
+        assert checked == event, f"{event!r} is not valid"
+        assert checked.model_dump(mode="json") == event.model_dump(mode="json")
+        assert [type(v) for v in dict(checked).values()] == [type(v) for v in dict(event).values()]
+        assert checked.model_fields_set == event.model_fields_set
 
 
 def types(events: list[Any]) -> list[str]:
