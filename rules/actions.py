@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from rules.render import Render, compile_fast
 from schemas.definitions import Action
@@ -20,17 +19,16 @@ from schemas.expressions import (
 _EVENT_DATA = "${ event.data }"
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedAction:
+class RenderedAction(NamedTuple):
     """An action ready to run: its type and its fields with every `${ expr }` rendered.
 
     Attributes:
-        index: position in the rule's `actions`.
+        position: index in the rule's `actions`.
         type: `start_workflow`, `publish_event`, `call_webhook` or `signal_execution`.
         params: the action's fields (without `type`), rendered.
     """
 
-    index: int
+    position: int
     type: str
     params: Mapping[str, Any]
 

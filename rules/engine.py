@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from rules import limits, patterns
 from rules.actions import CompiledAction, RenderedAction, compile_actions
@@ -26,12 +26,17 @@ from schemas.expressions import ExpressionError
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """A rule definition with its condition, actions and pattern compiled."""
+    """A rule definition with its condition, actions and pattern compiled.
+
+    `plain` rules (immediate, no limits, no group, no pattern) keep no state and skip
+    every check on the hot path.
+    """
 
     definition: RuleDefinition
     condition: CompiledCondition
     actions: tuple[CompiledAction, ...]
     pattern: CompiledPattern | None
+    plain: bool = False
 
     @property
     def id(self) -> str:
@@ -47,16 +52,22 @@ def compile_rule(definition: RuleDefinition) -> CompiledRule:
         ExpressionError: an action mapping does not compile.
     """
     pattern = definition.pattern
+    plain = (
+        pattern is None
+        and definition.exclusive_group is None
+        and definition.execution_mode != "batch"
+        and not _counted(definition)
+    )
     return CompiledRule(
         definition,
         compile_condition(definition.conditions),
         compile_actions(definition.actions),
         CompiledPattern(definition.id, pattern) if pattern is not None else None,
+        plain,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Firing:
+class Firing(NamedTuple):
     """A rule that fires now, with its actions rendered (in the rule's order)."""
 
     rule_id: str
@@ -65,8 +76,7 @@ class Firing:
     events: tuple[Mapping[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Skip:
+class Skip(NamedTuple):
     """A candidate rule that did not act, with a reason code (see `schemas.outcomes`)."""
 
     rule_id: str
@@ -75,8 +85,7 @@ class Skip:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Deferred:
+class Deferred(NamedTuple):
     """A rule that matched and waits: queued for a concurrency slot or gathered in a batch."""
 
     rule_id: str
@@ -84,8 +93,7 @@ class Deferred:
     mode: str
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     """A rule that matched but whose actions could not be rendered."""
 
     rule_id: str
@@ -94,8 +102,7 @@ class Failure:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """What one event (or timer, or completion) did.
 
     Attributes:
@@ -117,15 +124,17 @@ class Evaluation:
     pattern_changes: tuple[PatternChange, ...] = ()
 
 
-@dataclass(slots=True)
 class _Builder:
-    fired: list[Firing] = field(default_factory=list)
-    deferred: list[Deferred] = field(default_factory=list)
-    skipped: list[Skip] = field(default_factory=list)
-    failed: list[Failure] = field(default_factory=list)
-    timers: list[Timer] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    pattern_changes: list[PatternChange] = field(default_factory=list)
+    __slots__ = ("changes", "deferred", "failed", "fired", "pattern_changes", "skipped", "timers")
+
+    def __init__(self) -> None:
+        self.fired: list[Firing] = []
+        self.deferred: list[Deferred] = []
+        self.skipped: list[Skip] = []
+        self.failed: list[Failure] = []
+        self.timers: list[Timer] = []
+        self.changes: list[Change] = []
+        self.pattern_changes: list[PatternChange] = []
 
     def build(self) -> Evaluation:
         return Evaluation(
@@ -220,10 +229,13 @@ class RuleEngine:
         if not entries and not explain:
             return _NOTHING
         out = _Builder()
-        context: dict[str, Any] = {"event": event, "now": now}
+        context: dict[str, Any] = {"event": event, "now": now, "events": (event,)}
         taken: set[str] = set()
         for entry in entries:
             rule: CompiledRule = entry.payload
+            if rule.plain:
+                self._fire_one(rule, context, out)
+                continue
             group = rule.definition.exclusive_group
             if group is not None and group in taken:
                 out.skipped.append(_skip(rule, "exclusive_group", f"group {group!r} fired"))
@@ -265,6 +277,16 @@ class RuleEngine:
         if self._fire(rule, events, context, out) and _counted(d):
             out.changes.append(Change("fired", d.id))
         return True
+
+    def _fire_one(self, rule: CompiledRule, context: dict[str, Any], out: _Builder) -> None:
+        try:
+            actions = tuple([a.render(context) for a in rule.actions])
+        except ExpressionError as exc:
+            d = rule.definition
+            out.failed.append(Failure(d.id, d.version, exc.code, exc.message))
+            return
+        d = rule.definition
+        out.fired.append(Firing(d.id, d.version, actions, context["events"]))
 
     def _fire(
         self,

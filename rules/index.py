@@ -10,9 +10,10 @@ at a time; nothing else is recompiled.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from rules.conditions import (
@@ -161,31 +162,56 @@ class _Ranges:
             yield from table.entries
 
 
-class _Node:
-    """A level of the index: equality children by field, range tables by field, leaves."""
+Collect = Callable[[Any, list[Entry]], None]
 
-    __slots__ = ("eq", "leaves", "ranges")
+
+class _Node:
+    """A level of the index: equality children by field, range tables by field, leaves.
+
+    `run(event, out)` is a closure specialised to the node's current shape, rebuilt on first
+    use after the shape changed (`invalidate`); children are looked up live, so a change
+    below a node never rebuilds it.
+    """
+
+    __slots__ = ("eq", "leaves", "ranges", "run")
 
     def __init__(self) -> None:
         self.eq: dict[str, tuple[Getter, dict[Any, _Node]]] = {}
         self.ranges: dict[str, _Ranges] = {}
         self.leaves: list[Entry] = []
+        self.run: Collect = self._rebuild
 
-    def collect(self, event: Any, out: list[Entry]) -> None:
-        if self.eq:
-            for get, children in self.eq.values():
-                value = get(event)
-                if value is not MISSING:
-                    child = children.get(value if type(value) is str else equality_key(value))
-                    if child is not None:
-                        child.collect(event, out)
-        if self.ranges:
-            for ranges in self.ranges.values():
-                ranges.collect(event, out)
-        for entry in self.leaves:
-            residual = entry.residual
-            if residual is None or residual(event):
-                out.append(entry)
+    def invalidate(self) -> None:
+        self.run = self._rebuild
+
+    def _rebuild(self, event: Any, out: list[Entry]) -> None:
+        self.run = self._compile()
+        self.run(event, out)
+
+    def _compile(self) -> Collect:
+        parts: list[Collect] = [_eq_part(get, children) for get, children in self.eq.values()]
+        parts.extend(ranges.collect for ranges in self.ranges.values())
+        if self.leaves:
+            parts.append(_leaf_part(self.leaves))
+        if not parts:
+            return _nothing
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            first, second = parts
+
+            def both(event: Any, out: list[Entry]) -> None:
+                first(event, out)
+                second(event, out)
+
+            return both
+        every = tuple(parts)
+
+        def each(event: Any, out: list[Entry]) -> None:
+            for part in every:
+                part(event, out)
+
+        return each
 
     def empty(self) -> bool:
         return not (self.eq or self.ranges or self.leaves)
@@ -197,6 +223,37 @@ class _Node:
         for _, children in self.eq.values():
             for child in children.values():
                 yield from child.entries()
+
+
+def _nothing(event: Any, out: list[Entry]) -> None:
+    return None
+
+
+def _eq_part(get: Getter, children: dict[Any, _Node]) -> Collect:
+    def collect(event: Any, out: list[Entry]) -> None:
+        value = get(event)
+        if value is not MISSING:
+            child = children.get(value if type(value) is str else equality_key(value))
+            if child is not None:
+                child.run(event, out)
+
+    return collect
+
+
+def _leaf_part(leaves: list[Entry]) -> Collect:
+    always = tuple(e for e in leaves if e.residual is None)
+    checked = tuple((e, e.residual) for e in leaves if e.residual is not None)
+    if not checked:
+        return lambda event, out: out.extend(always)
+
+    def collect(event: Any, out: list[Entry]) -> None:
+        if always:
+            out.extend(always)
+        for entry, residual in checked:
+            if residual(event):
+                out.append(entry)
+
+    return collect
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +275,8 @@ class RuleIndex:
 
     _types: PatternMap[PatternMap[_Node]] = field(default_factory=PatternMap)
     _placed: dict[str, tuple[Entry, _Placement]] = field(default_factory=dict)
+    # (type, source) -> the root nodes whose patterns fit; cleared when a root comes or goes.
+    _routes: dict[tuple[str, str], tuple[_Node, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self._placed)
@@ -240,19 +299,27 @@ class RuleIndex:
         eq_terms, range_term, rest = _choose_anchors(condition.terms)
         residual = _conjunction(rest)
         entry = Entry(rule_id, (-priority, rule_id), condition, residual, payload)
-        node = self._types.get_or_add(event_type, PatternMap).get_or_add(source, _Node)
+        sources = self._types.get_or_add(event_type, PatternMap)
+        if source not in sources.exact and source not in sources.globs:
+            self._routes.clear()
+        node = sources.get_or_add(source, _Node)
         steps: list[tuple[str, Any]] = []
         for term in eq_terms:
             key = equality_key(term.value)
-            _, children = node.eq.setdefault(term.path, (_make_getter(term.path, ()), {}))
+            if term.path not in node.eq:
+                node.eq[term.path] = (_make_getter(term.path, ()), {})
+                node.invalidate()
+            _, children = node.eq[term.path]
             node = children.setdefault(key, _Node())
             steps.append((term.path, key))
         if range_term is None:
             node.leaves.append(entry)
+            node.invalidate()
         else:
             ranges = node.ranges.get(range_term.path)
             if ranges is None:
                 ranges = node.ranges[range_term.path] = _Ranges(_make_getter(range_term.path, ()))
+                node.invalidate()
             table = ranges.table(range_term)
             table.setdefault(range_term.op, _Bounds()).add(range_term.value, entry)
         self._placed[rule_id] = (entry, _Placement(event_type, source, tuple(steps), range_term))
@@ -269,6 +336,7 @@ class RuleIndex:
         _unfile(root, list(where.eq_steps), where.range_term, entry)
         if root.empty():
             sources.discard(where.source)
+            self._routes.clear()
         if not sources.exact and not sources.globs:
             self._types.discard(where.event_type)
         return True
@@ -276,18 +344,28 @@ class RuleIndex:
     def match(self, event: Any) -> list[Entry]:
         """Entries whose rule matches `event` (a CloudEvent as a dict), highest priority first."""
         out: list[Entry] = []
-        kind = event.get("type") if type(event) is dict else None
-        source = event.get("source") if type(event) is dict else None
-        if type(kind) is not str:
-            kind = ""
-        if type(source) is not str:
-            source = ""
-        for sources in self._types.lookup(kind):
-            for node in sources.lookup(source):
-                node.collect(event, out)
+        try:
+            route = (event["type"], event["source"])
+            roots = self._routes.get(route)
+        except (KeyError, TypeError):  # not a dict, a field missing, or unhashable
+            route = (_text(event, "type"), _text(event, "source"))
+            roots = None
+        if roots is None:
+            roots = self._route(*route)
+        for node in roots:
+            node.run(event, out)
         if len(out) > 1:
             out.sort(key=_order)
         return out
+
+    def _route(self, kind: Any, source: Any) -> tuple[_Node, ...]:
+        if type(kind) is not str or type(source) is not str:
+            return self._route(_text({"t": kind}, "t"), _text({"s": source}, "s"))
+        roots = tuple(n for s in self._types.lookup(kind) for n in s.lookup(source))
+        if len(self._routes) >= _CACHE_LIMIT:
+            self._routes.clear()  # a flood of distinct names must not grow memory
+        self._routes[(kind, source)] = roots
+        return roots
 
     def candidates(self, event: Any) -> list[Entry]:
         """Entries whose trigger patterns fit `event`, matched or not (slow; for reasons)."""
@@ -306,8 +384,12 @@ class RuleIndex:
             yield entry
 
 
-def _order(entry: Entry) -> tuple[int, str]:
-    return entry.order
+_order = attrgetter("order")
+
+
+def _text(event: Any, name: str) -> str:
+    value = event.get(name) if type(event) is dict else None
+    return value if type(value) is str else ""
 
 
 def _choose_anchors(terms: tuple[Term, ...]) -> tuple[list[Term], Term | None, list[Term]]:
@@ -349,9 +431,11 @@ def _unfile(
             del children[key]
             if not children:
                 del node.eq[path]
+                node.invalidate()
         return
     if range_term is None:
         node.leaves.remove(entry)
+        node.invalidate()
         return
     ranges = node.ranges[range_term.path]
     tables = ranges.table(range_term)
@@ -361,3 +445,4 @@ def _unfile(
         del tables[range_term.op]
         if ranges.empty():
             del node.ranges[range_term.path]
+            node.invalidate()

@@ -38,7 +38,9 @@ def to_outcomes(
     out: list[RuleOutcome] = []
     for firing in evaluation.fired:
         actions = tuple(
-            ActionResult(index=a.index, action_type=a.type, status="queued", result=dict(a.params))
+            ActionResult(
+                index=a.position, action_type=a.type, status="queued", result=dict(a.params)
+            )
             for a in firing.actions
         )
         out.append(

@@ -51,28 +51,69 @@ _RESERVED = frozenset(
 )
 
 
+class _Scalar:
+    """A literal string, number, boolean or null: copied into the output as is."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+_Compiled = Render | _Scalar | None
+
+
 def compile_fast(mapping: Any) -> Render | None:
     """A renderer over `{"event": ...}` for a mapping of plain event-field copies, or None."""
+    compiled = _compile(mapping)
+    if isinstance(compiled, _Scalar):
+        value = compiled.value
+        return lambda ctx: value
+    return compiled
+
+
+def _compile(mapping: Any) -> _Compiled:
     if isinstance(mapping, str):
         return _string(mapping)
     if isinstance(mapping, Mapping):
-        items = [(str(k), compile_fast(v)) for k, v in mapping.items()]
-        if any(r is None for _, r in items):
-            return None
-        pairs = tuple((k, r) for k, r in items if r is not None)
-        return lambda ctx: {k: r(ctx) for k, r in pairs}
+        return _object({str(k): _compile(v) for k, v in mapping.items()})
     if isinstance(mapping, list | tuple):
-        renders = [compile_fast(v) for v in mapping]
-        if any(r is None for r in renders):
+        items = [_compile(v) for v in mapping]
+        if any(r is None for r in items):
             return None
-        fixed = tuple(r for r in renders if r is not None)
-        return lambda ctx: [r(ctx) for r in fixed]
-    return lambda ctx: mapping
+        renders = tuple(_as_render(r) for r in items if r is not None)
+        return lambda ctx: [r(ctx) for r in renders]
+    return _Scalar(mapping)
 
 
-def _string(text: str) -> Render | None:
+def _as_render(compiled: Render | _Scalar) -> Render:
+    if isinstance(compiled, _Scalar):
+        value = compiled.value
+        return lambda ctx: value
+    return compiled
+
+
+def _object(fields: dict[str, _Compiled]) -> Render | None:
+    # Scalars sit in a template copied per render (in key order); only the rest is computed.
+    if any(r is None for r in fields.values()):
+        return None
+    template = {k: r.value if isinstance(r, _Scalar) else None for k, r in fields.items()}
+    dynamic = tuple(
+        (k, r) for k, r in fields.items() if r is not None and not isinstance(r, _Scalar)
+    )
+
+    def render(ctx: Mapping[str, Any]) -> dict[str, Any]:
+        out = template.copy()
+        for key, part in dynamic:
+            out[key] = part(ctx)
+        return out
+
+    return render
+
+
+def _string(text: str) -> Render | _Scalar | None:
     if "${" not in text:
-        return lambda ctx: text
+        return _Scalar(text)
     if "$${" in text:
         return None
     whole = _WHOLE.fullmatch(text)
