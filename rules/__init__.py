@@ -19,15 +19,7 @@ Example:
 """
 
 from rules.actions import CompiledAction, RenderedAction, compile_actions
-from rules.conditions import (
-    MISSING,
-    CompiledCondition,
-    ConditionError,
-    compile_condition,
-    equality_key,
-    field_getter,
-    json_equal,
-)
+from rules.conditions import CompiledCondition, ConditionError, compile_condition, field_getter
 from rules.engine import (
     CompiledRule,
     Deferred,
@@ -43,6 +35,7 @@ from rules.limits import Change, RuleCounters
 from rules.outcomes import to_outcomes
 from rules.patterns import CompiledPattern, Partial, PatternChange, PatternOutcome, Timer
 from rules.stats import RuleStats, fold, fold_all, merge
+from rules.values import MISSING, equality_key, json_equal
 
 __all__ = [
     "MISSING",

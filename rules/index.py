@@ -16,15 +16,9 @@ from fnmatch import fnmatchcase
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from rules.conditions import (
-    MISSING,
-    CompiledCondition,
-    Getter,
-    Term,
-    Test,
-    equality_key,
-)
+from rules.conditions import CompiledCondition, Term, Test
 from rules.conditions import field_getter as _make_getter
+from rules.values import MISSING, Getter, equality_key
 
 T = TypeVar("T")
 _CACHE_LIMIT = 4096

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rules.conditions import MISSING, Test, compile_condition, field_getter
+from rules.conditions import Test, compile_condition, field_getter
+from rules.values import MISSING
 from schemas.definitions import AbsencePattern, Pattern, SequencePattern, ThresholdPattern
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from rules.conditions import MISSING, field_getter
+from rules.conditions import field_getter
+from rules.values import MISSING
 from schemas.expressions import ExpressionError
 
 Render = Callable[[Mapping[str, Any]], Any]

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.conditions import ConditionError, compile_condition, equality_key, json_equal
+from rules.conditions import ConditionError, compile_condition
+from rules.values import equality_key, json_equal
 
 
 def holds(condition: dict[str, Any], data: Any) -> bool:
