@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -151,11 +152,14 @@ def api() -> None:
     import uvicorn
 
     from projections.api import create_api
+    from projections.store import RocksStore
 
     settings = _settings()
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
-    application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix))
+    # Views persist next to their Kafka offsets, so a restart resumes instead of replaying the log.
+    store = RocksStore((settings.data_dir / "views").resolve())
+    application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix), store=store)
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 
@@ -166,28 +170,90 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Validate workflow and rule definitions; print every problem with its JSON path."""
-    from schemas.validation import parse_text, validate_definition
+    if not _report(files, as_json):
+        raise typer.Exit(1)
 
-    results = []
-    for file in files:
-        try:
-            report = validate_definition(parse_text(file.read_bytes()))
-            errors = [(p.path, p.code, p.message) for p in report.errors]
-            warnings = [(p.path, p.code, p.message) for p in report.warnings]
-        except ValueError as exc:  # unparsable YAML/JSON
-            errors, warnings = [("$", "parse_error", str(exc))], []
-        results.append({"file": str(file), "errors": errors, "warnings": warnings})
+
+@app.command("deploy")
+def deploy(
+    files: Annotated[list[Path], typer.Argument(exists=True, help="YAML or JSON definitions")],
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    by: Annotated[str | None, typer.Option(help="who publishes (recorded on the event)")] = None,
+) -> None:
+    """Validate definitions and, when all are valid, publish them to the engine."""
+    from headwater.publish import Publisher, validate_files
+
+    if not _report(files, as_json, quiet_when_valid=True):
+        raise _fail("nothing was published: fix the errors above", code=1)
+    settings = _settings()
+    if not settings.kafka_bootstrap:
+        raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
+    definitions = [r.definition for _, r in validate_files(files) if r.definition is not None]
+
+    async def publish() -> list[str]:
+        async with Publisher(settings.kafka_bootstrap or "", settings.topic_prefix) as publisher:
+            return await publisher.definitions(definitions, by)
+
+    keys = asyncio.run(publish())
     if as_json:
-        out.print_json(orjson.dumps(results).decode())
+        out.print_json(orjson.dumps({"published": keys}).decode())
     else:
+        for key in keys:
+            out.print(f"[green]published[/green] {escape(key)}")
+
+
+@app.command("run")
+def run(
+    workflow: Annotated[str, typer.Argument(help="workflow id")],
+    input_json: Annotated[str, typer.Option("--input", "-i", help="input as a JSON object")] = "{}",
+    version: Annotated[str | None, typer.Option(help="exact version or range, e.g. ^1.2")] = None,
+    execution_id: Annotated[str | None, typer.Option("--id", help="execution id (idempotency)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Start an execution of WORKFLOW; print its execution id."""
+    from headwater.publish import Publisher
+
+    try:
+        payload = orjson.loads(input_json)
+    except orjson.JSONDecodeError as exc:
+        raise _fail(f"--input is not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise _fail("--input must be a JSON object, e.g. '{\"name\": \"Ada\"}'")
+    settings = _settings()
+    if not settings.kafka_bootstrap:
+        raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
+
+    async def start() -> str:
+        async with Publisher(settings.kafka_bootstrap or "", settings.topic_prefix) as publisher:
+            return await publisher.start(workflow, payload, version, execution_id)
+
+    started = asyncio.run(start())
+    out.print_json(orjson.dumps({"execution_id": started}).decode()) if as_json else out.print(started)
+
+
+def _report(files: list[Path], as_json: bool, quiet_when_valid: bool = False) -> bool:
+    """Print each file's problems; True when none has an error."""
+    from headwater.publish import validate_files
+
+    results = [
+        {"file": str(file),
+         "errors": [(p.path, p.code, p.message) for p in report.errors],
+         "warnings": [(p.path, p.code, p.message) for p in report.warnings]}
+        for file, report in validate_files(files)
+    ]
+    ok = not any(r["errors"] for r in results)
+    if as_json and not (ok and quiet_when_valid):
+        out.print_json(orjson.dumps(results).decode())
+    elif not as_json:
         for result in results:
+            if ok and quiet_when_valid and not result["warnings"]:
+                continue
             mark = "[red]invalid[/red]" if result["errors"] else "[green]valid[/green]"
             out.print(f"{mark} {escape(str(result['file']))}")
             for level, problems in (("error", result["errors"]), ("warning", result["warnings"])):
                 for path, code, message in problems:
                     out.print(escape(f"  {level}: {path} [{code}] {message}"), highlight=False)
-    if any(r["errors"] for r in results):
-        raise typer.Exit(1)
+    return ok
 
 
 @app.command("schema")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,10 +10,14 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from headwater.publish import Publisher, example_definitions
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
 from infra.topics import create_topics
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
@@ -55,6 +60,7 @@ class Stack:
             created = create_topics(bootstrap, self.settings.topic_prefix,
                                     self.settings.topic_partitions, self._replication())
             self.say(f"topics ready ({len(created)} created)")
+            self._deploy_examples(bootstrap)
             env = {**os.environ, "HEADWATER_KAFKA_BOOTSTRAP": bootstrap}
             self._spawn("worker", [sys.executable, "-m", "headwater", "worker"], env)
             self._spawn("api", [sys.executable, "-m", "headwater", "api"], env)
@@ -63,6 +69,19 @@ class Stack:
             return self._supervise()
         finally:
             self.shutdown()
+
+    def _deploy_examples(self, bootstrap: str) -> None:
+        folder = self.settings.examples_dir or EXAMPLES
+        if not folder.is_dir():
+            return
+        definitions = example_definitions(folder)
+
+        async def publish() -> list[str]:
+            async with Publisher(bootstrap, self.settings.topic_prefix) as publisher:
+                return await publisher.definitions(definitions, by="headwater up")
+
+        keys = asyncio.run(publish())
+        self.say(f"deployed {len(keys)} example definitions from {folder}")
 
     def _replication(self) -> int:
         nodes = self.settings.kafka_nodes if not self.settings.kafka_bootstrap else None

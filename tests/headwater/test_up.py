@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,8 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
+from schemas.codec import Codec
+from tests.streams.kit import finished, read_until
 from tests.support import free_ports
 
 pytestmark = pytest.mark.kafka
@@ -36,6 +40,28 @@ def _pids_of(pattern: str) -> set[int]:
     return {int(p) for p in out.split()}
 
 
+def _run_hello_to_completion(env: dict[str, str], bootstrap: str, prefix: str, api: str) -> None:
+    """The newcomer's path: examples deployed, `headwater run hello` completes, the API shows it."""
+    run = subprocess.run([sys.executable, "-m", "headwater", "run", "hello", "--json",
+                          "--input", '{"name": "Ada"}'], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    execution_id = orjson.loads(run.stdout)["execution_id"]
+    events = asyncio.run(read_until(bootstrap, f"{prefix}executions", Codec(prefix=prefix),
+                                    finished({execution_id}), timeout_s=60))
+    mine = [e for e in events if e.execution_id == execution_id]
+    assert [e.seq for e in mine] == list(range(mine[0].seq, mine[0].seq + len(mine)))
+    assert mine[-1].type == "execution_completed"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        view = httpx.get(f"{api}/executions/{execution_id}", timeout=5)
+        if view.status_code == 200 and view.json()["summary"]["status"] == "completed":
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"the API never showed {execution_id} completed: {view.text}")
+
+
 @pytest.mark.parametrize("broker", ["configured", "local"])
 def test_up_serves_health_and_ctrl_c_stops_everything(
     broker: str, kafka_bootstrap: str, topic_prefix: str, tmp_path: Path
@@ -55,6 +81,8 @@ def test_up_serves_health_and_ctrl_c_stops_everything(
         body = _wait_healthy(f"http://127.0.0.1:{base}/health", proc)
         assert body["status"] == "ok"
         assert f"{topic_prefix}executions" in body["topics"]  # type: ignore[operator]
+        if broker == "configured":
+            _run_hello_to_completion(env, kafka_bootstrap, topic_prefix, f"http://127.0.0.1:{base}")
 
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=90)

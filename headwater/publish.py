@@ -1,0 +1,94 @@
+"""Publishing to the engine from outside it: definitions to `hw.definitions`, commands to
+`hw.commands`. Used by the CLI (`deploy`, `run`) and by `headwater up` for the examples."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from schemas.codec import Codec
+from schemas.commands import StartExecution
+from schemas.definition_events import DefinitionPublished
+from schemas.validation import Definition, ValidationReport, parse_text, validate_definition
+
+
+def validate_files(files: Iterable[Path]) -> list[tuple[Path, ValidationReport]]:
+    """Each file with its validation report (unparsable text becomes a `parse_error`)."""
+    return [(file, _validate(file)) for file in files]
+
+
+def _validate(file: Path) -> ValidationReport:
+    from schemas.validation import Problem
+
+    try:
+        return validate_definition(parse_text(file.read_bytes()))
+    except ValueError as exc:
+        return ValidationReport(errors=[Problem("$", "parse_error", str(exc))])
+
+
+def published_event(definition: Definition, by: str | None, now: datetime) -> DefinitionPublished:
+    """The `hw.definitions` record announcing `definition`."""
+    body: dict[str, Any] = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    checksum = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return DefinitionPublished(kind="rule" if definition.kind == "rule" else "workflow", definition_id=definition.id, version=definition.version,
+                               definition=body, status=definition.status, published_at=now,
+                               published_by=by, checksum=checksum)
+
+
+class Publisher:
+    """An idempotent producer that speaks the engine's wire format."""
+
+    def __init__(self, bootstrap: str, prefix: str = "hw.") -> None:
+        self.codec = Codec(prefix=prefix)
+        self.prefix = prefix
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
+                                          enable_idempotence=True)
+
+    async def __aenter__(self) -> Publisher:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._producer.stop()
+
+    async def definitions(self, definitions: Sequence[Definition], by: str | None = None) -> list[str]:
+        """Publish every definition; return their keys (`<kind>:<id>@<version>`)."""
+        topic = f"{self.prefix}definitions"
+        now = datetime.now(UTC)
+        keys = []
+        for definition in definitions:
+            event = published_event(definition, by, now)
+            await self._producer.send_and_wait(topic, self.codec.encode_value(topic, event),
+                                               key=self.codec.encode_key(topic, event.key))
+            keys.append(event.key)
+        return keys
+
+    async def start(self, workflow_id: str, payload: dict[str, Any], version: str | None = None,
+                    execution_id: str | None = None, by: str | None = None,
+                    trigger_type: str = "manual") -> str:
+        """Ask for a new execution of `workflow_id`; return its execution id.
+
+        The command id is derived from the execution id, so re-sending the same start (same
+        `execution_id`) is harmless: the engine applies it once.
+        """
+        topic = f"{self.prefix}commands"
+        execution_id = execution_id or f"{workflow_id}-{uuid.uuid4().hex[:12]}"
+        command = StartExecution(command_id=f"start:{execution_id}", execution_id=execution_id,
+                                 time=datetime.now(UTC), workflow_id=workflow_id, version=version,
+                                 input=payload, trigger_type=trigger_type, triggered_by=by)
+        await self._producer.send_and_wait(topic, self.codec.encode_value(topic, command),
+                                           key=self.codec.encode_key(topic, execution_id))
+        return execution_id
+
+
+def example_definitions(folder: Path) -> list[Definition]:
+    """Every valid definition under `folder` (recursively, YAML and JSON)."""
+    files = sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
+    return [r.definition for _, r in validate_files(files) if r.definition is not None]
