@@ -405,8 +405,8 @@ class RuleEngine:
     def complete(self, rule_id: str, now: dt.datetime) -> Evaluation:
         """An execution of the rule ended: free its slot and start the oldest queued one."""
         rule = self._rules.get(rule_id)
-        if rule is None:
-            return _NOTHING
+        if rule is None or rule.definition.concurrency_limit is None:
+            return _NOTHING  # nothing counts its running executions
         out = _Builder()
         out.changes.append(Change("completed", rule_id))
         queue = self.counters.get(rule_id, EMPTY).queue

@@ -248,3 +248,15 @@ def test_outcomes_mirror_the_evaluation(
     ]
     assert outcomes[0].rule_version == "1.2.0" and outcomes[0].evaluation_us == 12
     assert outcomes[0].actions[0].action_type == "start_workflow"
+
+
+def test_decide_writes_nothing_and_evaluate_is_decide_then_apply(
+    rule_factory: RuleFactory, event_factory: EventFactory
+) -> None:
+    engine = RuleEngine()
+    engine.put(rule_factory("once", None, max_executions=1))
+    event = event_factory()
+    first, again = engine.decide(event, T0), engine.decide(event, T0)
+    assert first == again and engine.counters == {}
+    assert engine.evaluate(event, T0) == first
+    assert engine.decide(event, T0).fired == ()
