@@ -27,43 +27,11 @@ from schemas.definitions import (
     WaitStep,
     WorkflowDefinition,
 )
-from schemas.expressions import ExpressionError, compile_expression, compile_mapping
+from streams.machine.evaluable import Evaluable
 
 __all__ = ["END", "Evaluable", "Plan", "ScopePlan", "StepPlan", "compile_plan", "parse_iso"]
 
 _NO_ERROR_HANDLING = ErrorHandling()
-
-
-class Evaluable:
-    """A compiled expression or mapping, or the compile error it will raise when used."""
-
-    __slots__ = ("_error", "_target", "is_mapping", "names")
-
-    def __init__(self, source: Any, *, mapping: bool) -> None:
-        self.is_mapping = mapping
-        self._error: ExpressionError | None = None
-        self._target: Any = None
-        self.names: frozenset[str] = frozenset()
-        try:
-            self._target = compile_mapping(source) if mapping else compile_expression(source)
-            self.names = frozenset(self._target.variables)
-        except ExpressionError as exc:
-            self._error = exc
-
-    def __call__(self, context: Mapping[str, Any]) -> Any:
-        """Evaluate (or render) against ``context``.
-
-        Raises:
-            ExpressionError: On a compile or evaluation error; never anything else.
-        """
-        if self._error is not None:
-            raise self._error
-        # Only the names the expression reads are converted and size-checked: the rest
-        # of the context (a large input, every step's output) would only cost time.
-        context = {name: context[name] for name in self.names if name in context}
-        if self.is_mapping:
-            return self._target.render(context)
-        return self._target.evaluate(context)
 
 
 def _mapping(source: Any) -> Evaluable | None:

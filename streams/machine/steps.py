@@ -5,7 +5,7 @@ Loops and parallel steps are in `streams.machine.containers`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
@@ -64,7 +64,7 @@ def _start_timeout(tx: Tx, scope: str, step_id: str, plan: StepPlan) -> None:
         flow.schedule_timer(tx, scope, step_id, plan.timeout, "step_timeout")
 
 
-def _render_input(tx: Tx, plan: StepPlan, context: dict[str, Any]) -> Any:
+def _render_input(tx: Tx, plan: StepPlan, context: Mapping[str, Any]) -> Any:
     return plan.input(context) if plan.input is not None else None
 
 

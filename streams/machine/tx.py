@@ -13,6 +13,7 @@ from typing import Any
 
 from schemas.commands import CommandBase
 from schemas.executions import ExecutionEventBase
+from streams.machine.context import ExpressionContext, scope_chain
 from streams.machine.evolve import apply
 from streams.machine.plan import Plan, ScopePlan, StepPlan
 from streams.machine.state import State, StepState
@@ -26,14 +27,6 @@ STEP_BUDGET = 10_000
 
 class BudgetExceeded(Exception):
     """Raised inside `decide` when a command starts more than `STEP_BUDGET` steps."""
-
-
-def scope_chain(scope: str) -> list[str]:
-    """The scope keys from the top level down to ``scope`` ("a/3/b/0" -> "", "a/3", "a/3/b/0")."""
-    if not scope:
-        return [""]
-    parts = scope.split("/")
-    return ["/".join(parts[:i]) for i in range(0, len(parts) + 1, 2)]
 
 
 class Tx:
@@ -95,33 +88,6 @@ class Tx:
         owner = self.state.scopes.get(scope)
         return owner.steps.get(step_id) if owner is not None else None
 
-    def context(self, scope: str, **extra: Any) -> dict[str, Any]:
+    def context(self, scope: str, **extra: Any) -> ExpressionContext:
         """The expression context seen by a step in ``scope`` (see the language contract)."""
-        state = self.state
-        steps: dict[str, Any] = {}
-        item = index = None
-        for key in scope_chain(scope):
-            owner = state.scopes.get(key)
-            if owner is None:
-                continue
-            for step_id, step in owner.steps.items():
-                steps[step_id] = {"output": step.output, "status": step.status}
-            if owner.index is not None:
-                item, index = owner.item, owner.index
-        context = {
-            "input": state.input,
-            "vars": state.vars,
-            "steps": steps,
-            "event": state.trigger_event or {},
-            "now": self.command.time,
-            "execution": {
-                "id": state.execution_id,
-                "workflow_id": state.workflow_id,
-                "version": state.workflow_version,
-            },
-            "item": item,
-            "index": index,
-            "error": state.last_error,
-        }
-        context.update(extra)
-        return context
+        return ExpressionContext(self.state, scope, self.command.time, extra)
