@@ -81,13 +81,22 @@ class DefinitionRegistry:
 
     def rules(self) -> list[RuleDefinition]:
         """The newest active version of every rule."""
-        found: list[RuleDefinition] = []
+        found = self._newest_active("rule")
+        assert all(isinstance(d, RuleDefinition) for d in found)
+        return found  # type: ignore[return-value]
+
+    def workflows(self) -> list[WorkflowDefinition]:
+        """The newest active version of every workflow (for event and schedule triggers)."""
+        found = self._newest_active("workflow")
+        assert all(isinstance(d, WorkflowDefinition) for d in found)
+        return found  # type: ignore[return-value]
+
+    def _newest_active(self, wanted: str) -> list[WorkflowDefinition | RuleDefinition]:
+        found: list[WorkflowDefinition | RuleDefinition] = []
         for (kind, _), versions in self._entries.items():
-            active = [v for v, e in versions.items() if kind == "rule" and e.status == "active"]
+            active = [v for v, e in versions.items() if kind == wanted and e.status == "active"]
             if active:
-                rule = versions[max(active, key=parse_version)].definition
-                assert isinstance(rule, RuleDefinition)
-                found.append(rule)
+                found.append(versions[max(active, key=parse_version)].definition)
         return found
 
 
