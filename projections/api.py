@@ -1,5 +1,5 @@
-"""The HTTP API: health, the views (kept current by a projector in the same process); next,
-definitions, commands and the UI."""
+"""The HTTP API: health, metrics, the views (kept current by a projector in the same process),
+definitions, commands, triggers, webhooks and live events. See docs/api.md."""
 
 from __future__ import annotations
 
@@ -13,11 +13,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from projections.auth import TokenTable
+from projections.context import ApiContext
+from projections.definitions_api import definitions_router
+from projections.errors import ERROR_RESPONSES, install_error_handlers
+from projections.ingest_api import ingest_router
+from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
+from projections.producer import EventProducer
 from projections.projector import Projector
 from projections.read_api import views_router
+from projections.sse import Broadcaster, sse_router
 from projections.store import MemoryStore, ViewStore
+from projections.webhooks import WebhookVerifier
+from projections.write_api import executions_write_router
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +67,15 @@ class _Projecting:
     store: ViewStore
     bootstrap: str
     topics: dict[str, str]
+    producer: EventProducer
+    listeners: list[Callable[[list[Any]], None]] = field(default_factory=list)
     running: Projector | None = None
     _task: asyncio.Task[None] | None = None
 
     async def _start(self) -> None:
         while True:
             projector = Projector(self.store, self.bootstrap, self.topics)
+            projector.listeners.extend(self.listeners)
             try:
                 await projector.start()
             except asyncio.CancelledError:
@@ -83,6 +96,7 @@ class _Projecting:
         try:
             yield
         finally:
+            await self.producer.stop()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -95,7 +109,9 @@ def _utc_now() -> datetime:
 
 
 def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | None = None,
-               project: bool = True, clock: Callable[[], datetime] = _utc_now) -> FastAPI:
+               project: bool = True, clock: Callable[[], datetime] = _utc_now,
+               tokens: TokenTable | None = None,
+               webhooks: WebhookVerifier | None = None) -> FastAPI:
     """The FastAPI application serving headwater's HTTP API.
 
     Args:
@@ -105,15 +121,33 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
             Pass a ``RocksStore`` to keep them across restarts.
         project: Run a projector in the API process that keeps ``store`` current. Off when
             another process projects into the same store, or in tests that fill it directly.
-        clock: What "now" is for the dashboard.
+        clock: What "now" is for the dashboard, commands and webhook timestamps.
+        tokens: API tokens; from ``HEADWATER_API_TOKENS`` if None (none: the API is open,
+            everyone is an admin; see ``projections.auth``).
+        webhooks: Webhook secrets; from ``HEADWATER_WEBHOOK_SECRETS`` and
+            ``HEADWATER_WEBHOOK_SECRET`` if None.
     """
     views = store if store is not None else MemoryStore()
-    projecting = _Projecting(views, bootstrap, topics)
+    producer = EventProducer(bootstrap, topics)
+    broadcaster = Broadcaster()
+    projecting = _Projecting(views, bootstrap, topics, producer, [broadcaster.publish])
+    ctx = ApiContext(views, producer, tokens if tokens is not None else TokenTable.from_env(),
+                     clock)
     api = FastAPI(title="headwater", version="0.1.0",
                   description="Event-sourced workflow-automation and rules engine on Apache Kafka",
-                  lifespan=projecting.lifespan if project else None)
+                  lifespan=projecting.lifespan if project else _closing(producer),
+                  responses=ERROR_RESPONSES)
+    install_error_handlers(api)
+    metrics = Metrics(views, producer, lambda: projecting.running)
+    api.add_middleware(MetricsMiddleware, metrics=metrics)
     probe = _KafkaProbe(bootstrap)
-    api.include_router(views_router(views, clock, lambda: projecting.running))
+    running = lambda: projecting.running  # noqa: E731 - read at call time, set at startup
+    api.include_router(views_router(ctx, running))
+    api.include_router(definitions_router(ctx))
+    api.include_router(executions_write_router(ctx))
+    api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),
+                                     on_webhook=metrics.count_webhook))
+    api.include_router(sse_router(ctx, broadcaster))
 
     @api.get("/health", tags=["operations"], summary="Liveness and Kafka reachability")
     async def health() -> JSONResponse:
@@ -123,4 +157,21 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
                 "topics": sorted(topics.values())}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
+    @api.get("/metrics", tags=["operations"], summary="Prometheus metrics",
+             response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+    async def prometheus() -> Response:
+        return Response(await metrics.render(), media_type=CONTENT_TYPE)
+
     return api
+
+
+def _closing(producer: EventProducer) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await producer.stop()
+
+    return lifespan

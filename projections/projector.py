@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -66,6 +66,9 @@ class Projector:
         topics: Role -> topic name (``infra.topics.topic_names``); the source roles are used.
         codec: Decodes records; one for the topics' prefix by default.
         max_records: Records folded and committed per batch at most.
+
+    Attributes:
+        listeners: Called with the events of each batch once it is committed (live updates).
     """
 
     def __init__(self, store: ViewStore, bootstrap: str, topics: Mapping[str, str], *,
@@ -77,6 +80,7 @@ class Projector:
         self.codec = codec or Codec(prefix=prefix)
         self.max_records = max_records
         self.applied = 0
+        self.listeners: list[Callable[[list[BaseModel]], None]] = []
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self._task: asyncio.Task[None] | None = None
@@ -156,6 +160,7 @@ class Projector:
         positions: dict[str, bytes | None] = {}
         rejected: dict[str, int] = {}
         applied = 0
+        events: list[BaseModel] = []
         for tp, records in batch.items():
             position = self.position(tp)
             for record in records:
@@ -166,12 +171,18 @@ class Projector:
                     rejected[record.topic] = rejected.get(record.topic, 0) + 1
                 else:
                     apply_event(tx, event)
+                    events.append(event)
                 position = record.offset + 1
                 applied += 1
             positions[_offset_key(tp)] = str(position).encode()
         changes = tx.changes() | positions | self._rejected_counts(rejected)
         self.store.write(changes)
         self.applied += applied
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:  # a live listener must never stop the views
+                log.exception("projector listener failed")
         return applied
 
     def _decode(self, record: ConsumerRecord[bytes, bytes]) -> BaseModel | None:

@@ -11,11 +11,13 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel
 
+from projections.access import Principal, Right
+from projections.auth import check, require
+from projections.context import ApiContext
 from projections.projector import Projector
-from projections.store import ViewStore
 from projections.views import (
     Dashboard,
     ExecutionFilter,
@@ -98,10 +100,15 @@ class LagReport(BaseModel):
     partitions: list[PartitionLagOut]
 
 
-def views_router(store: ViewStore, clock: Callable[[], datetime],
-                 projector: Callable[[], Projector | None]) -> APIRouter:
-    """The read endpoints over ``store``; ``clock`` says what "today" is."""
+def views_router(ctx: ApiContext, projector: Callable[[], Projector | None]) -> APIRouter:
+    """The read endpoints over ``ctx.store``; ``ctx.clock`` says what "today" is.
+
+    Every read needs the view right; an execution or statistics of a workflow or rule the
+    caller may not view is a 404, and lists leave such executions out.
+    """
     router = APIRouter(tags=["views"])
+    store, clock = ctx.store, ctx.clock
+    caller = Depends(ctx.tokens.dependency)
 
     @router.get("/executions", summary="List executions, newest first")
     async def executions(
@@ -109,17 +116,21 @@ def views_router(store: ViewStore, clock: Callable[[], datetime],
         trigger_type: str | None = None, started_after: datetime | None = None,
         started_before: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
+        who: Principal = caller,
     ) -> ExecutionPage:
+        require(who, Right.VIEW)
         where = ExecutionFilter(workflow_id=workflow_id, workflow_version=version, status=status,
                                 trigger_type=trigger_type, started_after=started_after,
                                 started_before=started_before)
         if cursor is not None and not cursor.startswith("xi/"):
             raise HTTPException(422, "cursor: not a cursor this API returned")
-        return list_executions(store, where, limit=limit, cursor=cursor)
+        return list_executions(store, where, limit=limit, cursor=cursor,
+                               visible=lambda x: ctx.may(who, Right.VIEW, "workflow", x.workflow_id))
 
     @router.get("/executions/{execution_id}", summary="One execution: timeline, variables, steps",
                 responses={404: {"description": "No such execution"}})
-    async def execution(execution_id: str) -> ExecutionView:
+    async def execution(execution_id: str, who: Principal = caller) -> ExecutionView:
+        ctx.execution(who, Right.VIEW, execution_id)
         view = get_execution(store, execution_id)
         if view is None:
             raise HTTPException(404, f"execution {execution_id!r} not found")
@@ -127,7 +138,8 @@ def views_router(store: ViewStore, clock: Callable[[], datetime],
 
     @router.get("/workflows/{workflow_id}/stats", summary="Statistics of a workflow",
                 responses={404: {"description": "No such workflow"}})
-    async def workflow_stats(workflow_id: str) -> WorkflowStatsOut:
+    async def workflow_stats(workflow_id: str, who: Principal = caller) -> WorkflowStatsOut:
+        check(who, Right.VIEW, ctx.acl("workflow", workflow_id), f"workflow {workflow_id!r}")
         stats = read_workflow_stats(store, workflow_id)
         if stats is None:
             if read_definition(store, "workflow", workflow_id) is None:
@@ -138,7 +150,8 @@ def views_router(store: ViewStore, clock: Callable[[], datetime],
 
     @router.get("/rules/{rule_id}/stats", summary="Statistics of a rule",
                 responses={404: {"description": "No such rule"}})
-    async def rule_stats(rule_id: str) -> RuleStatsOut:
+    async def rule_stats(rule_id: str, who: Principal = caller) -> RuleStatsOut:
+        check(who, Right.VIEW, ctx.acl("rule", rule_id), f"rule {rule_id!r}")
         stats = read_rule_stats(store, rule_id)
         if stats is None:
             if read_definition(store, "rule", rule_id) is None:
@@ -148,7 +161,8 @@ def views_router(store: ViewStore, clock: Callable[[], datetime],
 
     @router.get("/dashboard", summary="Counters and the hourly trend")
     async def dashboard(hours: Annotated[int, Query(ge=1, le=24 * 14)] = 24,
-                        tz: str = "UTC") -> Dashboard:
+                        tz: str = "UTC", who: Principal = caller) -> Dashboard:
+        require(who, Right.VIEW)
         try:
             zone = ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
@@ -157,7 +171,8 @@ def views_router(store: ViewStore, clock: Callable[[], datetime],
 
     @router.get("/views/lag", summary="How far the views are behind the log",
                 responses={503: {"description": "The projector is not running"}})
-    async def lag() -> LagReport:
+    async def lag(who: Principal = caller) -> LagReport:
+        require(who, Right.VIEW)
         running = projector()
         if running is None:
             raise HTTPException(503, "the projector is not running")

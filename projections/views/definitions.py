@@ -7,10 +7,11 @@ tie goes to the record read later), so a redelivered older event never undoes a 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from projections.access import Acl
 from projections.views._tx import Reader, ScanReader, Tx
 from schemas.definition_events import (
     DefinitionEvent,
@@ -31,6 +32,9 @@ class VersionView(BaseModel):
     updated_at: datetime
     checksum: str = ""
     name: str = ""
+    owner: str | None = None
+    collaborators: list[str] = []
+    visibility: Literal["private", "team", "public"] = "team"
 
 
 class DefinitionRecord(BaseModel):
@@ -54,6 +58,14 @@ class DefinitionRecord(BaseModel):
     def active(self) -> bool:
         """Whether any version is active."""
         return any(v.status == "active" for v in self.versions.values())
+
+    @property
+    def acl(self) -> Acl:
+        """Whose it is: as its latest version says."""
+        latest = self.versions.get(self.latest or "")
+        if latest is None:
+            return Acl()
+        return Acl(latest.owner, tuple(latest.collaborators), latest.visibility)
 
 
 def _version_order(text: str) -> tuple[Any, ...]:
@@ -81,12 +93,22 @@ def apply_definition_event(tx: Tx, event: DefinitionEvent) -> None:
     if isinstance(event, DefinitionPublished):
         view = VersionView(version=event.version, status=event.status,
                            published_at=event.published_at, updated_at=event.published_at,
-                           checksum=event.checksum, name=str(event.definition.get("name", "")))
+                           checksum=event.checksum, name=str(event.definition.get("name", "")),
+                           **_access(event.definition))
     else:
         base = current or VersionView(version=event.version, status=event.status,
                                       updated_at=event.changed_at)
         view = base.model_copy(update={"status": event.status, "updated_at": event.changed_at})
     tx.save(key, record.model_copy(update={"versions": record.versions | {event.version: view}}))
+
+
+def _access(definition: dict[str, Any]) -> dict[str, Any]:
+    owner = definition.get("owner")
+    collaborators = definition.get("collaborators") or []
+    visibility = definition.get("visibility", "team")
+    return {"owner": owner if isinstance(owner, str) else None,
+            "collaborators": [c for c in collaborators if isinstance(c, str)],
+            "visibility": visibility if visibility in ("private", "team", "public") else "team"}
 
 
 def read_definitions(reader: ScanReader, kind: str) -> list[DefinitionRecord]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -67,7 +68,8 @@ class ExecutionView(BaseModel):
 
 
 def list_executions(reader: ScanReader, where: ExecutionFilter, *, limit: int = 50,
-                    cursor: str | None = None) -> ExecutionPage:
+                    cursor: str | None = None,
+                    visible: Callable[[ExecutionSummary], bool] | None = None) -> ExecutionPage:
     """Executions matching ``where``, newest start first, at most ``limit`` of them.
 
     Args:
@@ -75,6 +77,8 @@ def list_executions(reader: ScanReader, where: ExecutionFilter, *, limit: int = 
         where: The filter.
         limit: Page size (at least 1).
         cursor: ``next_cursor`` of the previous page, to continue from it.
+        visible: Only executions it accepts are listed (the caller's access); a page is
+            still filled up to ``limit`` from the ones it accepts.
     """
     start = cursor
     if start is None and where.started_before is not None:
@@ -89,7 +93,8 @@ def list_executions(reader: ScanReader, where: ExecutionFilter, *, limit: int = 
             return ExecutionPage(items=items, next_cursor=last_key)
         last_key = key
         summary = read_summary(reader, key[len(INDEX_PREFIX):].split("/", 1)[1])
-        if summary is not None and where.matches(summary):
+        if summary is not None and where.matches(summary) and (
+                visible is None or visible(summary)):
             items.append(summary)
     return ExecutionPage(items=items)
 

@@ -1,0 +1,88 @@
+"""The API's way into the log: definitions, commands and triggers, in the engine's wire format.
+
+The producer connects on first use, so the API serves reads while Kafka is still coming up;
+a send that cannot reach Kafka becomes a 503 for the caller rather than a lost write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from fastapi import HTTPException
+from pydantic import BaseModel
+
+from schemas.codec import Codec, EncodeError
+
+__all__ = ["EventProducer"]
+
+log = logging.getLogger(__name__)
+
+
+class EventProducer:
+    """An idempotent producer (acks=all) that encodes events for the topic they go to.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        topics: Role -> topic name (``infra.topics.topic_names``).
+    """
+
+    def __init__(self, bootstrap: str, topics: Mapping[str, str]) -> None:
+        self.bootstrap = bootstrap
+        self.topics = dict(topics)
+        prefix = self.topics.get("executions", "hw.executions").removesuffix("executions")
+        self.codec = Codec(prefix=prefix)
+        self.sent_by_role: Counter[str] = Counter()
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
+                                            enable_idempotence=True, linger_ms=2,
+                                            request_timeout_ms=10_000)
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def stop(self) -> None:
+        """Flush and disconnect (a later send connects again)."""
+        async with self._lock:
+            if self._producer is not None:
+                await self._producer.stop()
+                self._producer = None
+
+    async def send(self, role: str, key: str | None, event: BaseModel) -> None:
+        """Append ``event`` to the topic of ``role`` and wait until Kafka has it."""
+        await self.send_many(role, [(key, event)])
+
+    async def send_many(self, role: str, items: Sequence[tuple[str | None, BaseModel]]) -> None:
+        """Append several events to one topic; return once Kafka has all of them.
+
+        Raises:
+            HTTPException: 503 when Kafka cannot be reached; 422 when an event cannot be
+                encoded (e.g. an integer beyond 64 bits in a payload).
+        """
+        topic = self.topics[role]
+        try:
+            records = [(self.codec.encode_key(topic, key), self.codec.encode_value(topic, event))
+                       for key, event in items]
+        except EncodeError as exc:
+            raise HTTPException(422, str(exc)) from None
+        try:
+            producer = await self._started()
+            futures = [await producer.send(topic, value, key=key) for key, value in records]
+            await asyncio.gather(*futures)
+        except KafkaError as exc:
+            log.warning("cannot write to %s: %s", topic, exc)
+            raise HTTPException(503, f"Kafka is not reachable: {type(exc).__name__}") from None
+        self.sent_by_role[role] += len(records)
