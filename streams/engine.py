@@ -12,17 +12,23 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from aiokafka import AIOKafkaProducer
 
 from schemas.codec import Codec
+from schemas.definition_events import DefinitionPublished
 from schemas.triggers import TriggerEvent
 from streams.dead_letters import DeadLetterSink
+from streams.effects import webhook_workflow
 from streams.processor import ExecutionProcessor
 from streams.registry import DefinitionsFeed
+from streams.rule_state import RuleStateStore
+from streams.schedules import Scheduler
 from streams.store import StateStore
+from streams.triggers import Clock, TriggerAgent, utc_now
 from streams.workers import ActionContext, TaskWorker, UrlGuard
 
 __all__ = ["Engine", "EngineConfig"]
@@ -42,6 +48,8 @@ class EngineConfig:
         topic_prefix: The prefix of the topic names (the codec maps names to roles with it).
         http_allow: Addresses or networks HTTP steps may reach despite the SSRF guard.
         task_workers: Run the built-in task worker in this process.
+        triggers: Run the trigger agent (rules, workflow event triggers, schedules).
+        clock: The trigger agent's wall clock, for timers and schedules (tests pin it).
     """
 
     app_id: str
@@ -52,6 +60,8 @@ class EngineConfig:
     http_allow: tuple[str, ...] = ()
     task_workers: bool = True
     task_concurrency: int = 200
+    triggers: bool = True
+    clock: Clock = utc_now
 
 
 @dataclass
@@ -59,6 +69,7 @@ class Engine:
     """Starts, runs and stops the engine's parts; `start` returns once they run."""
 
     config: EngineConfig
+    trigger_agent: TriggerAgent | None = field(default=None, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[object] = field(default_factory=list)
 
@@ -75,6 +86,7 @@ class Engine:
         feed = DefinitionsFeed(cfg.bootstrap, cfg.topics["definitions"], codec, dead)
         await self._run(feed)
         await feed.sync()
+        _builtin_workflows(feed)
         store = StateStore(cfg.data_dir / "executions")
         self._closers.append(store.close)
         await self._run(ExecutionProcessor(cfg.bootstrap, f"{cfg.app_id}.processor", cfg.topics,
@@ -86,6 +98,19 @@ class Engine:
                                     self._publisher(producer, codec))
             await self._run(TaskWorker(cfg.bootstrap, f"{cfg.app_id}.tasks", cfg.topics, codec,
                                        producer, context, dead, cfg.task_concurrency))
+        if cfg.triggers:
+            await self._start_triggers(producer, codec, feed, dead)
+
+    async def _start_triggers(self, producer: AIOKafkaProducer, codec: Codec,
+                              feed: DefinitionsFeed, dead: DeadLetterSink) -> None:
+        cfg = self.config
+        rule_store = RuleStateStore(cfg.data_dir / "rules")
+        self._closers.append(rule_store.close)
+        agent = TriggerAgent(cfg.bootstrap, f"{cfg.app_id}.triggers", cfg.topics, codec,
+                             producer, feed, dead, rule_store, cfg.clock)
+        agent.on_tick(Scheduler(agent, rule_store).tick)
+        self.trigger_agent = agent
+        await self._run(agent)
 
     def _publisher(self, producer: AIOKafkaProducer, codec: Codec):  # type: ignore[no-untyped-def]
         topic = self.config.topics["triggers"]
@@ -95,7 +120,8 @@ class Engine:
                                          key=codec.encode_key(topic, event.subject))
         return publish
 
-    async def _run(self, part: DefinitionsFeed | ExecutionProcessor | TaskWorker) -> None:
+    async def _run(self, part: DefinitionsFeed | ExecutionProcessor | TaskWorker | TriggerAgent,
+                   ) -> None:
         await part.start()
         self._closers.append(part.stop)
         task = asyncio.create_task(part.run(), name=type(part).__name__)
@@ -118,6 +144,15 @@ class Engine:
                 log.exception("while stopping the engine")
         self._tasks.clear()
         self._closers.clear()
+
+
+def _builtin_workflows(feed: DefinitionsFeed) -> None:
+    # Known to every worker without being published: the workflow `call_webhook` starts.
+    workflow = webhook_workflow()
+    feed.registry.apply(DefinitionPublished(
+        kind="workflow", definition_id=workflow.id, version=workflow.version,
+        definition=workflow.model_dump(mode="json", by_alias=True),
+        published_at=datetime(2026, 1, 1, tzinfo=UTC)))
 
 
 def _report(task: asyncio.Task[None]) -> None:

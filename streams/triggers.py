@@ -1,0 +1,277 @@
+"""The trigger agent: `hw.triggers` in, rule outcomes and the actions' records out.
+
+For each `getmany` batch of one partition, in offset order: decode the trigger (Avro, or a
+structured or binary CloudEvent), evaluate the active rules and the workflows' event triggers,
+produce the outcomes (`hw.rule-outcomes`, keyed by rule id) and the records the firings ask
+for (`effects`), **wait for every ack**, store the partition's pattern state with its
+checkpoint, **then** commit the offsets. Ids derive from the rule and the event, so a trigger
+redelivered after a crash starts nothing twice. Undecodable or refused triggers become dead
+letters and the batch goes on. The same agent fires absence and batch-window timers and, on
+the worker that owns partition 0, the schedules (`streams.schedules`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from pydantic import BaseModel
+
+from rules import Evaluation, Firing, Timer, to_outcomes
+from schemas.codec import Codec, DecodeError
+from streams.dead_letters import DeadLetterSink, Record
+from streams.effects import (
+    DEPTH_EXTENSION,
+    MAX_DEPTH,
+    Occasion,
+    action_records,
+    digest,
+    occasion_of,
+)
+from streams.pattern_slots import PartitionSlots
+from streams.registry import DefinitionsFeed
+from streams.routing import Outgoing
+from streams.rule_state import RuleStateStore
+from streams.rulebook import Rulebook
+
+__all__ = ["Clock", "TriggerAgent"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock (the agent's default `Clock`)."""
+    return datetime.now(UTC)
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Consumes `hw.triggers` in a consumer group; one owner per partition at a time.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        group: The consumer group id.
+        topics: Topic role -> topic name.
+        codec: The codec for every topic.
+        producer: A started producer (acks=all, idempotent).
+        definitions: The definitions feed (must be running).
+        dead_letters: Where refused records go.
+        store: The local pattern-state store.
+        clock: The wall clock, for timers and schedules (tests pass their own).
+    """
+
+    def __init__(self, bootstrap: str, group: str, topics: dict[str, str], codec: Codec,
+                 producer: AIOKafkaProducer, definitions: DefinitionsFeed,
+                 dead_letters: DeadLetterSink, store: RuleStateStore,
+                 clock: Clock = utc_now) -> None:
+        self._bootstrap, self._topics, self._codec = bootstrap, topics, codec
+        self._producer, self._definitions, self._dead = producer, definitions, dead_letters
+        self._store, self._clock = store, clock
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_poll_interval_ms=300_000)
+        self.book = Rulebook()
+        self._slots = PartitionSlots(self.book, store)
+        self._lock = asyncio.Lock()
+        self._hooks: list[Callable[[datetime], Any]] = []
+        self.paused = False
+
+    @property
+    def owned(self) -> frozenset[int]:
+        """The partitions of `hw.triggers` this agent owns now."""
+        return frozenset(self._slots.partitions)
+
+    def on_tick(self, hook: Callable[[datetime], Any]) -> None:
+        """Call `await hook(now)` after each batch, under the agent's lock (schedules)."""
+        self._hooks.append(hook)
+
+    async def start(self) -> None:
+        """Join the group (partitions come through the rebalance callbacks)."""
+        self.book.sync(self._definitions.registry)
+        await self._consumer.start()
+        self._consumer.subscribe([self._topics["triggers"]], listener=self)
+
+    async def stop(self) -> None:
+        """Leave the group (cancel `run` first; a batch cut short is redelivered)."""
+        await self._consumer.stop()
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) taking triggers, keeping the group membership (backpressure)."""
+        if paused != self.paused:
+            self.paused = paused
+            parts = self._consumer.assignment()
+            (self._consumer.pause if paused else self._consumer.resume)(*parts)
+            log.info("trigger intake %s", "paused" if paused else "resumed")
+
+    async def run(self) -> None:
+        """Process batches until cancelled."""
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100, max_records=2000)
+            async with self._lock:
+                self.book.sync(self._definitions.registry)
+                for tp, records in batches.items():
+                    if tp.partition in self._slots.partitions:
+                        await self._process(tp, records)
+                now = self._clock()
+                await self._fire_timers(now)
+                for hook in self._hooks:
+                    await hook(now)
+
+    # -- partition ownership ------------------------------------------------------------------
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self._lock:  # the batch in flight is produced, stored and committed first
+            for tp in revoked:
+                self._slots.drop(tp.partition)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        async with self._lock:
+            self.book.sync(self._definitions.registry)
+            for tp in assigned:
+                committed = await self._consumer.committed(tp) or 0
+                start = await self._slots.take(tp.partition, committed, self._offset_at,
+                                               self._clock())
+                if start is not None and start < committed:
+                    await self._replay(tp, start, committed)
+            if self.paused:
+                self._consumer.pause(*assigned)
+            log.info("trigger agent owns partitions %s", sorted(self._slots.partitions))
+
+    async def _offset_at(self, partition: int, when: datetime) -> int:
+        tp = TopicPartition(self._topics["triggers"], partition)
+        found = await self._consumer.offsets_for_times({tp: int(when.timestamp() * 1000)})
+        return found[tp].offset if found.get(tp) is not None else 1 << 62
+
+    async def _replay(self, tp: TopicPartition, start: int, end: int) -> None:
+        """Fold triggers another worker processed into the pattern state (no output)."""
+        reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
+                                  enable_auto_commit=False)
+        await reader.start()
+        try:
+            reader.assign([tp])
+            reader.seek(tp, start)
+            position = start
+            while position < end:
+                records = (await reader.getmany(tp, timeout_ms=1000, max_records=5000)).get(tp, [])
+                for record in records:
+                    if record.offset < end:
+                        self._evaluate(record, replaying=True)
+                position = await reader.position(tp)
+            self._slots.save(tp.partition, end)
+            log.info("partition %d: pattern state replayed from %d to %d", tp.partition, start, end)
+        finally:
+            await reader.stop()
+
+    # -- triggers -----------------------------------------------------------------------------
+
+    async def _process(self, tp: TopicPartition, records: list[Any]) -> None:
+        sends: list[asyncio.Future[Any]] = []
+        done = self._slots.checkpoint(tp.partition)
+        for record in records:
+            if record.offset < done:
+                continue  # stored before a crash that came before the commit: all acked
+            try:
+                for out in self._evaluate(record):
+                    sends.append(await self._send(out))
+            except _Refused as exc:
+                await self._dead.refuse(record, exc.reason, exc.message, "triggers")
+        if sends:
+            await asyncio.gather(*sends)
+        self._slots.save(tp.partition, records[-1].offset + 1)
+        try:
+            await self._consumer.commit({tp: records[-1].offset + 1})
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.info("commit of %s skipped: %s", tp, exc)  # the new owner replays them
+
+    def _evaluate(self, record: Record, replaying: bool = False) -> list[Outgoing]:
+        """Decide what one trigger does; fold its pattern state; the records to produce."""
+        try:
+            trigger = self._codec.decode_trigger(record.topic, record.headers, record.value,
+                                                 partition=record.partition, offset=record.offset)
+        except DecodeError as exc:
+            if replaying:
+                return []
+            raise _Refused(exc.reason, exc.detail) from None
+        event = trigger.as_dict()
+        depth = event.get(DEPTH_EXTENSION, 0)
+        if isinstance(depth, int) and depth > MAX_DEPTH:
+            if replaying:
+                return []
+            raise _Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
+        now = trigger.time or datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        engine = self._slots.engine_for(record.partition)
+        started = time.perf_counter_ns()
+        evaluation = engine.decide(event, now)
+        elapsed = (time.perf_counter_ns() - started) // 1000
+        self._slots.apply(record.partition, evaluation, counters=not replaying)
+        if replaying:
+            return []
+        out = self._outcomes(evaluation, event, elapsed)
+        for firing in evaluation.fired:
+            out += action_records(occasion_of(firing.rule_id, event, now), firing.actions)
+        started_by = self.book.triggers.decide(event, now)
+        for firing in started_by.fired:
+            out += action_records(occasion_of(firing.rule_id, event, now, "event"),
+                                  firing.actions)
+        return out
+
+    def _outcomes(self, evaluation: Evaluation, event: dict[str, Any],
+                  elapsed_us: int) -> list[Outgoing]:
+        if not (evaluation.fired or evaluation.skipped or evaluation.failed or evaluation.deferred):
+            return []
+        return [Outgoing("rule-outcomes", o.rule_id, o)
+                for o in to_outcomes(evaluation, event, self._clock(), elapsed_us)]
+
+    async def _send(self, out: Outgoing) -> asyncio.Future[Any]:
+        return await self.send(out.role, out.key or None, out.value)
+
+    async def send(self, role: str, key: str | None, value: BaseModel) -> asyncio.Future[Any]:
+        """Start producing one record; the future resolves when the broker acks it."""
+        topic = self._topics[role]
+        future: asyncio.Future[Any] = await self._producer.send(
+            topic, self._codec.encode_value(topic, value), key=self._codec.encode_key(topic, key))
+        return future
+
+    # -- timers -------------------------------------------------------------------------------
+
+    async def _fire_timers(self, now: datetime) -> None:
+        for partition in list(self._slots.partitions):
+            due = self._slots.due(partition, now)
+            if due:
+                await self._fire(partition, due)
+
+    async def _fire(self, partition: int, due: Iterable[Timer]) -> None:
+        engine = self._slots.engine_for(partition)
+        sends: list[asyncio.Future[Any]] = []
+        for timer in due:
+            evaluation = engine.on_timer(timer, timer.due)
+            self._slots.apply(partition, evaluation)
+            synthetic = {"id": f"{timer.key}@{timer.due.isoformat()}",
+                         "source": "headwater/timers", "type": "headwater.timer.fired"}
+            for out in self._outcomes(evaluation, synthetic, 0):
+                sends.append(await self._send(out))
+            for firing in evaluation.fired:
+                for out in action_records(_timer_occasion(firing, timer), firing.actions):
+                    sends.append(await self._send(out))
+        if sends:
+            await asyncio.gather(*sends)
+        self._slots.save(partition, None)
+
+
+def _timer_occasion(firing: Firing, timer: Timer) -> Occasion:
+    event = firing.events[-1] if firing.events else None
+    return Occasion(firing.rule_id, digest("timer", timer.key, timer.due.isoformat()),
+                    timer.due, event)
