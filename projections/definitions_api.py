@@ -24,7 +24,7 @@ from schemas.definition_events import (
     DefinitionStatusChanged,
     definition_key,
 )
-from schemas.validation import Definition, Problem, validate_definition
+from schemas.validation import Definition, Problem, definition_kind, validate_definition
 
 __all__ = ["DefinitionOut", "PublishedOut", "StatusChange", "definitions_router"]
 
@@ -117,7 +117,7 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
     async def publish(definition: Annotated[dict[str, Any], Body(
             description="a workflow or rule definition, as JSON")],
             who: Principal = caller) -> PublishedOut:
-        require(who, Right.EDIT)
+        _may_edit(ctx, who, definition)
         report = validate_definition(definition)
         if report.definition is None:
             raise problem(422, f"invalid definition: {len(report.errors)} problem(s)",
@@ -164,6 +164,17 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
         return StatusOut(key=event.key, status=event.status, previous_status=current.status)
 
     return router
+
+
+def _may_edit(ctx: ApiContext, who: Principal, body: dict[str, Any]) -> None:
+    """Refuse before validating: an existing definition by its ACL, a new one by role."""
+    kind, definition_id = definition_kind(body), body.get("id")
+    record = (ctx.definition(kind, definition_id)
+              if kind is not None and isinstance(definition_id, str) else None)
+    if record is None:
+        require(who, Right.EDIT)
+    else:
+        check(who, Right.EDIT, record.acl, f"{kind} {definition_id!r}")
 
 
 def _visible(ctx: ApiContext, who: Principal, kind: str, definition_id: str) -> DefinitionRecord:
