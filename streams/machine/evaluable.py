@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from schemas.expressions import (
     CONTEXT_NAMES,
+    MAX_INPUT_BYTES,
+    MAX_INPUT_NODES,
     ExpressionError,
     check_context,
     compile_expression,
@@ -31,8 +34,12 @@ __all__ = ["Evaluable"]
 Render = Callable[[Mapping[str, Any]], Any]
 
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_PATH = re.compile(rf"\s*({_NAME}(?:\.{_NAME})*)\s*")
-_PIECE = re.compile(rf"\$\{{\s*({_NAME}(?:\.{_NAME})*)\s*\}}")
+# A term is a field path or a quoted string with no escapes, newlines or braces (so it
+# cannot hide the `}` that ends a `${ }`); a sum joins terms with `+`.
+_TERM = re.compile(rf"{_NAME}(?:\.{_NAME})*|'[^'\\\r\n{{}}]*'|\"[^\"\\\r\n{{}}]*\"")
+_SUM = rf"(?:{_TERM.pattern})(?:\s*\+\s*(?:{_TERM.pattern}))*"
+_EXPRESSION = re.compile(rf"\s*({_SUM})\s*")
+_PIECE = re.compile(rf"\$\{{\s*({_SUM})\s*\}}")
 # CEL words that are not field names; a path using one is left to CEL.
 _RESERVED = frozenset({
     "true", "false", "null", "in", "as", "break", "const", "continue", "else", "for",
@@ -82,8 +89,38 @@ class Evaluable:
         # of the context (a large input, every step's output) would only cost time.
         context = {name: context[name] for name in self.names if name in context}
         if self._checked:
-            check_context(context)
+            _check(context)
         return self._render(context)
+
+
+_SCALARS = frozenset({bool, int, float, datetime, timedelta, type(None)})
+
+
+def _check(context: dict[str, Any]) -> None:
+    """`check_context`, faster for plain values (which are all it ever sees here).
+
+    It counts values and characters exactly as `check_context` does; anything else
+    (an unsupported type, a context over the limits) is handed to `check_context`,
+    which then raises its own error.
+    """
+    nodes = chars = 0
+    pending: list[Any] = [context]
+    while pending:
+        value = pending.pop()
+        nodes += 1
+        kind = type(value)
+        if kind is str:
+            chars += len(value)
+        elif kind is dict:
+            pending.extend(value.values())
+            nodes += len(value)
+        elif kind is list:
+            pending.extend(value)
+        elif kind not in _SCALARS:
+            check_context(context)
+            return
+    if nodes > MAX_INPUT_NODES or chars > MAX_INPUT_BYTES:
+        check_context(context)
 
 
 def _never(context: Mapping[str, Any]) -> Any:
@@ -91,7 +128,7 @@ def _never(context: Mapping[str, Any]) -> Any:
 
 
 def _expression(source: Any, evaluate: Callable[..., Any]) -> Render:
-    match = _PATH.fullmatch(source) if isinstance(source, str) else None
+    match = _EXPRESSION.fullmatch(source) if isinstance(source, str) else None
     read = _reader(match.group(1)) if match is not None else None
 
     def by_cel(context: Mapping[str, Any]) -> Any:
@@ -160,9 +197,32 @@ def _with_fallback(fast: Render, slow: Render) -> Render:
     return render
 
 
-def _reader(path: str) -> Render | None:
-    """A plain read of ``path`` (``name.key.key``), or None if it is not one."""
-    root, *keys = path.split(".")
+def _reader(source: str) -> Render | None:
+    """A plain read (``vars.total``) or a join of reads and strings (``input.base + '/x'``).
+
+    None if ``source`` is neither. A join of anything but strings is left to CEL.
+    """
+    terms = [_term(term) for term in _TERM.findall(source)]
+    if any(term is None for term in terms):
+        return None
+    if len(terms) == 1:
+        return terms[0]
+    parts = tuple(term for term in terms if term is not None)
+
+    def join(context: Mapping[str, Any]) -> str:
+        values = [part(context) for part in parts]
+        if any(type(value) is not str for value in values):
+            raise _Fallback
+        return "".join(values)
+
+    return join
+
+
+def _term(source: str) -> Render | None:
+    if source[0] in "'\"":
+        text = source[1:-1]
+        return lambda context: text
+    root, *keys = source.split(".")
     if root not in CONTEXT_NAMES or any(key in _RESERVED for key in keys):
         return None
 

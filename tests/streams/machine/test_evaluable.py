@@ -39,7 +39,9 @@ def contexts(values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]
     )
 
 
-PIECE = PATHS.map(lambda path: "${ " + path + " }")
+LITERALS = st.sampled_from(["'/x'", '"+y"', "''", "'}'", "'a\\'b'"])
+SUMS = st.lists(PATHS | LITERALS, min_size=1, max_size=3).map(" + ".join)
+PIECE = SUMS.map(lambda source: "${ " + source + " }")
 STRINGS = st.lists(PIECE | st.sampled_from(["/", "$", "$${ x }", " ", "${ 1 + 2 }", "id="]),
                    min_size=1, max_size=4).map("".join)
 MAPPINGS = st.recursive(STRINGS | SCALARS, lambda inner: st.lists(inner, max_size=3)
@@ -70,7 +72,7 @@ def test_a_mapping_renders_as_cel_renders_it(source: Any, context: dict[str, Any
 
 
 @settings(max_examples=200, deadline=None)
-@given(source=PATHS, context=contexts(VALUES))
+@given(source=SUMS, context=contexts(VALUES))
 def test_an_expression_evaluates_as_cel_evaluates_it(source: str, context: dict[str, Any]) -> None:
     try:
         compile_expression(source)
@@ -82,14 +84,16 @@ def test_an_expression_evaluates_as_cel_evaluates_it(source: str, context: dict[
 
 @pytest.mark.parametrize(("source", "value"), [
     ("${ input.id }", 7),
-    ("${ input }", {"id": 7, "tags": ["a"], "big": float(2**64)}),
+    ("${ input }", {"id": 7, "tags": ["a"], "big": float(2**64), "base": "https://x",
+                    "name": "n"}),
     ("orders/${ input.id }/${ input.tags }", 'orders/7/["a"]'),
     ("${ now }", "2024-01-02T03:04:05.600000Z"),
     ("${ input.big }", float(2**64)),
+    ("${ input.base + '/orders/' + input.name }", "https://x/orders/n"),
     ({"a": ["${ input.id }", 1, "x"]}, {"a": [7, 1, "x"]}),
 ])
 def test_plain_reads_give_json(source: Any, value: Any) -> None:
-    context = {"input": {"id": 7, "tags": ["a"], "big": 2**64},
+    context = {"input": {"id": 7, "tags": ["a"], "big": 2**64, "base": "https://x", "name": "n"},
                "now": datetime(2024, 1, 2, 3, 4, 5, 600_000, tzinfo=UTC)}
     assert typed(Evaluable(source, mapping=True)(context)) == typed(value)
 
