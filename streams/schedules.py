@@ -9,7 +9,7 @@ fires a time again, the execution processor starts it once.
 Interval schedules are aligned to the Unix epoch (every 60 s fires at :00 of each minute), so
 every worker computes the same fire times without shared state. Cron schedules are read in
 their IANA time zone: a time that a DST change skips fires at the same offset an hour later,
-a time that repeats fires once.
+a time that repeats fires once (its first occurrence).
 """
 
 from __future__ import annotations
@@ -50,13 +50,16 @@ def fire_times(spec: ScheduleTrigger, after: datetime, until: datetime,
         return [datetime.fromtimestamp(k * step / 1000, UTC) for k in range(first, last + 1)]
     assert spec.cron is not None
     zone = ZoneInfo(spec.timezone)
-    times = croniter(spec.cron, after.astimezone(zone))
+    # Walk local wall-clock time without a zone (croniter's own zone arithmetic drifts by an
+    # hour after a DST change), then place each time in the zone: fold=0 puts a skipped time
+    # at the offset before the change and takes the first of a repeated one.
+    times = croniter(spec.cron, after.astimezone(zone).replace(tzinfo=None))
     found: list[datetime] = []
     while True:
-        at = times.get_next(datetime).astimezone(UTC)
+        at = times.get_next(datetime).replace(tzinfo=zone).astimezone(UTC)
         if at > until:
             return found[-limit:]
-        if not found or at > found[-1]:  # a repeated wall time (DST ends) fires once
+        if at > after and (not found or at > found[-1]):
             found.append(at)
 
 
