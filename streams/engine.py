@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from aiokafka import AIOKafkaProducer
@@ -23,6 +24,7 @@ from schemas.definition_events import DefinitionPublished
 from schemas.triggers import TriggerEvent
 from streams.dead_letters import DeadLetterSink
 from streams.effects import webhook_workflow
+from streams.limits import Backpressure, Completions
 from streams.processor import ExecutionProcessor
 from streams.registry import DefinitionsFeed
 from streams.rule_state import RuleStateStore
@@ -34,6 +36,12 @@ from streams.workers import ActionContext, TaskWorker, UrlGuard
 __all__ = ["Engine", "EngineConfig"]
 
 log = logging.getLogger(__name__)
+
+
+class _Part(Protocol):
+    async def start(self) -> None: ...
+    async def run(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class EngineConfig:
         task_workers: Run the built-in task worker in this process.
         triggers: Run the trigger agent (rules, workflow event triggers, schedules).
         clock: The trigger agent's wall clock, for timers and schedules (tests pin it).
+        max_pending_tasks: Trigger intake pauses while more tasks than this wait.
     """
 
     app_id: str
@@ -62,6 +71,7 @@ class EngineConfig:
     task_concurrency: int = 200
     triggers: bool = True
     clock: Clock = utc_now
+    max_pending_tasks: int = 50_000
 
 
 @dataclass
@@ -111,6 +121,10 @@ class Engine:
         agent.on_tick(Scheduler(agent, rule_store).tick)
         self.trigger_agent = agent
         await self._run(agent)
+        await self._run(Completions(cfg.bootstrap, f"{cfg.app_id}.completions",
+                                    cfg.topics["executions"], codec, agent))
+        await self._run(Backpressure(cfg.bootstrap, cfg.topics["tasks"], f"{cfg.app_id}.tasks",
+                                     agent, cfg.max_pending_tasks))
 
     def _publisher(self, producer: AIOKafkaProducer, codec: Codec):  # type: ignore[no-untyped-def]
         topic = self.config.topics["triggers"]
@@ -120,8 +134,7 @@ class Engine:
                                          key=codec.encode_key(topic, event.subject))
         return publish
 
-    async def _run(self, part: DefinitionsFeed | ExecutionProcessor | TaskWorker | TriggerAgent,
-                   ) -> None:
+    async def _run(self, part: _Part) -> None:
         await part.start()
         self._closers.append(part.stop)
         task = asyncio.create_task(part.run(), name=type(part).__name__)

@@ -245,6 +245,18 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             topic, self._codec.encode_value(topic, value), key=self._codec.encode_key(topic, key))
         return future
 
+    async def complete(self, rule_id: str) -> None:
+        """An execution a rule started has ended: free its slot, start the oldest queued one."""
+        async with self._lock:
+            now = self._clock()
+            evaluation = self.book.rules.complete(rule_id, now)
+            self.book.rules.apply(Evaluation(changes=evaluation.changes))
+            sends = [await self._send(out) for firing in evaluation.fired
+                     for out in action_records(occasion_of(rule_id, firing.events[-1], now),
+                                               firing.actions)]
+            if sends:
+                await asyncio.gather(*sends)
+
     # -- timers -------------------------------------------------------------------------------
 
     async def _fire_timers(self, now: datetime) -> None:
