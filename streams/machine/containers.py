@@ -123,8 +123,8 @@ def _next_while_iteration(
     flow.start_scope(tx, join_path(join_path(scope, step_id), index))
 
 
-def _padded(results: list[Any], length: int) -> list[Any]:
-    return results + [None] * (length - len(results)) if len(results) < length else results
+def _padded(results: tuple[Any, ...], length: int) -> list[Any]:
+    return [*results, *[None] * (length - len(results))]
 
 
 def iteration_ended(
@@ -193,5 +193,6 @@ def branch_ended(
 
 def _branches_failed(step: StepState, total: int) -> ErrorInfo:
     return flow.error_info(
-        "branches_failed", f"{len(step.errors)} of {total} branches failed", errors=step.errors
+        "branches_failed", f"{len(step.errors)} of {total} branches failed",
+        errors=list(step.errors),
     )

@@ -232,7 +232,7 @@ def _child_scope_started(
     state: State, e: LoopIterationStarted | BranchStarted, index: int, plan: str
 ) -> None:
     step = _step(state, e.scope, e.step_id)
-    step.active.append(index)
+    step.active = (*step.active, index)
     step.next_index = max(step.next_index, index + 1)
     key = join_path(join_path(e.scope, e.step_id), index)
     if isinstance(e, LoopIterationStarted):
@@ -254,13 +254,17 @@ def _branch_started(state: State, e: BranchStarted) -> None:
 def _child_scope_ended(state: State, e: LoopIterationEnded | BranchEnded, index: int) -> None:
     step = _step(state, e.scope, e.step_id)
     if index in step.active:
-        step.active.remove(index)
+        active = list(step.active)
+        active.remove(index)
+        step.active = tuple(active)
     if e.status == "completed":
-        if len(step.results) <= index:
-            step.results.extend([None] * (index + 1 - len(step.results)))
-        step.results[index] = e.output
+        results = list(step.results)
+        if len(results) <= index:
+            results.extend([None] * (index + 1 - len(results)))
+        results[index] = e.output
+        step.results = tuple(results)
     elif e.status == "failed" and e.error is not None:
-        step.errors.append({"index": index, **e.error.model_dump()})
+        step.errors = (*step.errors, {"index": index, **e.error.model_dump()})
     key = join_path(join_path(e.scope, e.step_id), index)
     prefix = key + "/"
     for stale in [k for k in state.scopes if k == key or k.startswith(prefix)]:

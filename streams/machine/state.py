@@ -59,18 +59,19 @@ class StepState:
     wait: dict[str, Any] | None = None
     items: list[Any] | None = None
     next_index: int = 0
-    active: list[int] = field(default_factory=list)
-    results: list[Any] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    active: tuple[int, ...] = ()
+    results: tuple[Any, ...] = ()
+    errors: tuple[dict[str, Any], ...] = ()
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
     def copy(self) -> StepState:
-        """A copy whose lists may be changed without touching this one."""
+        """A copy that may be changed without touching this one (values are replaced, never
+        changed in place, so they are shared)."""
         return StepState(
             self.status, self.attempt, self.output, self.error, self.task, self.wait,
-            self.items, self.next_index, list(self.active), list(self.results),
-            list(self.errors), self.started_at, self.finished_at,
+            self.items, self.next_index, self.active, self.results, self.errors,
+            self.started_at, self.finished_at,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +90,9 @@ class StepState:
         step = cls(**data)
         step.started_at = _dt(step.started_at)
         step.finished_at = _dt(step.finished_at)
+        step.active, step.results, step.errors = (
+            tuple(step.active), tuple(step.results), tuple(step.errors)
+        )
         return step
 
 
