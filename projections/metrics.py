@@ -11,7 +11,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +30,9 @@ from projections.views.dashboard import Totals
 __all__ = ["CONTENT_TYPE", "Metrics", "MetricsMiddleware"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# `_created` series double every counter for a timestamp nobody here graphs.
+disable_created_metrics()
 
 
 class _ViewCollector(Collector):

@@ -67,6 +67,31 @@ async def client_of(api: FastAPI, token: str | None = None) -> AsyncIterator[htt
         yield client
 
 
+@asynccontextmanager
+async def served(api: FastAPI) -> AsyncIterator[str]:
+    """``api`` served by uvicorn on a free port for the block (streams need a real server:
+    httpx's ASGI transport waits for the whole body); yields its base URL."""
+    import asyncio
+
+    import uvicorn
+
+    from tests.support import free_ports
+
+    port = free_ports(1)
+    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not task.done(), "uvicorn did not start"
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        server.force_exit = True  # open event streams would hold a graceful shutdown
+        await task
+
+
 async def read_records(bootstrap: str, topic: str, count: int, prefix: str) -> list[Any]:
     """The first ``count`` decoded values of ``topic`` (fails if fewer arrive in time)."""
     return await read_until(bootstrap, topic, Codec(prefix=prefix),
