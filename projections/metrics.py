@@ -32,7 +32,7 @@ __all__ = ["CONTENT_TYPE", "Metrics", "MetricsMiddleware"]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # `_created` series double every counter for a timestamp nobody here graphs.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class _ViewCollector(Collector):
