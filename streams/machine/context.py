@@ -7,6 +7,7 @@ top level) cost more than most evaluations, so each name is computed on demand.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -17,14 +18,16 @@ __all__ = ["NAMES", "ExpressionContext", "scope_chain"]
 
 NAMES = ("input", "vars", "steps", "event", "now", "execution", "item", "index", "error")
 """Names every step context binds (see the language contract); more may be added per call."""
+_NAMES = frozenset(NAMES)
 
 
-def scope_chain(scope: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def scope_chain(scope: str) -> tuple[str, ...]:
     """The scope keys from the top level down to ``scope`` ("a/3/b/0" -> "", "a/3", "a/3/b/0")."""
     if not scope:
-        return [""]
+        return ("",)
     parts = scope.split("/")
-    return ["/".join(parts[:i]) for i in range(0, len(parts) + 1, 2)]
+    return tuple("/".join(parts[:i]) for i in range(0, len(parts) + 1, 2))
 
 
 class ExpressionContext(Mapping[str, Any]):
@@ -64,7 +67,7 @@ class ExpressionContext(Mapping[str, Any]):
         raise KeyError(name)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._extra or name in NAMES
+        return name in _NAMES or name in self._extra
 
     def __iter__(self) -> Iterator[str]:
         yield from NAMES
@@ -83,9 +86,9 @@ class ExpressionContext(Mapping[str, Any]):
         return steps
 
     def _iteration(self) -> tuple[Any, int | None]:
-        item = index = None
-        for key in scope_chain(self._scope):
-            owner = self._state.scopes.get(key)
+        scopes = self._state.scopes
+        for key in reversed(scope_chain(self._scope)):  # the innermost iteration wins
+            owner = scopes.get(key)
             if owner is not None and owner.index is not None:
-                item, index = owner.item, owner.index
-        return item, index
+                return owner.item, owner.index
+        return None, None

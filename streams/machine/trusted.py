@@ -62,9 +62,10 @@ def build_event(cls: type[E], fields: dict[str, Any]) -> E:
     values, factories = _TEMPLATES.get(cls) or _template(cls)
     data = values.copy()  # the template holds every field in order; update keeps it
     data.update(fields)
-    for name, factory in factories:
-        if name not in fields:
-            data[name] = factory()
+    if factories:
+        for name, factory in factories:
+            if name not in fields:
+                data[name] = factory()
     event = cls.__new__(cls)
     _set(event, "__dict__", data)
     _set(event, "__pydantic_fields_set__", set(fields))
