@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from headwater.cli_ops import executions_app, produce, rules_app
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
@@ -22,6 +23,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="headwater: event-sourced workflow and rules engine on Apache Kafka")
 kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaft), fetched from Maven Central")
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(executions_app, name="executions")
+app.add_typer(rules_app, name="rules")
+app.command("produce")(produce)
 out = Console()
 err = Console(stderr=True)
 
