@@ -140,7 +140,7 @@ def _follow(lines: Any, as_json: bool) -> None:
         elif line.startswith("data: "):
             data = orjson.loads(line[6:])
             if as_json:
-                out.print(orjson.dumps({"event": kind, "data": data}).decode(), highlight=False)
+                typer.echo(orjson.dumps({"event": kind, "data": data}).decode())
             elif kind == "end":
                 out.print(f"finished: {_status(data['status'])}")
             else:
