@@ -78,8 +78,9 @@ class ExpressionContext(Mapping[str, Any]):
 
     def _steps(self) -> dict[str, Any]:
         steps: dict[str, Any] = {}
+        scopes = self._state.scopes
         for key in scope_chain(self._scope):
-            owner = self._state.scopes.get(key)
+            owner = dict.get(scopes, key)  # only read: no need for this state's own copy
             if owner is not None:
                 for step_id, step in owner.steps.items():
                     steps[step_id] = {"output": step.output, "status": step.status}
@@ -88,7 +89,7 @@ class ExpressionContext(Mapping[str, Any]):
     def _iteration(self) -> tuple[Any, int | None]:
         scopes = self._state.scopes
         for key in reversed(scope_chain(self._scope)):  # the innermost iteration wins
-            owner = scopes.get(key)
+            owner = dict.get(scopes, key)
             if owner is not None and owner.index is not None:
                 return owner.item, owner.index
         return None, None

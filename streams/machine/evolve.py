@@ -41,6 +41,7 @@ from schemas.executions import (
 )
 from streams.machine.state import (
     RECENT_COMMANDS,
+    Scopes,
     ScopeState,
     State,
     StepState,
@@ -122,7 +123,7 @@ def _started(e: ExecutionStarted) -> State:
         vars=e.variables, started_at=e.time, trigger_type=e.trigger_type,
         triggered_by=e.triggered_by, trigger_event=e.trigger_event,
         parent_execution_id=e.parent_execution_id, parent_step=e.parent_step,
-        scopes={"": ScopeState("")},
+        scopes=Scopes({"": ScopeState("")}),
     )
 
 

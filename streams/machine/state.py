@@ -8,8 +8,10 @@ place: a change replaces the value, so copies may share them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -19,6 +21,7 @@ __all__ = [
     "RECENT_COMMANDS",
     "TERMINAL_STATUSES",
     "ScopeState",
+    "Scopes",
     "State",
     "StepState",
     "TimerState",
@@ -146,6 +149,64 @@ class ScopeState:
         return cls(data["plan"], steps, data.get("index"), data.get("item"), data.get("last"))
 
 
+class Scopes(dict[str, ScopeState]):
+    """Scope states shared with the state this one was copied from until first read.
+
+    Copying every scope for every command cost more than deciding it, and most
+    commands touch one scope. Every way to read a scope (``[]``, ``get``, ``items``,
+    ``values``) gives this state's own copy, made on first read; ``evolve`` writes
+    only through those, so a scope shared with another state is never changed.
+    """
+
+    __slots__ = ("_own",)
+
+    def __init__(self, fresh: Mapping[str, ScopeState] = MappingProxyType({})) -> None:
+        super().__init__(fresh)
+        self._own: set[str] = set(fresh)
+
+    def share(self) -> Scopes:
+        """A copy sharing every scope; from now on both copy a scope before using it."""
+        shared = Scopes()
+        dict.update(shared, self)
+        self._own.clear()
+        return shared
+
+    def _owned(self, key: str) -> ScopeState:
+        scope = dict.__getitem__(self, key)
+        if key not in self._own:
+            scope = scope.copy()
+            dict.__setitem__(self, key, scope)
+            self._own.add(key)
+        return scope
+
+    def __getitem__(self, key: str) -> ScopeState:
+        return self._owned(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The scope at ``key`` (this state's own copy), or ``default``."""
+        return self._owned(key) if key in self else default
+
+    def __setitem__(self, key: str, value: ScopeState) -> None:
+        dict.__setitem__(self, key, value)
+        self._own.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        dict.__delitem__(self, key)
+        self._own.discard(key)
+
+    def items(self) -> list[tuple[str, ScopeState]]:  # type: ignore[override]
+        """Each key with this state's own copy of its scope."""
+        return [(key, self._owned(key)) for key in list(self)]
+
+    def values(self) -> list[ScopeState]:  # type: ignore[override]
+        """This state's own copy of each scope."""
+        return [self._owned(key) for key in list(self)]
+
+    def raw(self) -> dict[str, ScopeState]:
+        """The scopes as stored, possibly shared: only for reading."""
+        return dict(dict.items(self))
+
+
 @dataclass(slots=True, frozen=True)
 class TimerState:
     """An open durable timer. ``step`` is the owning step path, None for the workflow."""
@@ -180,13 +241,17 @@ class State:
     error: dict[str, Any] | None = None
     failed_step: str | None = None
     last_error: dict[str, Any] | None = None
-    scopes: dict[str, ScopeState] = field(default_factory=dict)
+    scopes: Scopes = field(default_factory=Scopes)
     tasks: dict[str, str] = field(default_factory=dict)
     children: dict[str, str] = field(default_factory=dict)
     timers: dict[str, TimerState] = field(default_factory=dict)
     signals: list[list[Any]] = field(default_factory=list)
     recent: list[str] = field(default_factory=list)
     seq: int = 0
+
+    def __post_init__(self) -> None:
+        if type(self.scopes) is not Scopes:
+            self.scopes = Scopes(self.scopes)
 
     @property
     def finished(self) -> bool:
@@ -211,7 +276,7 @@ class State:
             self.input, self.vars, self.started_at, self.trigger_type, self.triggered_by,
             self.trigger_event, self.parent_execution_id, self.parent_step, self.ended_at,
             self.output, self.error, self.failed_step, self.last_error,
-            {k: v.copy() for k, v in self.scopes.items()}, dict(self.tasks),
+            self.scopes.share(), dict(self.tasks),
             dict(self.children), dict(self.timers), list(self.signals), list(self.recent),
             self.seq,
         )
@@ -224,7 +289,7 @@ class State:
             if value is None or (name in _STATE_EMPTY_OK and not value):
                 continue
             out[name] = value
-        out["scopes"] = {k: v.to_dict() for k, v in self.scopes.items()}
+        out["scopes"] = {k: v.to_dict() for k, v in dict.items(self.scopes)}
         out["timers"] = {
             k: [t.fire_at, t.purpose, t.step] for k, t in self.timers.items()
         }
