@@ -149,6 +149,9 @@ class ScopeState:
         return cls(data["plan"], steps, data.get("index"), data.get("item"), data.get("last"))
 
 
+_get = dict.__getitem__
+
+
 class Scopes(dict[str, ScopeState]):
     """Scope states shared with the state this one was copied from until first read.
 
@@ -172,7 +175,7 @@ class Scopes(dict[str, ScopeState]):
         return shared
 
     def _owned(self, key: str) -> ScopeState:
-        scope = dict.__getitem__(self, key)
+        scope = _get(self, key)
         if key not in self._own:
             scope = scope.copy()
             dict.__setitem__(self, key, scope)
@@ -180,6 +183,8 @@ class Scopes(dict[str, ScopeState]):
         return scope
 
     def __getitem__(self, key: str) -> ScopeState:
+        if key in self._own:
+            return _get(self, key)
         return self._owned(key)
 
     def get(self, key: str, default: Any = None) -> Any:

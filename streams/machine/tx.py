@@ -77,7 +77,8 @@ class Tx:
 
     def scope_plan(self, scope: str) -> ScopePlan:
         """The static plan of a live scope instance."""
-        return self.plan.scopes[self.state.scopes[scope].plan]
+        # Only the scope's plan id is read, so the stored scope will do (no copy of it).
+        return self.plan.scopes[dict.__getitem__(self.state.scopes, scope).plan]
 
     def step_plan(self, scope: str, step_id: str) -> StepPlan:
         """The plan of a step in a live scope instance."""
