@@ -149,7 +149,11 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
                                      on_webhook=metrics.count_webhook))
     api.include_router(sse_router(ctx, broadcaster))
 
-    @api.get("/health", tags=["operations"], summary="Liveness and Kafka reachability")
+    health_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+    @api.get("/health", tags=["operations"], summary="Liveness and Kafka reachability",
+             responses={"200": {"description": "Kafka answers", **health_body},
+                        "503": {"description": "Kafka does not answer", **health_body}})
     async def health() -> JSONResponse:
         kafka = await probe.check()
         healthy = kafka.get("status") == "ok"

@@ -48,12 +48,12 @@ def owned(kind: str, definition_id: str, owner: str | None = None, *,
 
 def make_api(bootstrap: str, topics: dict[str, str], events: Iterable[BaseModel], *,
              tokens: TokenTable | None = None, secrets: dict[str, list[str]] | None = None,
-             now: Any = NOW) -> FastAPI:
+             now: Any = NOW, project: bool = False) -> FastAPI:
     """The API over views folded from ``events``; its writes go to the real broker."""
     store = MemoryStore()
     store.write(fold(store, list(events)))
     clock = now if callable(now) else (lambda: now)
-    return create_api(bootstrap, topics, store=store, project=False, clock=clock,
+    return create_api(bootstrap, topics, store=store, project=project, clock=clock,
                       tokens=tokens or TokenTable(), webhooks=WebhookVerifier(secrets or {}))
 
 
