@@ -14,7 +14,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from schemas.codec import Codec, DecodeError, EncodeError
 from schemas.commands import CommandBase, ErrorInfo, TaskCompleted, TaskFailed
@@ -84,7 +85,15 @@ class TaskWorker:
                         tasks.append(task)
             sends = await asyncio.gather(*(self._run(task) for task in tasks))
             await asyncio.gather(*sends)
-            await self._consumer.commit()
+            await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # A rebalance took some of these partitions: their new owner reruns the tasks, and
+            # the answers' ids (derived from the task id) make the executions apply them once.
+            log.info("commit of tasks skipped: %s", exc)
 
     async def _decode(self, record: Any) -> TaskRequested | None:
         try:
