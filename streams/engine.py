@@ -172,8 +172,9 @@ def _builtin_workflows(feed: DefinitionsFeed) -> None:
 def _quiet_kafka_debug() -> None:
     # Faust's startup spinner sets the root logger to DEBUG whatever the worker's level, and
     # aiokafka then builds a debug record for every record sent (14% of a worker's time).
-    kafka = logging.getLogger("aiokafka")
-    if kafka.level == logging.NOTSET and logging.getLogger().level == logging.DEBUG:
+    root, kafka = logging.getLogger(), logging.getLogger("aiokafka")
+    shown = [h.level for h in root.handlers if type(h).__name__ != "SpinnerHandler"]
+    if kafka.level == logging.NOTSET and root.level == logging.DEBUG and min(shown, default=0) > logging.DEBUG:
         kafka.setLevel(logging.INFO)
 
 
