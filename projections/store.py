@@ -8,6 +8,7 @@ one batch, so after a crash the views and the offsets always agree.
 
 from __future__ import annotations
 
+import bisect
 import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -51,38 +52,58 @@ class ViewStore(Protocol):
 
 
 class MemoryStore:
-    """A ``ViewStore`` in a dict: for tests and for an API that rebuilds at every start."""
+    """A ``ViewStore`` in a dict: for tests and for an API that rebuilds at every start.
+
+    Keys are also kept in a sorted list, so a scan costs a bisection plus the keys it
+    returns, not a pass over the whole store (the API's default store holds every view).
+    """
 
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
+        self._keys: list[str] = []
 
     def get(self, key: str) -> bytes | None:
         return self._data.get(key)
 
     def scan(self, prefix: str, *, start_after: str | None = None,
              reverse: bool = False) -> Iterator[tuple[str, bytes]]:
-        keys = sorted((k for k in self._data if k.startswith(prefix)), reverse=reverse)
-        for key in keys:
-            if start_after is not None and (key <= start_after if not reverse else key >= start_after):
-                continue
+        lo = bisect.bisect_left(self._keys, prefix)
+        hi = bisect.bisect_left(self._keys, prefix + "\U0010ffff", lo)
+        if start_after is not None:
+            if reverse:
+                hi = min(hi, bisect.bisect_left(self._keys, start_after, lo, hi))
+            else:
+                lo = max(lo, bisect.bisect_right(self._keys, start_after, lo, hi))
+        # A slice: writes between two items of a lazy scan must not shift what it walks.
+        keys = self._keys[lo:hi]
+        for key in reversed(keys) if reverse else keys:
             value = self._data.get(key)
             if value is not None:
                 yield key, value
 
     def write(self, batch: Mapping[str, bytes | None]) -> None:
+        added: list[str] = []
         for key, value in batch.items():
             if value is None:
-                self._data.pop(key, None)
+                if self._data.pop(key, None) is not None:
+                    del self._keys[bisect.bisect_left(self._keys, key)]
             else:
+                if key not in self._data:
+                    added.append(key)
                 self._data[key] = bytes(value)
+        if len(added) > 32:
+            self._keys.extend(added)
+            self._keys.sort()  # Timsort merges the sorted run with the new keys in O(n)
+        else:
+            for key in added:
+                bisect.insort(self._keys, key)
 
     def clear(self) -> None:
         self._data.clear()
+        self._keys.clear()
 
     def close(self) -> None:
         """Nothing to release."""
-
-
 
 
 class RocksStore:
