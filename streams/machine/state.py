@@ -88,11 +88,13 @@ class StepState:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StepState:
-        """Inverse of `to_dict`."""
+    def from_dict(cls, data: dict[str, Any], times: dict[str, datetime] | None = None) -> StepState:
+        """Inverse of `to_dict`; ``times`` shares equal times between the steps of a state."""
+        times = {} if times is None else times
         step = cls(**data)
-        step.started_at = _dt(step.started_at)
-        step.finished_at = _dt(step.finished_at)
+        step.status = _same(step.status)
+        step.started_at = _dt(step.started_at, times)
+        step.finished_at = _dt(step.finished_at, times)
         step.active, step.results, step.errors = (
             tuple(step.active), tuple(step.results), tuple(step.errors)
         )
@@ -143,9 +145,10 @@ class ScopeState:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ScopeState:
-        """Inverse of `to_dict`."""
-        steps = {k: StepState.from_dict(v) for k, v in data["steps"].items()}
+    def from_dict(cls, data: dict[str, Any], times: dict[str, datetime] | None = None) -> ScopeState:
+        """Inverse of `to_dict`; ``times`` shares equal times between the steps of a state."""
+        times = {} if times is None else times
+        steps = {k: StepState.from_dict(v, times) for k, v in data["steps"].items()}
         return cls(data["plan"], steps, data.get("index"), data.get("item"), data.get("last"))
 
 
@@ -165,25 +168,34 @@ class Scopes(dict[str, ScopeState]):
 
     def __init__(self, fresh: Mapping[str, ScopeState] = MappingProxyType({})) -> None:
         super().__init__(fresh)
-        self._own: set[str] = set(fresh)
+        # The keys whose scope is this state's own; None when all are (nothing shared).
+        self._own: set[str] | None = None
 
     def share(self) -> Scopes:
         """A copy sharing every scope; from now on both copy a scope before using it."""
         shared = Scopes()
         dict.update(shared, self)
-        self._own.clear()
+        shared._own = set()
+        self._own = set()
         return shared
 
     def _owned(self, key: str) -> ScopeState:
         scope = _get(self, key)
-        if key not in self._own:
+        own = self._own
+        if own is not None and key not in own:
             scope = scope.copy()
             dict.__setitem__(self, key, scope)
-            self._own.add(key)
+            self._claim(own, key)
         return scope
 
+    def _claim(self, own: set[str], key: str) -> None:
+        own.add(key)
+        if len(own) == len(self):  # everything is ours again: forget the bookkeeping
+            self._own = None
+
     def __getitem__(self, key: str) -> ScopeState:
-        if key in self._own:
+        own = self._own
+        if own is None or key in own:
             return _get(self, key)
         return self._owned(key)
 
@@ -193,11 +205,15 @@ class Scopes(dict[str, ScopeState]):
 
     def __setitem__(self, key: str, value: ScopeState) -> None:
         dict.__setitem__(self, key, value)
-        self._own.add(key)
+        if self._own is not None:
+            self._claim(self._own, key)
 
     def __delitem__(self, key: str) -> None:
         dict.__delitem__(self, key)
-        self._own.discard(key)
+        if self._own is not None:
+            self._own.discard(key)
+            if len(self._own) == len(self):
+                self._own = None
 
     def items(self) -> list[tuple[str, ScopeState]]:  # type: ignore[override]
         """Each key with this state's own copy of its scope."""
@@ -206,10 +222,6 @@ class Scopes(dict[str, ScopeState]):
     def values(self) -> list[ScopeState]:  # type: ignore[override]
         """This state's own copy of each scope."""
         return [self._owned(key) for key in list(self)]
-
-    def raw(self) -> dict[str, ScopeState]:
-        """The scopes as stored, possibly shared: only for reading."""
-        return dict(dict.items(self))
 
 
 @dataclass(slots=True, frozen=True)
@@ -304,14 +316,16 @@ class State:
     def from_dict(cls, data: dict[str, Any]) -> State:
         """Inverse of `to_dict` (accepts datetimes as RFC 3339 strings)."""
         values = dict(data)
-        values["scopes"] = {k: ScopeState.from_dict(v) for k, v in data["scopes"].items()}
+        times: dict[str, datetime] = {}
+        values["scopes"] = {k: ScopeState.from_dict(v, times) for k, v in data["scopes"].items()}
         values["timers"] = {
-            k: TimerState(_dt(at), purpose, step)  # type: ignore[arg-type]
+            k: TimerState(_dt(at, times), _same(purpose), step)  # type: ignore[arg-type]
             for k, (at, purpose, step) in data.get("timers", {}).items()
         }
         state = cls(**values)
-        state.started_at = _dt(state.started_at)  # type: ignore[assignment]
-        state.ended_at = _dt(state.ended_at)
+        state.status, state.trigger_type = _same(state.status), _same(state.trigger_type)
+        state.started_at = _dt(state.started_at, times)  # type: ignore[assignment]
+        state.ended_at = _dt(state.ended_at, times)
         return state
 
     def to_bytes(self) -> bytes:
@@ -333,7 +347,22 @@ _STATE_FIELDS = (
 _STATE_EMPTY_OK = frozenset({"tasks", "children", "signals"})
 
 
-def _dt(value: Any) -> datetime | None:
+# A decoded state holds one string object per status and one datetime per time; the
+# same few words and the same few instants recur in every state, so they are shared.
+_WORDS = {word: word for word in (
+    *ACTIVE_STEP, *TERMINAL_STATUSES, "skipped", "waiting", "manual",
+    "workflow_timeout", "step_timeout", "retry", "wait",
+)}
+
+
+def _same(word: str) -> str:
+    return _WORDS.get(word, word)
+
+
+def _dt(value: Any, times: dict[str, datetime]) -> datetime | None:
     if value is None or isinstance(value, datetime):
         return value
-    return datetime.fromisoformat(value)
+    parsed = times.get(value)
+    if parsed is None:
+        parsed = times[value] = datetime.fromisoformat(value)
+    return parsed
