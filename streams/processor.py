@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 
 from schemas.codec import Codec, DecodeError
@@ -26,6 +27,7 @@ from schemas.commands import CommandBase, StartExecution
 from schemas.executions import ExecutionEventBase
 from streams.dead_letters import DeadLetterSink, Record
 from streams.machine import HistoryError, State, apply_command, evolve
+from streams.outbox import Outbox
 from streams.registry import DefinitionsFeed, Entry
 from streams.routing import follow_ups
 from streams.store import StateStore
@@ -46,12 +48,13 @@ class Refused(Exception):
 
 @dataclass
 class _Batch:
-    """What one partition's batch changes: new states and records in flight."""
+    """What one poll changes: new states per partition, and the records to produce."""
 
-    partition: int
-    states: dict[str, State | None]
-    sends: list[asyncio.Future[Any]]
-    event_sends: list[asyncio.Future[Any]]
+    outbox: Outbox
+    states: dict[int, dict[str, State]] = field(default_factory=dict)
+
+    def changed(self, partition: int) -> dict[str, State]:
+        return self.states.setdefault(partition, {})
 
 
 class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -79,10 +82,17 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
             auto_offset_reset="earliest", max_poll_interval_ms=300_000)
         self._lock = asyncio.Lock()
         self._wheels: dict[int, TimerWheel] = {}
-        self._keys: dict[str, bytes | None] = {}
+        self._keys: dict[str, tuple[bytes | None, int]] = {}
+        self._partitions, self._tasks_copartitioned = 1, False
 
     async def start(self) -> None:
         """Join the group (partitions come through the rebalance callbacks)."""
+        counts = {role: len(await self._producer.partitions_for(self._topics[role]))
+                  for role in ("commands", "executions", "tasks")}
+        if counts["executions"] != counts["commands"]:
+            raise RuntimeError(f"commands and executions must be co-partitioned: {counts}")
+        self._partitions = counts["commands"]
+        self._tasks_copartitioned = counts["tasks"] == counts["commands"]
         await self._consumer.start()
         self._consumer.subscribe([self._topics["commands"]], listener=self)
 
@@ -95,9 +105,10 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         while True:
             batches = await self._consumer.getmany(timeout_ms=100, max_records=2000)
             async with self._lock:
-                for tp, records in batches.items():
-                    if tp.partition in self._wheels:
-                        await self._process(tp, records)
+                owned = {tp: records for tp, records in batches.items()
+                         if tp.partition in self._wheels and records}
+                if owned:
+                    await self._process(owned)
                 await self._fire_timers(datetime.now(UTC))
 
     # -- partition ownership ------------------------------------------------------------------
@@ -167,47 +178,54 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
 
     # -- commands -----------------------------------------------------------------------------
 
-    async def _process(self, tp: TopicPartition, records: list[Any]) -> None:
-        batch = _Batch(tp.partition, {}, [], [])
-        for record in records:
-            try:
-                await self._apply(batch, record)
-            except Refused as exc:
-                await self._dead.refuse(record, exc.reason, exc.message, "processor")
-        if batch.sends:
-            await asyncio.gather(*batch.sends)
-        offsets = [meta.offset for meta in (f.result() for f in batch.event_sends)]
-        changed = {k: v for k, v in batch.states.items() if v is not None}
-        self._store.write(tp.partition, changed,
-                          max(offsets) + 1 if offsets else None)
-        wheel = self._wheels[tp.partition]
-        for state in changed.values():
-            wheel.sync(state)
+    async def _process(self, polled: dict[TopicPartition, list[Any]]) -> None:
+        """Apply a poll's commands; produce, wait for acks, store, then commit (in that order)."""
+        batch = _Batch(Outbox(self._producer))
+        for tp, records in polled.items():
+            for record in records:
+                try:
+                    await self._apply(batch, tp.partition, record)
+                except Refused as exc:
+                    await self._dead.refuse(record, exc.reason, exc.message, "processor")
+        ends = await batch.outbox.flush()
+        topic = self._topics["executions"]
+        self._store.write_many({
+            tp.partition: (batch.changed(tp.partition), ends.get((topic, tp.partition)))
+            for tp in polled})
+        for partition, states in batch.states.items():
+            wheel = self._wheels[partition]
+            for state in states.values():
+                wheel.sync(state)
         try:
-            await self._consumer.commit({tp: records[-1].offset + 1})
+            await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in polled.items()})
         except (CommitFailedError, IllegalStateError) as exc:
-            # The partition moved on: its new owner re-reads these commands and, finding
+            # The partitions moved on: their new owner re-reads these commands and, finding
             # their ids in the states folded from the log, applies none of them twice.
-            log.info("commit of %s skipped: %s", tp, exc)
+            log.info("commit of %s skipped: %s", sorted(polled), exc)
 
-    async def _apply(self, batch: _Batch, record: Record) -> None:
+    async def _apply(self, batch: _Batch, partition: int, record: Record) -> None:
         command = self._decode(record)
         eid = command.execution_id
-        state = batch.states[eid] if eid in batch.states else self._store.get(batch.partition, eid)
+        changed = batch.changed(partition)
+        state = changed[eid] if eid in changed else self._store.get(partition, eid)
         entry = await self._definition(state, command)
         events, new_state = apply_command(state, command, entry.plan())
         if not events:
             return
         assert new_state is not None
-        batch.states[eid] = new_state
+        changed[eid] = new_state
         topic = self._topics["executions"]
-        key = self._codec.encode_key(topic, eid)
+        key = record.key
         for event in events:
-            future = await self._producer.send(topic, self._codec.encode_value(topic, event), key=key)
-            batch.sends.append(future)
-            batch.event_sends.append(future)
+            # Co-partitioned with `hw.commands` (the key was checked in `_decode`).
+            await batch.outbox.append(topic, partition, key, self._codec.encode_value(topic, event))
         for out in follow_ups(events, new_state.workflow_id, new_state.workflow_version):
-            batch.sends.append(await self._send(out.role, out.key, out.value))
+            value = self._codec.encode_value(self._topics[out.role], out.value)
+            if out.role == "tasks" and out.key == eid and self._tasks_copartitioned:
+                await batch.outbox.append(self._topics["tasks"], partition, key, value)
+            else:
+                topic = self._topics[out.role]
+                await batch.outbox.send(topic, self._codec.encode_key(topic, out.key), value)
 
     async def _send(self, role: str, key: str, value: BaseModel) -> asyncio.Future[Any]:
         topic = self._topics[role]
@@ -222,19 +240,25 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         except DecodeError as exc:
             raise Refused(exc.reason, exc.detail) from None
         assert isinstance(command, CommandBase)
-        if record.key != self._canonical_key(command.execution_id):
+        key, partition = self._canonical(command.execution_id)
+        if record.key != key:
             # Another key encoding would put the execution on two partitions, with two owners.
             raise Refused("key_mismatch", f"the key is not the encoded id {command.execution_id!r}")
+        if record.partition != partition:
+            # Its events go to this partition of hw.executions; the key's partition must agree.
+            raise Refused("wrong_partition", f"the key's partition is {partition}")
         return command
 
-    def _canonical_key(self, execution_id: str) -> bytes | None:
-        key = self._keys.get(execution_id)
-        if key is None:
+    def _canonical(self, execution_id: str) -> tuple[bytes | None, int]:
+        """The encoded key of an execution and its partition (the default partitioner's)."""
+        found = self._keys.get(execution_id)
+        if found is None:
             key = self._codec.encode_key(self._topics["commands"], execution_id)
+            partition = ((murmur2(key) & 0x7FFFFFFF) if key else 0) % self._partitions
             if len(self._keys) > 100_000:
                 self._keys.clear()
-            self._keys[execution_id] = key
-        return key
+            found = self._keys[execution_id] = (key, partition)
+        return found
 
     async def _definition(self, state: State | None, command: CommandBase) -> Entry:
         if state is not None:

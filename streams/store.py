@@ -52,11 +52,20 @@ class StateStore:
 
     def write(self, partition: int, states: Mapping[str, State], checkpoint: int | None) -> None:
         """Store states of `partition` and its checkpoint atomically (all or nothing)."""
+        self.write_many({partition: (states, checkpoint)})
+
+    def write_many(self, changes: Mapping[int, tuple[Mapping[str, State], int | None]]) -> None:
+        """Store states and checkpoints of several partitions in one atomic write.
+
+        Args:
+            changes: Partition -> (its changed states, its new checkpoint or None).
+        """
         batch = WriteBatch(raw_mode=True)
-        for execution_id, state in states.items():
-            batch.put(_state_key(partition, execution_id), state.to_bytes())
-        if checkpoint is not None:
-            batch.put(_CHECKPOINT + str(partition).encode(), str(checkpoint).encode())
+        for partition, (states, checkpoint) in changes.items():
+            for execution_id, state in states.items():
+                batch.put(_state_key(partition, execution_id), state.to_bytes())
+            if checkpoint is not None:
+                batch.put(_CHECKPOINT + str(partition).encode(), str(checkpoint).encode())
         self._db.write(batch)
 
     def states(self, partition: int) -> Iterator[State]:
