@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.schemas  # imported early: see the comment below
 import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import (
@@ -26,6 +27,10 @@ from schemathesis.checks import (
 from tests.projections.apikit import make_api, owned
 from tests.projections.histories import Execution, matched
 from tests.support import free_ports
+
+# schemathesis imports its OpenAPI support lazily; compiling it while uvicorn's thread also
+# compiles trips CPython 3.11's AST recursion counter (shared between threads), so it is
+# imported above, before any thread starts.
 
 pytestmark = [pytest.mark.kafka,
               # schemathesis' own strategies use `random`; not ours to fix
