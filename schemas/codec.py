@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -30,7 +30,13 @@ from schemas.registry import (
     SchemaRegistryError,
     subject_name,
 )
-from schemas.triggers import InvalidTrigger, TriggerEvent, parse_kafka
+from schemas.triggers import (
+    InvalidTrigger,
+    TriggerEvent,
+    TriggerFields,
+    parse_kafka,
+    trigger_fields,
+)
 
 __all__ = [
     "MAGIC_BYTE",
@@ -39,6 +45,7 @@ __all__ = [
     "DecodeError",
     "DecodeReason",
     "EncodeError",
+    "TriggerFields",
 ]
 
 MAGIC_BYTE: Final = 0
@@ -98,6 +105,7 @@ class _TopicCodec:
     branches: list[tuple[str, Any]] = field(default_factory=list)
     value_header: bytes = b""
     key_header: bytes = b""
+    fast_reader: Any = None
 
     @classmethod
     def build(cls, schemas: TopicSchemas) -> _TopicCodec:
@@ -114,6 +122,8 @@ class _TopicCodec:
                                            model_encoder(model, schemas.namespace))
             codec.models[fullname] = model
             codec.branches.append((fullname, branch_schema))
+        if len(expanded) == 1:
+            codec.fast_reader = _compile_reader(expanded[0])
         return codec
 
 
@@ -192,7 +202,7 @@ class Codec:
         self._writer_schemas[key_id] = shared.key_schema
         return _TopicCodec(shared.schemas, shared.value_schema, shared.key_schema, shared.writers,
                            shared.models, shared.branches, _HEADER.pack(MAGIC_BYTE, value_id),
-                           _HEADER.pack(MAGIC_BYTE, key_id))
+                           _HEADER.pack(MAGIC_BYTE, key_id), shared.fast_reader)
 
     def encode_value(self, topic: str, event: BaseModel) -> bytes:
         """The record value for ``event`` on ``topic``.
@@ -296,6 +306,37 @@ class Codec:
         assert isinstance(event, TriggerEvent)  # the triggers union holds only TriggerEvent
         return event
 
+    def decode_trigger_fields(self, topic: str, headers: Iterable[tuple[str, bytes | None]],
+                              data: bytes | None, *, partition: int = -1,
+                              offset: int = -1) -> TriggerFields:
+        """A trigger as the rules read it: ``decode_trigger(...).as_dict()`` and its time.
+
+        The hot path of the trigger agent. An Avro record written with this codec's own
+        schema for ``topic`` is read by a reader compiled for that schema and checked for what
+        the model checks, without building the model (a few µs instead of ~80). Anything
+        else (CloudEvents, an older writer schema, a record the quick checks doubt) takes
+        ``decode_trigger``, so results and errors are exactly its own.
+
+        Raises:
+            DecodeError: As ``decode_trigger``.
+        """
+        codec = self._topics.get(topic)
+        if codec is not None and codec.fast_reader is not None and data and data.startswith(
+            codec.value_header
+        ) and not (headers and _is_cloudevent(headers)):
+            reader = codec.fast_reader
+            try:
+                # A single-branch union: index 0 is the byte 0x00.
+                if data[_HEADER.size] == 0:
+                    record, end = reader(data, _HEADER.size + 1)
+                    fields = trigger_fields(record) if end == len(data) else None
+                    if fields is not None:
+                        return fields
+            except Exception:  # the full path below names the fault
+                pass
+        event = self.decode_trigger(topic, headers, data, partition=partition, offset=offset)
+        return TriggerFields(event.as_dict(), event.time)
+
     def _topic_for_decoding(self, where: tuple[str, int, int]) -> _TopicCodec:
         try:
             return self._topic(where[0])
@@ -370,6 +411,152 @@ def _branch_at(where: tuple[str, int, int], buffer: io.BytesIO,
     if not 0 <= index < len(branches):
         raise DecodeError(*where, DecodeReason.CORRUPT, f"union index {index} out of range")
     return branches[index]
+
+
+def _is_cloudevent(headers: Iterable[tuple[str, bytes | None]]) -> bool:
+    return any(name.lower() in ("ce_specversion", "content-type") for name, _ in headers)
+
+
+# A reader compiled for one schema of plain types (records of strings, longs, booleans,
+# nullable unions, maps, arrays): the fast path of ``decode_trigger_fields``. It trusts
+# nothing: any fault raises, and the caller falls back to fastavro with full error reporting.
+Reader = Callable[[bytes, int], tuple[Any, int]]
+
+
+def _long(data: bytes, pos: int) -> tuple[int, int]:
+    byte = data[pos]
+    pos += 1
+    value, shift = byte & 0x7F, 7
+    while byte & 0x80:
+        if shift > 63:
+            raise ValueError("varint too long")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+    return (value >> 1) ^ -(value & 1), pos
+
+
+def _string(data: bytes, pos: int) -> tuple[str, int]:
+    size, pos = _long(data, pos)
+    end = pos + size
+    if size < 0 or end > len(data):
+        raise ValueError("bad string length")
+    return data[pos:end].decode(), end
+
+
+def _boolean(data: bytes, pos: int) -> tuple[bool, int]:
+    if data[pos] > 1:
+        raise ValueError("bad boolean")
+    return data[pos] == 1, pos + 1
+
+
+def _null(data: bytes, pos: int) -> tuple[None, int]:
+    return None, pos
+
+
+_PRIMITIVES: dict[str, Reader] = {"string": _string, "long": _long, "int": _long,
+                                  "boolean": _boolean, "null": _null}
+
+
+def _compile_reader(schema: Any) -> Reader | None:
+    """A reader of `schema` (timestamps come as their raw long), or None if unsupported."""
+    if isinstance(schema, str):
+        return _PRIMITIVES.get(schema)
+    if isinstance(schema, list):
+        members = [_compile_reader(member) for member in schema]
+        return None if None in members else _union([m for m in members if m is not None])
+    if not isinstance(schema, dict):
+        return None
+    kind = schema.get("type")
+    if kind == "record":
+        fields = [_field(f["name"], f["type"]) for f in schema["fields"]]
+        return _record(fields) if None not in fields else None
+    if kind in ("map", "array"):
+        items = _compile_reader(schema["values" if kind == "map" else "items"])
+        return None if items is None else _blocks(items, kind == "map")
+    return _compile_reader(kind) if kind in _PRIMITIVES else None
+
+
+_Field = tuple[str, bool, bool | None, Reader | None]
+"""name, nullable, leaf (True: string, False: long, None: other), reader of the other."""
+
+
+def _field(name: str, schema: Any) -> _Field | None:
+    nullable = isinstance(schema, list) and len(schema) == 2 and schema[0] == "null"
+    inner = schema[1] if nullable else schema
+    kind = inner.get("type") if isinstance(inner, dict) else inner
+    if kind in ("string", "long", "int"):
+        return name, nullable, kind == "string", None
+    reader = _compile_reader(schema)
+    return None if reader is None else (name, False, None, reader)
+
+
+def _union(members: list[Reader]) -> Reader:
+    def read(data: bytes, pos: int) -> tuple[Any, int]:
+        index, pos = _long(data, pos)
+        if index < 0:
+            raise ValueError("bad union index")
+        return members[index](data, pos)
+    return read
+
+
+def _record(fields: list[_Field | None]) -> Reader:
+    # Strings and longs, nullable or not, are read inline: a record is mostly those, and a
+    # call per field would cost as much as the reading.
+    plain = [f for f in fields if f is not None]
+
+    def read(data: bytes, pos: int) -> tuple[Any, int]:
+        out: dict[str, Any] = {}
+        for name, nullable, leaf, reader in plain:
+            if nullable:
+                flag = data[pos]
+                pos += 1
+                if flag == 0:
+                    out[name] = None
+                    continue
+                if flag != 2:
+                    raise ValueError("bad union index")
+            if reader is not None:
+                out[name], pos = reader(data, pos)
+                continue
+            byte = data[pos]
+            if byte < 0x80:
+                size, pos = (byte >> 1) ^ -(byte & 1), pos + 1
+            else:
+                size, pos = _long(data, pos)
+            if not leaf:
+                out[name] = size
+                continue
+            end = pos + size
+            if size < 0 or end > len(data):
+                raise ValueError("bad string length")
+            out[name], pos = data[pos:end].decode(), end
+        return out, pos
+    return read
+
+
+def _blocks(items: Reader, keyed: bool) -> Reader:
+    def read(data: bytes, pos: int) -> tuple[Any, int]:
+        found: list[Any] = []
+        count, pos = _long(data, pos)
+        while count:
+            if abs(count) > len(data):
+                raise ValueError("bad block count")
+            if count < 0:
+                count = -count
+                _, pos = _long(data, pos)  # the block's size in bytes
+            for _ in range(count):
+                if keyed:
+                    key, pos = _string(data, pos)
+                    value, pos = items(data, pos)
+                    found.append((key, value))
+                else:
+                    value, pos = items(data, pos)
+                    found.append(value)
+            count, pos = _long(data, pos)
+        return (dict(found) if keyed else found), pos
+    return read
 
 
 def _only(models: Iterable[type[BaseModel]]) -> type[BaseModel] | None:

@@ -21,9 +21,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 
-from rules import Evaluation, Firing, Timer, to_outcomes
+from rules import Evaluation, Firing, RuleEngine, Timer, to_outcomes
 from schemas.codec import Codec, DecodeError
 from streams.dead_letters import DeadLetterSink, Record
 from streams.effects import (
@@ -34,6 +35,7 @@ from streams.effects import (
     digest,
     occasion_of,
 )
+from streams.outbox import Outbox
 from streams.pattern_slots import PartitionSlots
 from streams.registry import DefinitionsFeed
 from streams.routing import Outgoing
@@ -41,6 +43,8 @@ from streams.rule_state import RuleStateStore
 from streams.rulebook import Rulebook
 
 __all__ = ["Clock", "TriggerAgent"]
+
+_NOTHING = Evaluation()
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         self._lock = asyncio.Lock()
         self._hooks: list[Callable[[datetime], Any]] = []
         self.paused = False
+        self._partitions: dict[str, int] = {}
 
     @property
     def owned(self) -> frozenset[int]:
@@ -119,12 +124,12 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
     async def run(self) -> None:
         """Process batches until cancelled."""
         while True:
-            batches = await self._consumer.getmany(timeout_ms=100, max_records=2000)
+            batches = await self._consumer.getmany(timeout_ms=100, max_records=5000)
             async with self._lock:
                 self.book.sync(self._definitions.registry)
-                for tp, records in batches.items():
-                    if tp.partition in self._slots.partitions:
-                        await self._process(tp, records)
+                owned = self._slots.partitions
+                await self._process({tp: records for tp, records in batches.items()
+                                     if records and tp.partition in owned})
                 now = self._clock()
                 await self._fire_timers(now)
                 for hook in self._hooks:
@@ -177,52 +182,63 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
 
     # -- triggers -----------------------------------------------------------------------------
 
-    async def _process(self, tp: TopicPartition, records: list[Any]) -> None:
-        sends: list[asyncio.Future[Any]] = []
-        done = self._slots.checkpoint(tp.partition)
-        for record in records:
-            if record.offset < done:
-                continue  # stored before a crash that came before the commit: all acked
-            try:
-                for out in self._evaluate(record):
-                    sends.append(await self._send(out))
-            except _Refused as exc:
-                await self._dead.refuse(record, exc.reason, exc.message, "triggers")
-        if sends:
-            await asyncio.gather(*sends)
-        self._slots.save(tp.partition, records[-1].offset + 1)
+    async def _process(self, batches: dict[TopicPartition, list[Any]]) -> None:
+        """One cycle for a poll's records of every owned partition: evaluate, produce, wait
+        for every ack, store the pattern states, then commit (one round trip each)."""
+        if not batches:
+            return
+        outgoing: list[Outgoing] = []
+        for tp, records in batches.items():
+            done = self._slots.checkpoint(tp.partition)
+            engine = self._slots.engine_for(tp.partition)
+            for record in records:
+                if record.offset < done:
+                    continue  # stored before a crash that came before the commit: all acked
+                try:
+                    outgoing += self._evaluate(record, engine)
+                except _Refused as exc:
+                    await self._dead.refuse(record, exc.reason, exc.message, "triggers")
+        await self._produce(outgoing)
+        ends = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+        for tp, end in ends.items():
+            self._slots.save(tp.partition, end)
         try:
-            await self._consumer.commit({tp: records[-1].offset + 1})
+            await self._consumer.commit(ends)
         except (CommitFailedError, IllegalStateError) as exc:
-            log.info("commit of %s skipped: %s", tp, exc)  # the new owner replays them
+            log.info("commit of %s skipped: %s", sorted(ends), exc)  # the new owner replays them
 
-    def _evaluate(self, record: Record, replaying: bool = False) -> list[Outgoing]:
+    def _evaluate(self, record: Record, engine: RuleEngine | None = None,
+                  replaying: bool = False) -> list[Outgoing]:
         """Decide what one trigger does; fold its pattern state; the records to produce."""
         try:
-            trigger = self._codec.decode_trigger(record.topic, record.headers, record.value,
-                                                 partition=record.partition, offset=record.offset)
+            event, when = self._codec.decode_trigger_fields(
+                record.topic, record.headers, record.value, partition=record.partition,
+                offset=record.offset)
         except DecodeError as exc:
             if replaying:
                 return []
             raise _Refused(exc.reason, exc.detail) from None
-        event = trigger.as_dict()
         depth = event.get(DEPTH_EXTENSION, 0)
         if isinstance(depth, int) and depth > MAX_DEPTH:
             if replaying:
                 return []
             raise _Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
-        now = trigger.time or datetime.fromtimestamp(record.timestamp / 1000, UTC)
-        engine = self._slots.engine_for(record.partition)
+        now = when or datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        if engine is None:
+            engine = self._slots.engine_for(record.partition)
         started = time.perf_counter_ns()
         evaluation = engine.decide(event, now)
         elapsed = (time.perf_counter_ns() - started) // 1000
-        self._slots.apply(record.partition, evaluation, counters=not replaying)
+        if evaluation != _NOTHING:
+            self._slots.apply(record.partition, evaluation, counters=not replaying)
         if replaying:
             return []
+        started_by = self.book.triggers.decide(event, now)
+        if evaluation == _NOTHING and started_by == _NOTHING:
+            return []  # most triggers: no rule is even a candidate
         out = self._outcomes(evaluation, event, elapsed)
         for firing in evaluation.fired:
             out += action_records(occasion_of(firing.rule_id, event, now), firing.actions)
-        started_by = self.book.triggers.decide(event, now)
         for firing in started_by.fired:
             out += action_records(occasion_of(firing.rule_id, event, now, "event"),
                                   firing.actions)
@@ -234,6 +250,30 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             return []
         return [Outgoing("rule-outcomes", o.rule_id, o)
                 for o in to_outcomes(evaluation, event, self._clock(), elapsed_us)]
+
+    async def _produce(self, outgoing: list[Outgoing]) -> None:
+        """Produce records in per-partition batches and wait until every one is acknowledged.
+
+        Keyed records go where the producer's default partitioner would put them (murmur2 of
+        the encoded key), so the processor finds a start on its execution's partition.
+        """
+        if not outgoing:
+            return
+        outbox = Outbox(self._producer)
+        for out in outgoing:
+            topic = self._topics[out.role]
+            key = self._codec.encode_key(topic, out.key or None)
+            value = self._codec.encode_value(topic, out.value)
+            if key is None:
+                await outbox.send(topic, key, value)
+            else:
+                count = self._partitions.get(topic) or await self._count_partitions(topic)
+                await outbox.append(topic, (murmur2(key) & 0x7FFFFFFF) % count, key, value)
+        await outbox.flush()
+
+    async def _count_partitions(self, topic: str) -> int:
+        count = self._partitions[topic] = len(await self._producer.partitions_for(topic))
+        return count
 
     async def _send(self, out: Outgoing) -> asyncio.Future[Any]:
         return await self.send(out.role, out.key or None, out.value)
