@@ -173,7 +173,10 @@ async def in_process(executions: int, seconds: float) -> dict[str, float]:
 
 def main(args: argparse.Namespace) -> None:
     print(f"bench/api.py on {machine()}")
-    with broker() as bootstrap:  # starts its own loop: outside ours
+    from tests.support import free_ports
+
+    # Its own port: other benchmarks start throwaway brokers on the default one.
+    with broker(port=free_ports(2)) as bootstrap:  # starts its own loop: outside ours
         prefix = f"bench{uuid.uuid4().hex[:6]}."
         create_topics(bootstrap, prefix, partitions=6)
         asyncio.run(measure(args, bootstrap, prefix))
@@ -187,7 +190,7 @@ async def measure(args: argparse.Namespace, bootstrap: str, prefix: str) -> None
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
-                                     timeout=30) as http:
+                                     timeout=120) as http:
             await _ready(http)
             print(f"  views built from the log in {await wait_caught_up(http):.1f} s")
             await run_loads(http, args, bootstrap, prefix)
