@@ -201,7 +201,10 @@ class Scopes(dict[str, ScopeState]):
 
     def get(self, key: str, default: Any = None) -> Any:
         """The scope at ``key`` (this state's own copy), or ``default``."""
-        return self._owned(key) if key in self else default
+        if key not in self:
+            return default
+        own = self._own
+        return _get(self, key) if own is None or key in own else self._owned(key)
 
     def __setitem__(self, key: str, value: ScopeState) -> None:
         dict.__setitem__(self, key, value)
