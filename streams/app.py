@@ -58,6 +58,9 @@ def create_app(config: AppConfig) -> faust.App:
         # At-least-once: never faust's experimental exactly-once mode (see docs/engine.md).
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
+        # The engine starts only after Faust's own consumer has joined its group, and Faust's
+        # default 60 s session timeout kept a worker restarted after a crash idle that long.
+        broker_session_timeout=10,
     )
     app.service(_engine_service(Engine(config.engine())))
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from streams.workers import ActionContext, TaskWorker, UrlGuard
 __all__ = ["Engine", "EngineConfig"]
 
 log = logging.getLogger(__name__)
+EXIT_PART_FAILED = 70  # EX_SOFTWARE
 
 
 class _Part(Protocol):
@@ -180,4 +182,9 @@ def _quiet_kafka_debug() -> None:
 
 def _report(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("engine part %s stopped", task.get_name(), exc_info=task.exception())
+        log.critical("engine part %s stopped; exiting so a supervisor restarts the worker",
+                     task.get_name(), exc_info=task.exception())
+        # A dead part keeps its partitions assigned to a live consumer, so nothing else would
+        # take them over. Exiting abruptly is safe: every part survives SIGKILL (crash tests).
+        logging.shutdown()
+        os._exit(EXIT_PART_FAILED)
