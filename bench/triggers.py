@@ -243,14 +243,17 @@ async def _agent(bootstrap: str, prefix: str, data_dir: Path, report: Any) -> No
     dead = DeadLetterSink(producer, topics["dead-letters"], codec)
     feed = DefinitionsFeed(bootstrap, topics["definitions"], codec, dead)
     await feed.start()
+    feeding = asyncio.create_task(feed.run())  # sync waits for the feed to catch up
     await feed.sync()
     store = RuleStateStore(data_dir / "rules")
     agent = TriggerAgent(bootstrap, f"{prefix}bench.triggers", topics, codec, producer, feed, dead,
                          store)
     await agent.start()
-    feeding = asyncio.create_task(feed.run())
     running = asyncio.create_task(agent.run())
     report.send(("ready", len(agent.book.rules)))
+    while not agent.owned:
+        await asyncio.sleep(0.005)
+    report.send(("assigned", time.time()))  # the agent starts on its backlog now
     await asyncio.get_running_loop().run_in_executor(None, report.recv)
     for task in (running, feeding):
         task.cancel()
@@ -261,23 +264,17 @@ async def _agent(bootstrap: str, prefix: str, data_dir: Path, report: Any) -> No
     store.close()
 
 
-async def committed_rate(bootstrap: str, group: str, topic: str, total: int) -> tuple[int, float]:
-    """Watch a group's commits on `topic` until `total` records are committed; (records
-    committed after the first commit was seen, seconds from that commit to the last)."""
+async def committed(bootstrap: str, group: str, topic: str, total: int) -> float:
+    """Watch a group's commits on `topic` until `total` records are committed; when."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        first: tuple[int, float] | None = None
         while True:
             offsets = await admin.list_consumer_group_offsets(group)
-            now = time.monotonic()
-            done = sum(o.offset for tp, o in offsets.items() if tp.topic == topic and o.offset > 0)
-            if done and first is None:
-                first = (done, now)
-            if first is not None and done >= total:
-                return done - first[0], now - first[1]
+            if sum(o.offset for tp, o in offsets.items() if tp.topic == topic) >= total:
+                return time.time()
             await asyncio.sleep(0.02)
     finally:
         await admin.close()
@@ -371,6 +368,7 @@ async def end_to_end(bootstrap: str, n_rules: int, n_events: int, rate: float, s
             child = multiprocessing.get_context("spawn").Process(
                 target=agent_main, args=(bootstrap, prefix, tmp, theirs))
             child.start()
+            theirs.close()
             try:
                 lines = await _drive(ours, producer, codec, topics, bootstrap, prefix, n_rules,
                                      n_events, rate, seconds, match)
@@ -387,13 +385,19 @@ async def end_to_end(bootstrap: str, n_rules: int, n_events: int, rate: float, s
 async def _drive(pipe: Any, producer: AIOKafkaProducer, codec: Codec, topics: dict[str, str],
                  bootstrap: str, prefix: str, n_rules: int, n_events: int, rate: float,
                  seconds: float, match: float) -> list[str]:
-    ready = await asyncio.get_running_loop().run_in_executor(None, pipe.recv)
+    if not await asyncio.get_running_loop().run_in_executor(None, pipe.poll, 300):
+        raise TimeoutError("the agent process did not start")
+    ready = pipe.recv()
     assert ready == ("ready", n_rules), ready
-    n, took = await committed_rate(bootstrap, f"{prefix}bench.triggers", topics["triggers"],
-                                   n_events)
-    burst_rate = n / took
+    if not await asyncio.get_running_loop().run_in_executor(None, pipe.poll, 120):
+        raise TimeoutError("the agent was assigned no partition")
+    _, began = pipe.recv()
+    ended = await asyncio.wait_for(committed(
+        bootstrap, f"{prefix}bench.triggers", topics["triggers"], n_events), 600)
+    took = ended - began
+    burst_rate = n_events / took
     lines = [f"burst  {n_rules:>5} rules: {burst_rate:>9,.0f} triggers/s "
-             f"({n:,} in {took:.2f} s, first commit to last)"]
+             f"({n_events:,} in {took:.2f} s, assignment to last commit)"]
     pace = min(rate, burst_rate / 2)
     millis = await paced(producer, codec, topics, bootstrap, n_rules, pace, seconds, match)
     lines.append(f"paced  {n_rules:>5} rules: at {pace:,.0f}/s, publish-to-outcome "
