@@ -44,6 +44,16 @@ def ensure_kafka(settings: Settings, say: Callable[[str], None]) -> tuple[str, L
     return cluster.bootstrap, cluster
 
 
+def _die_with_parent() -> None:
+    # If `up` itself is killed (even with SIGKILL), Linux sends its children SIGTERM, so no
+    # worker or API is left running against a broker that may be gone.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @dataclass
 class Stack:
     """Child processes of `headwater up` and the cluster it started."""
@@ -88,7 +98,7 @@ class Stack:
         return min(self.settings.replication_factor, nodes) if nodes else self.settings.replication_factor
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str]) -> None:
-        self.children[name] = subprocess.Popen(cmd, env=env)
+        self.children[name] = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
 
     def _supervise(self) -> int:
         stop = {"signal": 0}

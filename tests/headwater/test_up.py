@@ -76,7 +76,8 @@ def test_up_serves_health_and_ctrl_c_stops_everything(
     else:
         env["HEADWATER_KAFKA_PORT"] = str(base + 2)
     proc = subprocess.Popen([sys.executable, "-m", "headwater", "up"], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     try:
         body = _wait_healthy(f"http://127.0.0.1:{base}/health", proc)
         assert body["status"] == "ok"
@@ -87,8 +88,12 @@ def test_up_serves_health_and_ctrl_c_stops_everything(
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=90)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.poll() is None:  # the test failed midway: leave nothing running behind
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if broker == "local":
+                subprocess.run([sys.executable, "-m", "headwater", "kafka", "down"], env=env,
+                               capture_output=True, timeout=120)
     assert proc.returncode == 0, output
     assert "stopping headwater" in output
     # nothing of this stack is left running: worker, API and (if it started one) the broker
