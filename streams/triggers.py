@@ -187,7 +187,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         for every ack, store the pattern states, then commit (one round trip each)."""
         if not batches:
             return
-        outgoing: list[Outgoing] = []
+        outgoing: list[tuple[str, bytes | None, bytes]] = []
         for tp, records in batches.items():
             done = self._slots.checkpoint(tp.partition)
             engine = self._slots.engine_for(tp.partition)
@@ -195,9 +195,16 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
                 if record.offset < done:
                     continue  # stored before a crash that came before the commit: all acked
                 try:
-                    outgoing += self._evaluate(record, engine)
+                    outgoing += [self._encode(out) for out in self._evaluate(record, engine)]
                 except _Refused as exc:
                     await self._dead.refuse(record, exc.reason, exc.message, "triggers")
+                except Exception as exc:
+                    # A rule whose rendered action makes no valid record (an empty event type,
+                    # say) must not stall the partition by crashing the agent on every retry:
+                    # the trigger goes to the dead letters with the reason, and the rest goes on.
+                    log.error("trigger at %s:%s refused: %s", tp, record.offset, exc)
+                    await self._dead.refuse(record, "invalid_action",
+                                            f"{type(exc).__name__}: {exc}"[:1000], "triggers")
         await self._produce(outgoing)
         ends = {tp: records[-1].offset + 1 for tp, records in batches.items()}
         for tp, end in ends.items():
@@ -251,8 +258,12 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         return [Outgoing("rule-outcomes", o.rule_id, o)
                 for o in to_outcomes(evaluation, event, self._clock(), elapsed_us)]
 
-    async def _produce(self, outgoing: list[Outgoing]) -> None:
-        """Produce records in per-partition batches and wait until every one is acknowledged.
+    def _encode(self, out: Outgoing) -> tuple[str, bytes | None, bytes]:
+        topic = self._topics[out.role]
+        return topic, self._codec.encode_key(topic, out.key or None), self._codec.encode_value(topic, out.value)
+
+    async def _produce(self, outgoing: list[tuple[str, bytes | None, bytes]]) -> None:
+        """Produce encoded records in per-partition batches; wait until every one is acknowledged.
 
         Keyed records go where the producer's default partitioner would put them (murmur2 of
         the encoded key), so the processor finds a start on its execution's partition.
@@ -260,10 +271,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         if not outgoing:
             return
         outbox = Outbox(self._producer)
-        for out in outgoing:
-            topic = self._topics[out.role]
-            key = self._codec.encode_key(topic, out.key or None)
-            value = self._codec.encode_value(topic, out.value)
+        for topic, key, value in outgoing:
             if key is None:
                 await outbox.send(topic, key, value)
             else:

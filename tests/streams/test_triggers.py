@@ -40,6 +40,14 @@ async def publish_rule(client: Client, rule: RuleDefinition) -> None:
     await client.send("definitions", event.key, event)
 
 
+RELAY = RuleDefinition.model_validate({
+    "id": "relay", "name": "Relay under a name taken from the event",
+    "trigger": {"event_type": "relay.me"},
+    "actions": [{"type": "publish_event", "event_type": "${ event.data.as }", "source": "relay",
+                 "data": {}}],
+})
+
+
 def order(event_id: str, amount: int, subject: str = "cust-1") -> TriggerEvent:
     return TriggerEvent(id=event_id, source="shop", type="order.created", subject=subject,
                         time=NOW, data={"id": f"o-{event_id}", "amount": amount})
@@ -100,6 +108,10 @@ async def test_a_workflow_event_trigger_starts_it_and_poison_triggers_become_dea
         kafka_bootstrap, hw_topics, tmp_path
     ):
         await client.publish(on_signup)
+        await publish_rule(client, RELAY)
+        # A rule whose rendered action makes no valid record: dead letter, not a stalled agent.
+        await client.send("triggers", "r1", TriggerEvent(id="r1", source="ops", type="relay.me",
+                                                         time=NOW, data={"as": ""}))
         await client.send_raw("triggers", b"k", b"\x00\x00\x00\x00\x07garbage")  # unknown schema
         await client.send_raw("triggers", b"k", b"\xff\xfe random bytes")
         await client.send_raw("triggers", b"k", orjson.dumps({"id": "x", "type": "t"}))  # no source
@@ -109,10 +121,11 @@ async def test_a_workflow_event_trigger_starts_it_and_poison_triggers_become_dea
                                   data={"email": f"{event_id}@x.io", "plan": plan})
             await client.send("triggers", event_id, signup)
         letters = await read_until(kafka_bootstrap, hw_topics["dead-letters"], client.codec,
-                                   lambda rs: len(rs) >= 3)
+                                   lambda rs: len(rs) >= 4)
         events = await read_until(kafka_bootstrap, hw_topics["executions"], client.codec,
                                   lambda rs: any(r.type == "execution_completed" for r in rs))
 
+    assert [d.reason for d in letters if d.reason == "invalid_action"] == ["invalid_action"]
     assert {d.consumer for d in letters} == {"triggers"}
     assert {d.topic for d in letters} == {hw_topics["triggers"]}
     assert any("source" in d.message for d in letters)
