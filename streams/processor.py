@@ -211,6 +211,10 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         entry = await self._definition(state, command)
         events, new_state = apply_command(state, command, entry.plan())
         if not events:
+            if state is None:
+                # A start the core could not apply (it refuses with an event only once an
+                # execution exists): the caller was told "accepted", so keep it, with the reason.
+                raise Refused("start_not_applied", f"{type(command).__name__} produced no execution")
             return
         assert new_state is not None
         changed[eid] = new_state
