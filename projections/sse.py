@@ -54,6 +54,9 @@ class Broadcaster:
             if isinstance(event, ExecutionEventBase):
                 for queue in self._queues:
                     if queue.full():
+                        # Drop the two oldest so both the marker and the event fit: a slow
+                        # client misses events, never everybody else's batch.
+                        queue.get_nowait()
                         queue.get_nowait()
                         queue.put_nowait(None)  # None marks "you missed some"
                     queue.put_nowait(event)
@@ -61,7 +64,7 @@ class Broadcaster:
     @contextlib.contextmanager
     def subscribe(self) -> Iterator[asyncio.Queue[ExecutionEventBase | None]]:
         """A queue that receives every event from now until the block ends."""
-        queue: asyncio.Queue[ExecutionEventBase | None] = asyncio.Queue(self.queue_size + 1)
+        queue: asyncio.Queue[ExecutionEventBase | None] = asyncio.Queue(max(2, self.queue_size + 1))
         self._queues.add(queue)
         try:
             yield queue

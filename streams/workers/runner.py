@@ -21,7 +21,7 @@ from schemas.codec import Codec, DecodeError, EncodeError
 from schemas.commands import CommandBase, ErrorInfo, TaskCompleted, TaskFailed
 from schemas.tasks import TaskRequested
 from streams.dead_letters import DeadLetterSink
-from streams.workers.actions import ACTIONS, ActionContext, TaskError, run_action
+from streams.workers.actions import ACTIONS, MAX_DELAY_S, ActionContext, TaskError, run_action
 
 __all__ = ["TaskWorker", "answer"]
 
@@ -61,7 +61,10 @@ class TaskWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self._consumer = AIOKafkaConsumer(
             topics["tasks"], bootstrap_servers=bootstrap, group_id=group,
-            enable_auto_commit=False, auto_offset_reset="earliest")
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            # A batch may hold a maximal delay task plus HTTP calls: the group must not evict
+            # the worker mid-batch (its tasks would run again elsewhere).
+            max_poll_interval_ms=int((MAX_DELAY_S + 300) * 1000))
 
     async def start(self) -> None:
         """Join the group."""
