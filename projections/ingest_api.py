@@ -152,8 +152,8 @@ def ingest_router(ctx: ApiContext, verifier: WebhookVerifier,
         if kind not in ("workflow", "rule") or ctx.definition(kind, definition_id) is None:
             on_webhook(kind, "not_found")
             raise problem(404, f"{kind} {definition_id!r} not found")
-        # Derived from the signature, so a redelivery that outlives the replay cache still
-        # names the same execution or event, which the engine applies once.
+        # Derived from the request's identity (target, timestamp, body), so a redelivery that
+        # outlives the replay cache still names the same execution or event, applied once.
         on_webhook(kind, "accepted")
         digest = hashlib.sha256(signature.encode()).hexdigest()[:24]
         payload = _payload(body)

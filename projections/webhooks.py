@@ -87,7 +87,11 @@ class WebhookVerifier:
 
     def verify(self, target: str, timestamp: str | None, signature: str | None, body: bytes,
                now: float) -> str:
-        """Accept or refuse one request; returns the signature that matched.
+        """Accept or refuse one request; returns the request's identity.
+
+        The identity is a digest of target, timestamp and body, not of the signature: a
+        request signed with two secrets (during a rotation) replayed with only one of its
+        signatures is still the same request, and is refused as a replay.
 
         Raises:
             WebhookRejected: ``not_configured``, ``missing``, ``stale``, ``bad_signature``
@@ -109,8 +113,9 @@ class WebhookVerifier:
         match = next((o for o in offered for e in expected if hmac.compare_digest(o, e)), None)
         if match is None:
             raise WebhookRejected("bad_signature", "no signature matches an active secret")
-        self._remember(match, stamp + self.tolerance_s, now)
-        return match
+        identity = hashlib.sha256(f"{target}\0{stamp}\0".encode() + body).hexdigest()
+        self._remember(identity, stamp + self.tolerance_s, now)
+        return identity
 
     def _remember(self, signature: str, until: float, now: float) -> None:
         # Insertion order is nearly expiry order, so forgetting from the front stays cheap.

@@ -39,8 +39,8 @@ def _reason(verifier: WebhookVerifier, headers: dict[str, str], body: bytes = BO
 def test_each_active_secret_verifies_and_nothing_else_does() -> None:
     verifier = WebhookVerifier(SECRETS, tolerance_s=300)
     assert _reason(verifier, _headers("new-secret")) == "accepted"
-    assert _reason(verifier, _headers("old-secret")) == "accepted"  # rotation: both active
-    assert _reason(verifier, _headers("shared")) == "accepted"
+    assert _reason(verifier, _headers("old-secret", T - 1)) == "accepted"  # rotation: both active
+    assert _reason(verifier, _headers("shared", T - 2)) == "accepted"
     assert _reason(verifier, _headers("guess")) == "bad_signature"
     assert _reason(verifier, _headers("new-secret"), body=BODY + b" ") == "bad_signature"
     assert _reason(verifier, _headers("new-secret", T - 301)) == "stale"
@@ -59,6 +59,10 @@ def test_a_signature_is_accepted_once_and_several_may_be_offered() -> None:
     both = {**_headers("new-secret", T - 6),
             SIGNATURE_HEADER: f"{sign('retired', T - 6, BODY)}, {sign('new-secret', T - 6, BODY)}"}
     assert _reason(verifier, both) == "accepted"
+    # The same request replayed with only one of its signatures is still the same request.
+    assert _reason(verifier, _headers("new-secret", T - 6)) == "replayed"
+    assert _reason(verifier, {**both, SIGNATURE_HEADER: sign("retired", T - 6, BODY)}) in (
+        "replayed", "bad_signature")
 
 
 def test_the_replay_cache_is_bounded() -> None:
@@ -66,6 +70,8 @@ def test_the_replay_cache_is_bounded() -> None:
     for i in range(10):
         assert _reason(verifier, _headers("shared", T - i)) == "accepted"
     assert len(verifier._seen) == 3
+    # the newest three are still refused; the oldest were forgotten
+    assert [_reason(verifier, _headers("shared", T - i)) for i in (9, 8, 7)] == ["replayed"] * 3
 
 
 @pytest.mark.kafka
