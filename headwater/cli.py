@@ -9,6 +9,7 @@ from typing import Annotated
 
 import orjson
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -36,6 +37,10 @@ PortOpt = Annotated[int | None, typer.Option("--port", "-p", min=1024, max=65000
 def _settings(**overrides: object) -> Settings:
     values = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -156,14 +161,26 @@ def api() -> None:
     import uvicorn
 
     from projections.api import create_api
+    from projections.auth import TokenTable
     from projections.store import RocksStore
+    from projections.webhooks import WebhookVerifier
 
     settings = _settings()
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
     # Views persist next to their Kafka offsets, so a restart resumes instead of replaying the log.
     store = RocksStore((settings.data_dir / "views").resolve())
-    application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix), store=store)
+    try:
+        tokens = TokenTable.from_text(_secret(settings.api_tokens))
+        webhooks = WebhookVerifier.from_text(_secret(settings.webhook_secrets),
+                                             _secret(settings.webhook_secret))
+    except ValueError as exc:
+        raise _fail(f"HEADWATER_{exc}") from None
+    if tokens.open and settings.api_host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]warning:[/yellow] no API tokens are set and the API listens on "
+                  f"{settings.api_host}: anyone who reaches it is an admin", highlight=False)
+    application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix),
+                             store=store, tokens=tokens, webhooks=webhooks)
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 

@@ -9,7 +9,6 @@ with ``HEADWATER_API_TOKEN`` as the bearer token when tokens are configured), ex
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Annotated, Any
 
@@ -35,8 +34,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")
 
 def _client() -> httpx.Client:
     settings = Settings()
-    url = os.environ.get("HEADWATER_API_URL") or f"http://{settings.api_host}:{settings.api_port}"
-    token = os.environ.get("HEADWATER_API_TOKEN")
+    url = settings.api_url or f"http://{settings.api_host}:{settings.api_port}"
+    token = settings.api_token.get_secret_value() if settings.api_token else None
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=url, headers=headers, timeout=30)
 

@@ -34,7 +34,16 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8080, ge=1, le=65535)
     worker_web_port: int = Field(default=6066, ge=1, le=65535)
     log_level: str = Field(default="info", pattern=r"^(debug|info|warn|warning|error|critical)$")
-    webhook_secret: SecretStr | None = None
+    api_tokens: SecretStr | None = Field(
+        default=None, description='API tokens as JSON {"<token>": {"role": "admin|editor|operator|'
+                                  'viewer", "subject": "<who>"}}; unset: the API is open')
+    webhook_secrets: SecretStr | None = Field(
+        default=None, description='webhook secrets per target as JSON {"workflow/<id>": ["<s1>", '
+                                  '"<s2>"]} (several while rotating)')
+    webhook_secret: SecretStr | None = Field(default=None, description="one secret for every webhook")
+    api_url: str | None = Field(default=None, description="the API the CLI talks to "
+                                                          "(default http://api_host:api_port)")
+    api_token: SecretStr | None = Field(default=None, description="the token the CLI sends")
     http_allow: list[str] = Field(
         default_factory=list,
         description="addresses or CIDRs that HTTP steps may reach although private or loopback "

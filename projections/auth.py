@@ -69,13 +69,22 @@ class TokenTable:
         Raises:
             ValueError: The variable is set but not such a JSON object.
         """
-        text = os.environ.get(variable, "").strip()
+        return cls.from_text(os.environ.get(variable, ""), variable)
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "api_tokens") -> TokenTable:
+        """Parse ``{"<token>": {"role": ..., "subject": ...}}``; empty text means open.
+
+        Raises:
+            ValueError: The text is not such a JSON object (the message names `source`).
+        """
+        text = text.strip()
         if not text:
             return cls()
         try:
             return cls(_TOKENS.validate_python(orjson.loads(text)))
         except (orjson.JSONDecodeError, ValidationError) as exc:
-            raise ValueError(f"{variable}: not a JSON object of token -> "
+            raise ValueError(f"{source}: not a JSON object of token -> "
                              f"{{role, subject}}: {exc}") from None
 
     @property

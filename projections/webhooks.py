@@ -68,16 +68,25 @@ class WebhookVerifier:
         Raises:
             ValueError: ``HEADWATER_WEBHOOK_SECRETS`` is not a JSON object of string lists.
         """
+        return cls.from_text(os.environ.get("HEADWATER_WEBHOOK_SECRETS", ""),
+                             os.environ.get("HEADWATER_WEBHOOK_SECRET", ""))
+
+    @classmethod
+    def from_text(cls, secrets_json: str, shared: str = "") -> WebhookVerifier:
+        """Secrets per target as JSON (``{"workflow/<id>": ["<secret>", ...]}``) plus one
+        secret shared by every target.
+
+        Raises:
+            ValueError: `secrets_json` is not a JSON object of string lists.
+        """
         secrets: dict[str, list[str]] = {}
-        text = os.environ.get("HEADWATER_WEBHOOK_SECRETS", "").strip()
-        if text:
-            loaded = orjson.loads(text)
+        if secrets_json.strip():
+            loaded = orjson.loads(secrets_json)
             if not isinstance(loaded, dict) or not all(
                     isinstance(v, list) and all(isinstance(s, str) for s in v)
                     for v in loaded.values()):
-                raise ValueError("HEADWATER_WEBHOOK_SECRETS: a JSON object of string lists")
+                raise ValueError("webhook_secrets: a JSON object of string lists")
             secrets = loaded
-        shared = os.environ.get("HEADWATER_WEBHOOK_SECRET", "")
         if shared:
             secrets["*"] = [*secrets.get("*", []), shared]
         return cls(secrets)
