@@ -13,9 +13,10 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import WriteBatch
 
 from rules import Partial
+from streams.store import open_rocksdb
 
 __all__ = ["RuleStateStore", "Slot"]
 
@@ -50,10 +51,7 @@ class RuleStateStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        options = Options(raw_mode=True)
-        options.create_if_missing(True)
-        self._db = Rdict(str(path), options)
+        self._db = open_rocksdb(path)
 
     def checkpoint(self, partition: int) -> int:
         """The next `hw.triggers` offset of `partition` the stored state reflects (0: none)."""

@@ -27,6 +27,14 @@ def _state_key(partition: int, execution_id: str) -> bytes:
     return b"%s%d:%s" % (_STATE, partition, execution_id.encode())
 
 
+def open_rocksdb(path: Path) -> Rdict:
+    """A raw-bytes RocksDB at `path`, created (folders included) if missing."""
+    path.mkdir(parents=True, exist_ok=True)
+    options = Options(raw_mode=True)
+    options.create_if_missing(True)
+    return Rdict(str(path), options)
+
+
 class StateStore:
     """Execution states by execution id, plus a per-partition checkpoint.
 
@@ -35,10 +43,7 @@ class StateStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        options = Options(raw_mode=True)
-        options.create_if_missing(True)
-        self._db = Rdict(str(path), options)
+        self._db = open_rocksdb(path)
 
     def get(self, partition: int, execution_id: str) -> State | None:
         """The stored state of an execution of `partition`, if any."""
