@@ -7,11 +7,15 @@ definitions, writing to the real broker. Bounded: a few examples per operation
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
+import pkgutil
 import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import schemathesis
 import schemathesis.specs.openapi.schemas  # imported early: see the comment below
@@ -28,9 +32,13 @@ from tests.projections.apikit import make_api, owned
 from tests.projections.histories import Execution, matched
 from tests.support import free_ports
 
-# schemathesis imports its OpenAPI support lazily; compiling it while uvicorn's thread also
-# compiles trips CPython 3.11's AST recursion counter (shared between threads), so it is
-# imported above, before any thread starts.
+# schemathesis imports parts of itself lazily (its OpenAPI support, its auth providers…), and
+# pytest compiles them (it rewrites plugin modules); compiling while uvicorn's thread also
+# compiles trips CPython 3.11's AST recursion counter, which threads share. So every
+# schemathesis module is imported here, before any thread starts.
+for _module in pkgutil.walk_packages(schemathesis.__path__, "schemathesis."):
+    with contextlib.suppress(Exception):
+        importlib.import_module(_module.name)
 
 pytestmark = [pytest.mark.kafka,
               # schemathesis' own strategies use `random`; not ours to fix
@@ -54,6 +62,9 @@ def served_url(kafka_bootstrap: str, hw_topics: dict[str, str]) -> Iterator[str]
     while not server.started:
         assert time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
+    # The server's own first-request imports happen now, not while schemathesis compiles.
+    for path in ("/health", "/openapi.json", "/executions", "/definitions"):
+        httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
