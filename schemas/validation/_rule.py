@@ -6,8 +6,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from schemas.definitions import (
     AbsencePattern,
     CallWebhook,
@@ -20,7 +18,7 @@ from schemas.definitions import (
 )
 from schemas.validation._expressions import ExpressionChecker
 from schemas.validation._report import Problem, ValidationReport
-from schemas.validation._schema_errors import schema_problems
+from schemas.validation._schema_errors import validate_model
 
 CONDITION_NAMES = frozenset({"event"})
 ACTION_NAMES = frozenset({"event", "events", "now"})
@@ -30,16 +28,7 @@ _FIELD_PATH = re.compile(r"^[A-Za-z_$][\w$-]*(?:\.[\w$-]+)*$")
 
 def validate_rule(data: Mapping[str, Any]) -> ValidationReport:
     """Validate an authored automation rule: schema first, then meaning. Never raises."""
-    if not isinstance(data, Mapping):
-        return ValidationReport([Problem("$", "wrong_type", "a rule is an object")])
-    try:
-        rule = RuleDefinition.model_validate(data)
-    except ValidationError as exc:
-        return ValidationReport(sorted(schema_problems(exc, data)))
-    except RecursionError:
-        return ValidationReport([Problem("$", "too_deep", "the definition nests too deeply")])
-    errors, warnings = check_rule(rule)
-    return ValidationReport(errors, warnings, None if errors else rule)
+    return validate_model(RuleDefinition, check_rule, data, "a rule")
 
 
 def check_rule(rule: RuleDefinition) -> tuple[list[Problem], list[Problem]]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.expressions import json_path_key
-from schemas.validation._report import Problem
+from schemas.validation._report import Problem, ValidationReport
+
+M = TypeVar("M", bound=BaseModel)
+Checks = Callable[[M], tuple[list[Problem], list[Problem]]]
 
 # Discriminated unions put the chosen tag into an error's location; these are the tags.
 _TAGS = {
@@ -37,6 +40,20 @@ _CODES = {
     "enum": "invalid_value",
     "finite_number": "out_of_range",
 }
+
+
+def validate_model(model: type[M], checks: Checks[M], data: Any, noun: str) -> ValidationReport:
+    """Schema first, then the model's own checks; every problem in the report, never raises."""
+    if not isinstance(data, Mapping):
+        return ValidationReport([Problem("$", "wrong_type", f"{noun} is an object")])
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        return ValidationReport(sorted(schema_problems(exc, data)))
+    except RecursionError:
+        return ValidationReport([Problem("$", "too_deep", "the definition nests too deeply")])
+    errors, warnings = checks(parsed)
+    return ValidationReport(errors, warnings, None if errors else parsed)  # type: ignore[arg-type]
 
 
 def schema_problems(error: ValidationError, data: Any) -> list[Problem]:

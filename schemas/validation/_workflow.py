@@ -6,8 +6,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
 from schemas.definitions import (
     ActionStep,
     ConditionStep,
@@ -24,7 +22,7 @@ from schemas.definitions import (
 from schemas.validation._expressions import ExpressionChecker
 from schemas.validation._graph import FlowGraph, Node
 from schemas.validation._report import Problem, ValidationReport
-from schemas.validation._schema_errors import schema_problems
+from schemas.validation._schema_errors import validate_model
 
 STEP_NAMES = frozenset({"input", "vars", "steps", "execution", "now", "event", "error"})
 """Names every step expression may read; loop bodies add `item` and `index`."""
@@ -41,16 +39,7 @@ def validate_workflow(data: Mapping[str, Any]) -> ValidationReport:
     Never raises: every problem is in the report. The cross-reference checks (flow,
     expressions, variables) run once the structure is valid.
     """
-    if not isinstance(data, Mapping):
-        return ValidationReport([Problem("$", "wrong_type", "a workflow is an object")])
-    try:
-        workflow = WorkflowDefinition.model_validate(data)
-    except ValidationError as exc:
-        return ValidationReport(sorted(schema_problems(exc, data)))
-    except RecursionError:
-        return ValidationReport([Problem("$", "too_deep", "the definition nests too deeply")])
-    errors, warnings = check_workflow(workflow)
-    return ValidationReport(errors, warnings, None if errors else workflow)
+    return validate_model(WorkflowDefinition, check_workflow, data, "a workflow")
 
 
 def check_workflow(workflow: WorkflowDefinition) -> tuple[list[Problem], list[Problem]]:
