@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -19,6 +19,9 @@ from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
 from infra.topics import create_topics, topic_names
+
+if TYPE_CHECKING:
+    from streams.workers.secrets import SecretStore
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="headwater: event-sourced workflow and rules engine on Apache Kafka")
@@ -150,9 +153,21 @@ def worker() -> None:
                        topics=topic_names(settings.topic_prefix),
                        data_dir=(settings.data_dir / "worker").resolve(),
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
-                       http_allow=tuple(settings.http_allow))
+                       http_allow=tuple(settings.http_allow), secrets=_secrets(settings))
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
+
+
+def _secrets(settings: Settings) -> SecretStore:
+    from streams.workers.secrets import SecretStore
+
+    try:
+        values = settings.secret_values()
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if settings.secrets_dir is not None and not settings.secrets_dir.is_dir():
+        raise _fail(f"HEADWATER_SECRETS_DIR {settings.secrets_dir} is not a folder")
+    return SecretStore(values, settings.secrets_dir)
 
 
 @app.command("api")

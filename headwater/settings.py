@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -49,6 +50,29 @@ class Settings(BaseSettings):
         description="addresses or CIDRs that HTTP steps may reach although private or loopback "
                     "(the SSRF guard blocks them otherwise), e.g. '[\"127.0.0.1\", \"10.0.0.0/8\"]'")
     examples_dir: Path | None = Field(default=None, description="definitions deployed by `up`")
+    secrets: SecretStr | None = Field(
+        default=None, description='values of the secrets HTTP steps reference as {{ secrets.NAME }}, '
+                                  'as JSON {"NAME": "value"}; read by workers only')
+    secrets_dir: Path | None = Field(
+        default=None, description="a folder with one file per secret (file name = NAME), read "
+                                  "at every use so rotation needs no restart")
+
+    def secret_values(self) -> dict[str, str]:
+        """The secrets of `secrets` by name.
+
+        Raises:
+            ValueError: `secrets` is not a JSON object of strings (the message names it).
+        """
+        if self.secrets is None:
+            return {}
+        try:
+            values = json.loads(self.secrets.get_secret_value())
+        except ValueError:
+            raise ValueError("HEADWATER_SECRETS is not valid JSON") from None
+        if not isinstance(values, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
+            raise ValueError('HEADWATER_SECRETS must be a JSON object {"NAME": "value", ...}')
+        return values
 
     def local_kafka_home(self) -> Path:
         return self.data_dir / "kafka"

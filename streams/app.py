@@ -9,13 +9,14 @@ and docs/engine.md for why).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faust
 from mode import Service
 
 from streams.engine import Engine, EngineConfig
+from streams.workers.secrets import SecretStore
 
 __all__ = ["AppConfig", "create_app", "run_worker"]
 
@@ -34,13 +35,14 @@ class AppConfig:
     web_port: int = 6066
     web_enabled: bool = True
     http_allow: tuple[str, ...] = ()
+    secrets: SecretStore = field(default_factory=SecretStore)
 
     def engine(self) -> EngineConfig:
         """The engine's part of this configuration."""
         prefix = self.topics["commands"][: -len("commands")]
         return EngineConfig(app_id=self.app_id, bootstrap=self.bootstrap, topics=self.topics,
                             data_dir=self.data_dir, topic_prefix=prefix,
-                            http_allow=self.http_allow)
+                            http_allow=self.http_allow, secrets=self.secrets)
 
 
 def create_app(config: AppConfig) -> faust.App:

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-import httpx
 from aiokafka import AIOKafkaProducer
 
 from schemas.codec import Codec
 from schemas.definition_events import DefinitionPublished
+from schemas.definitions import WorkflowDefinition
 from schemas.triggers import TriggerEvent
 from streams.dead_letters import DeadLetterSink
 from streams.effects import webhook_workflow
@@ -33,6 +33,8 @@ from streams.schedules import Scheduler
 from streams.store import StateStore
 from streams.triggers import Clock, TriggerAgent, utc_now
 from streams.workers import ActionContext, TaskWorker, UrlGuard
+from streams.workers.pinning import guarded_client
+from streams.workers.secrets import SecretStore, StepTemplates
 
 __all__ = ["Engine", "EngineConfig"]
 
@@ -57,6 +59,7 @@ class EngineConfig:
         data_dir: Where the state store lives.
         topic_prefix: The prefix of the topic names (the codec maps names to roles with it).
         http_allow: Addresses or networks HTTP steps may reach despite the SSRF guard.
+        secrets: The secrets HTTP steps may reference (``{{ secrets.NAME }}``).
         task_workers: Run the built-in task worker in this process.
         triggers: Run the trigger agent (rules, workflow event triggers, schedules).
         clock: The trigger agent's wall clock, for timers and schedules (tests pin it).
@@ -69,6 +72,7 @@ class EngineConfig:
     data_dir: Path
     topic_prefix: str = "hw."
     http_allow: tuple[str, ...] = ()
+    secrets: SecretStore = field(default_factory=SecretStore)
     task_workers: bool = True
     task_concurrency: int = 200
     triggers: bool = True
@@ -105,10 +109,12 @@ class Engine:
         await self._run(ExecutionProcessor(cfg.bootstrap, f"{cfg.app_id}.processor", cfg.topics,
                                            codec, producer, store, feed, dead))
         if cfg.task_workers:
-            client = httpx.AsyncClient(follow_redirects=False)
+            guard = UrlGuard(cfg.http_allow)
+            client = guarded_client(guard, max_connections=cfg.task_concurrency)
             self._closers.append(client.aclose)
-            context = ActionContext(client, UrlGuard(cfg.http_allow),
-                                    self._publisher(producer, codec))
+            templates = StepTemplates(lambda wid, version: _definition(feed, wid, version))
+            context = ActionContext(client, guard, self._publisher(producer, codec),
+                                    secrets=cfg.secrets, templates=templates)
             await self._run(TaskWorker(cfg.bootstrap, f"{cfg.app_id}.tasks", cfg.topics, codec,
                                        producer, context, dead, cfg.task_concurrency))
         if cfg.triggers:
@@ -188,3 +194,10 @@ def _report(task: asyncio.Task[None]) -> None:
         # take them over. Exiting abruptly is safe: every part survives SIGKILL (crash tests).
         logging.shutdown()
         os._exit(EXIT_PART_FAILED)
+
+
+def _definition(feed: DefinitionsFeed, workflow_id: str,
+                version: str | None) -> WorkflowDefinition | None:
+    entry = feed.registry.workflow(workflow_id, version)
+    definition = entry.definition if entry is not None else None
+    return definition if isinstance(definition, WorkflowDefinition) else None

@@ -19,6 +19,7 @@ from schemas.definitions import (
 from schemas.validation._expressions import ExpressionChecker
 from schemas.validation._report import Problem, ValidationReport
 from schemas.validation._schema_errors import validate_model
+from schemas.validation._secrets import check_secrets
 
 CONDITION_NAMES = frozenset({"event"})
 ACTION_NAMES = frozenset({"event", "events", "now"})
@@ -52,6 +53,7 @@ def check_rule(rule: RuleDefinition) -> tuple[list[Problem], list[Problem]]:
         checker.warnings.append(
             Problem("$.trigger.event_type", "matches_everything", "this rule fires on every event")
         )
+    checker.errors += check_secrets(rule)
     return sorted(checker.errors), sorted(checker.warnings)
 
 

@@ -23,6 +23,7 @@ from schemas.validation._expressions import ExpressionChecker
 from schemas.validation._graph import FlowGraph, Node
 from schemas.validation._report import Problem, ValidationReport
 from schemas.validation._schema_errors import validate_model
+from schemas.validation._secrets import check_secrets
 
 STEP_NAMES = frozenset({"input", "vars", "steps", "execution", "now", "event", "error"})
 """Names every step expression may read; loop bodies add `item` and `index`."""
@@ -56,6 +57,7 @@ def check_workflow(workflow: WorkflowDefinition) -> tuple[list[Problem], list[Pr
         _check_step(workflow, graph, node, checker)
     everything = STEP_NAMES - {"error"}
     checker.mapping(workflow.outputs, "$.outputs", everything, None)
+    errors += check_secrets(workflow, graph)
     return sorted(errors), sorted(warnings)
 
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from schemas.definitions import parse_duration
+from schemas.secrets import redact, substitute
 from schemas.tasks import TaskRequested
 from schemas.triggers import TriggerEvent
-from streams.workers.guard import Blocked, UrlGuard
+from streams.workers.guard import Blocked, UrlGuard, check_scheme
+from streams.workers.secrets import MissingSecret, SecretStore, StepTemplates
 
 __all__ = ["ACTIONS", "ActionContext", "TaskError", "run_action"]
 
@@ -45,12 +47,16 @@ class TaskError(Exception):
 
 @dataclass(frozen=True)
 class ActionContext:
-    """What actions share: the HTTP client, the URL guard and a way to publish triggers."""
+    """What actions share: the HTTP client (`streams.workers.pinning.guarded_client`: every
+    connection goes to an address the guard checked), the URL guard, a way to publish
+    triggers, and the secrets HTTP steps may reference with where each step references them."""
 
     client: httpx.AsyncClient
     guard: UrlGuard
     publish: Callable[[TriggerEvent], Awaitable[None]]
     default_timeout_s: float = 30.0
+    secrets: SecretStore = field(default_factory=SecretStore)
+    templates: StepTemplates | None = None
 
 
 def _params(task: TaskRequested) -> dict[str, Any]:
@@ -76,9 +82,31 @@ async def http_action(task: TaskRequested, ctx: ActionContext) -> Any:
 
     ``with``: ``url`` (required), ``method`` (GET, or POST when there is a ``body``),
     ``headers``, ``query``, ``body`` (sent as JSON), ``timeout`` (seconds or a duration).
-    Redirects are followed (at most 5), each target checked by the guard again.
+    ``{{ secrets.NAME }}`` written in the step's ``with`` is put in here and nowhere else; a
+    secret value the server echoes back is replaced by ``***`` in the output and errors.
+    Redirects are followed (at most 5); credentials do not follow to another origin.
     """
+    params, used = _with_secrets(task, ctx)
+    try:
+        return redact(await _request(task, params, ctx), used)
+    except TaskError as exc:
+        raise TaskError(exc.code, redact(exc.message, used), retryable=exc.retryable,
+                        details=redact(exc.details, used)) from None
+
+
+def _with_secrets(task: TaskRequested, ctx: ActionContext) -> tuple[dict[str, Any], set[str]]:
     params = _params(task)
+    where = ctx.templates.references(task) if ctx.templates is not None else {}
+    if not where:
+        return params, set()
+    try:
+        resolved, used = substitute(params, where, ctx.secrets.__getitem__)
+    except MissingSecret as exc:
+        raise TaskError("secret_missing", str(exc), retryable=False) from None
+    return resolved, used
+
+
+async def _request(task: TaskRequested, params: dict[str, Any], ctx: ActionContext) -> Any:
     url = params.get("url")
     if not isinstance(url, str):
         raise TaskError("invalid_params", "`url` is required", retryable=False)
@@ -87,10 +115,11 @@ async def http_action(task: TaskRequested, ctx: ActionContext) -> Any:
     headers = {str(k): str(v) for k, v in (params.get("headers") or {}).items()}
     headers.setdefault("Idempotency-Key", task.idempotency_key)
     timeout = _timeout(task, params, ctx.default_timeout_s)
-    request = ctx.client.build_request(
-        method, url, headers=headers, params=params.get("query"),
-        json=body if body is not None else None, timeout=timeout)
     try:
+        check_scheme(url)
+        request = ctx.client.build_request(
+            method, url, headers=headers, params=params.get("query"),
+            json=body if body is not None else None, timeout=timeout)
         response = await asyncio.wait_for(_send(ctx, request), timeout)
     except Blocked as exc:
         raise TaskError("ssrf_blocked", str(exc), retryable=False) from None
@@ -101,20 +130,37 @@ async def http_action(task: TaskRequested, ctx: ActionContext) -> Any:
     return _answer(response)
 
 
+# Request headers that carry credentials: they go to the origin the author named, not to
+# wherever that origin redirects (httpx's own rule, plus cookies and proxy credentials).
+_CREDENTIALS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding"})
+
+
 async def _send(ctx: ActionContext, request: httpx.Request) -> httpx.Response:
     for _ in range(MAX_REDIRECTS + 1):
-        await ctx.guard.check(str(request.url))
         response = await ctx.client.send(request, follow_redirects=False)
         if response.status_code not in _REDIRECTS or "location" not in response.headers:
             return response
         await response.aclose()
-        target = request.url.join(response.headers["location"])
-        method = "GET" if response.status_code == 303 else request.method
-        content = None if method == "GET" else request.content
-        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-        request = ctx.client.build_request(method, target, headers=headers, content=content,
-                                           extensions=request.extensions)
+        request = _redirected(ctx, request, response)
     raise TaskError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects", retryable=False)
+
+
+def _redirected(ctx: ActionContext, request: httpx.Request,
+                response: httpx.Response) -> httpx.Request:
+    target = request.url.join(response.headers["location"])
+    check_scheme(str(target))
+    method = "GET" if response.status_code == 303 else request.method
+    dropped = {"host"}
+    if (target.scheme, target.host, target.port) != (request.url.scheme, request.url.host,
+                                                      request.url.port):
+        dropped |= _CREDENTIALS
+    content = request.content if method != "GET" else None
+    if content is None:
+        dropped |= _BODY_HEADERS
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
+    return ctx.client.build_request(method, target, headers=headers, content=content,
+                                    extensions=request.extensions)
 
 
 def _answer(response: httpx.Response) -> dict[str, Any]:

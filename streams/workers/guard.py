@@ -2,7 +2,9 @@
 
 A workflow author controls the URL of an HTTP step, so without a guard a step could read cloud
 metadata (instance credentials) or internal services from inside the worker. Every address a
-host name resolves to is checked, before the request and again for every redirect.
+host name resolves to is checked, at connect time: `streams.workers.pinning` resolves the name
+once, checks every address and connects to a checked one, so a name that re-resolves to an
+internal address between check and connect (DNS rebinding) gets nowhere.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable, Iterable
+from urllib.parse import SplitResult, urlsplit
 
-__all__ = ["Blocked", "UrlGuard"]
+__all__ = ["Blocked", "IpAddress", "Resolver", "UrlGuard", "check_scheme", "resolve"]
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int | None], Awaitable[list[IpAddress]]]
 
 # Cloud metadata endpoints that are not in a private or link-local range.
 _METADATA = frozenset({
@@ -38,9 +41,22 @@ class UrlGuard:
             in tests or ``"10.1.0.0/16"`` for an internal API a deployment trusts.
     """
 
-    def __init__(self, allow: Iterable[str] = ()) -> None:
+    def __init__(self, allow: Iterable[str] = (), resolver: Resolver | None = None) -> None:
         self._allow: tuple[IpNetwork, ...] = tuple(
             ipaddress.ip_network(a, strict=False) for a in allow)
+        self._resolve = resolver or resolve
+
+    async def addresses(self, host: str, port: int | None) -> list[IpAddress]:
+        """Resolve `host` once and return its addresses, all of which the guard accepts.
+
+        Raises:
+            Blocked: It does not resolve, or one of its addresses is refused.
+        """
+        found = await self._resolve(host, port)
+        for address in found:
+            if self.refuses(address):
+                raise Blocked(f"{host} resolves to {address}, which is not allowed")
+        return found
 
     def refuses(self, address: IpAddress) -> bool:
         """Whether the guard refuses one resolved address."""
@@ -59,15 +75,29 @@ class UrlGuard:
             Blocked: The scheme is not http(s), the host does not resolve, or it resolves to
                 an address the guard refuses.
         """
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise Blocked(f"only http and https URLs with a host may be requested: {url!r}")
-        for address in await _resolve(parts.hostname, parts.port):
-            if self.refuses(address):
-                raise Blocked(f"{parts.hostname} resolves to {address}, which is not allowed")
+        parts = check_scheme(url)
+        assert parts.hostname is not None
+        await self.addresses(parts.hostname, parts.port)
 
 
-async def _resolve(host: str, port: int | None) -> list[IpAddress]:
+def check_scheme(url: str) -> SplitResult:
+    """The parts of `url` if it is http(s) with a host.
+
+    Raises:
+        Blocked: Another scheme, or no host.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Blocked(f"only http and https URLs with a host may be requested: {url!r}")
+    return parts
+
+
+async def resolve(host: str, port: int | None) -> list[IpAddress]:
+    """The addresses of `host` (itself if it is an address literal).
+
+    Raises:
+        Blocked: The name does not resolve.
+    """
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:

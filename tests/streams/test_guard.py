@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from schemas.tasks import TaskRequested
 from streams.workers import ActionContext, Blocked, TaskError, UrlGuard, run_action
+from streams.workers.guard import IpAddress
+from streams.workers.pinning import guarded_client
 
 REFUSED = ["127.0.0.1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254",
            "100.100.100.200", "168.63.129.16", "0.0.0.0", "::1", "fd00:ec2::254", "fe80::1",
@@ -52,9 +54,10 @@ def test_the_guard_lets_through_only_global_unicast_addresses(address: object) -
         assert address.is_global and not address.is_multicast and not address.is_private
 
 
-def task(url: str) -> TaskRequested:
+def task(url: str, headers: dict[str, str] | None = None) -> TaskRequested:
+    params: dict[str, object] = {"url": url, **({"headers": headers} if headers else {})}
     return TaskRequested(execution_id="ex", seq=3, task_id="ex:t3", step_id="call",
-                         task_type="http", params={"url": url}, idempotency_key="ex:t3",
+                         task_type="http", params=params, idempotency_key="ex:t3",
                          requested_at=datetime.now(UTC))
 
 
@@ -86,8 +89,9 @@ async def _publish(_: object) -> None:
 
 
 async def test_a_redirect_to_a_refused_address_is_not_followed(redirector: str) -> None:
-    async with httpx.AsyncClient() as client:
-        ctx = ActionContext(client, UrlGuard(["127.0.0.1"]), _publish)
+    guard = UrlGuard(["127.0.0.1"])
+    async with guarded_client(guard) as client:
+        ctx = ActionContext(client, guard, _publish)
         with pytest.raises(TaskError) as refused:
             await run_action(task(f"{redirector}/to-metadata"), ctx)
         assert refused.value.code == "ssrf_blocked" and not refused.value.retryable
@@ -96,7 +100,86 @@ async def test_a_redirect_to_a_refused_address_is_not_followed(redirector: str) 
 
 
 async def test_loopback_is_refused_without_the_allow_list(redirector: str) -> None:
-    async with httpx.AsyncClient() as client:
+    async with guarded_client(UrlGuard()) as client:
         with pytest.raises(TaskError) as refused:
             await run_action(task(f"{redirector}/ok"), ActionContext(client, UrlGuard(), _publish))
     assert refused.value.code == "ssrf_blocked"
+
+
+class Rebinding:
+    """A name server under an attacker's control: a public address for the first question,
+    loopback for every later one (the classic DNS-rebinding answer)."""
+
+    def __init__(self, first: str, then: str) -> None:
+        self.asked, self._first, self._then = 0, first, then
+
+    async def __call__(self, host: str, port: int | None) -> list[IpAddress]:
+        self.asked += 1
+        return [ipaddress.ip_address(self._first if self.asked == 1 else self._then)]
+
+
+async def test_the_connection_goes_to_the_address_that_was_checked(redirector: str) -> None:
+    port = httpx.URL(redirector).port
+    # `rebind.test` exists only in this resolver: reaching the server proves the connection
+    # used the guard's answer, and one question per request leaves no window to rebind.
+    resolver = Rebinding("127.0.0.1", "10.9.9.9")
+    guard = UrlGuard(["127.0.0.1"], resolver=resolver)
+    async with guarded_client(guard) as client:
+        answer = await run_action(task(f"http://rebind.test:{port}/ok"),
+                                  ActionContext(client, guard, _publish))
+    assert answer["status"] == 200 and resolver.asked == 1
+
+
+async def test_a_name_that_resolves_inside_is_refused_at_connect_time(redirector: str) -> None:
+    port = httpx.URL(redirector).port
+    guard = UrlGuard(resolver=Rebinding("169.254.169.254", "169.254.169.254"))
+    async with guarded_client(guard) as client:
+        with pytest.raises(TaskError) as refused:
+            await run_action(task(f"http://innocent.test:{port}/ok"),
+                             ActionContext(client, guard, _publish))
+    assert refused.value.code == "ssrf_blocked" and "169.254.169.254" in refused.value.message
+
+
+@pytest.fixture
+async def two_origins() -> AsyncIterator[tuple[str, str]]:
+    """Origin A redirects to origin B (another port) and to itself; B and A echo headers."""
+    async def echo(request: web.Request) -> web.Response:
+        return web.json_response({k.lower(): v for k, v in request.headers.items()})
+
+    async def away(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"{sites[1]}/echo")
+
+    async def home(request: web.Request) -> web.Response:
+        raise web.HTTPFound("/echo")
+
+    sites: list[str] = []
+    runners = []
+    for _ in range(2):
+        app = web.Application()
+        app.router.add_get("/echo", echo)
+        app.router.add_get("/away", away)
+        app.router.add_get("/home", home)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        sites.append(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
+    yield sites[0], sites[1]
+    for runner in runners:
+        await runner.cleanup()
+
+
+async def test_credentials_do_not_follow_a_redirect_to_another_origin(
+    two_origins: tuple[str, str],
+) -> None:
+    a, _ = two_origins
+    guard = UrlGuard(["127.0.0.1"])
+    headers = {"Authorization": "Bearer t", "Cookie": "s=1", "X-Trace": "7"}
+    async with guarded_client(guard) as client:
+        ctx = ActionContext(client, guard, _publish)
+        away = await run_action(task(f"{a}/away", headers=headers), ctx)
+        home = await run_action(task(f"{a}/home", headers=headers), ctx)
+    assert "authorization" not in away["body"] and "cookie" not in away["body"]
+    assert away["body"]["x-trace"] == "7" and away["body"]["idempotency-key"] == "ex:t3"
+    assert home["body"]["authorization"] == "Bearer t" and home["body"]["cookie"] == "s=1"
