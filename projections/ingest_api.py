@@ -149,9 +149,14 @@ def ingest_router(ctx: ApiContext, verifier: WebhookVerifier,
             on_webhook(kind, exc.reason)
             raise problem(exc.status, str(exc), [ErrorItem(
                 path=SIGNATURE_HEADER, code=exc.reason, message=str(exc))]) from None
-        if kind not in ("workflow", "rule") or ctx.definition(kind, definition_id) is None:
+        record = ctx.definition(kind, definition_id) if kind in ("workflow", "rule") else None
+        if record is None:
             on_webhook(kind, "not_found")
             raise problem(404, f"{kind} {definition_id!r} not found")
+        if not record.active:
+            # Paused or deprecated: refused here, not accepted and dead-lettered later.
+            on_webhook(kind, "inactive")
+            raise problem(409, f"{kind} {definition_id!r} has no active version")
         # Derived from the request's identity (target, timestamp, body), so a redelivery that
         # outlives the replay cache still names the same execution or event, applied once.
         on_webhook(kind, "accepted")

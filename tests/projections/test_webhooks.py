@@ -77,7 +77,8 @@ def test_the_replay_cache_is_bounded() -> None:
 @pytest.mark.kafka
 async def test_webhook_endpoint_starts_the_workflow_and_feeds_rules(
         kafka_bootstrap: str, hw_topics: dict[str, str], topic_prefix: str) -> None:
-    api = make_api(kafka_bootstrap, hw_topics, [owned("workflow", "wf"), owned("rule", "r1")],
+    api = make_api(kafka_bootstrap, hw_topics, [owned("workflow", "wf"), owned("rule", "r1"),
+                                                owned("workflow", "sleepy", status="paused")],
                    secrets=SECRETS)
     async with client_of(api) as client:
         valid = await client.post("/webhooks/workflow/wf", content=BODY, headers=_headers("old-secret"))
@@ -85,6 +86,7 @@ async def test_webhook_endpoint_starts_the_workflow_and_feeds_rules(
         wrong = await client.post("/webhooks/workflow/wf", content=BODY, headers=_headers("nope", T - 1))
         stale = await client.post("/webhooks/workflow/wf", content=BODY, headers=_headers("new-secret", T - 3600))
         unknown = await client.post("/webhooks/workflow/ghost", content=BODY, headers=_headers("shared", T - 2))
+        paused = await client.post("/webhooks/workflow/sleepy", content=BODY, headers=_headers("shared", T - 4))
         rule = await client.post("/webhooks/rule/r1", content=BODY,
                                  headers={**_headers("shared", T - 3), "X-Event-Type": "order.paid"})
         metrics = (await client.get("/metrics")).text
@@ -92,6 +94,7 @@ async def test_webhook_endpoint_starts_the_workflow_and_feeds_rules(
     assert (replayed.status_code, wrong.status_code, stale.status_code) == (409, 401, 401)
     assert [wrong.json()["errors"][0]["code"], stale.json()["errors"][0]["code"]] == ["bad_signature", "stale"]
     assert unknown.status_code == 404 and rule.status_code == 202
+    assert paused.status_code == 409 and "no active version" in paused.json()["detail"]
     [start] = await read_records(kafka_bootstrap, hw_topics["commands"], 1, topic_prefix)
     assert isinstance(start, StartExecution)
     assert (start.execution_id, start.trigger_type, start.input) == (valid.json()["execution_id"], "webhook", {"order": 42})
