@@ -16,6 +16,7 @@ from schemas.tasks import TaskRequested
 from streams.workers import ActionContext, Blocked, TaskError, UrlGuard, run_action
 from streams.workers.guard import IpAddress
 from streams.workers.pinning import guarded_client
+from tests.support import serving
 
 REFUSED = ["127.0.0.1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254",
            "100.100.100.200", "168.63.129.16", "0.0.0.0", "::1", "fd00:ec2::254", "fe80::1",
@@ -76,12 +77,8 @@ async def redirector() -> AsyncIterator[str]:
     app.router.add_get("/to-metadata", to_metadata)
     app.router.add_get("/to-self", to_self)
     app.router.add_get("/ok", ok)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    await runner.cleanup()
+    async with serving(app) as base_url:
+        yield base_url
 
 
 async def _publish(_: object) -> None:
@@ -152,22 +149,17 @@ async def two_origins() -> AsyncIterator[tuple[str, str]]:
     async def home(request: web.Request) -> web.Response:
         raise web.HTTPFound("/echo")
 
+    def app() -> web.Application:
+        served = web.Application()
+        served.router.add_get("/echo", echo)
+        served.router.add_get("/away", away)
+        served.router.add_get("/home", home)
+        return served
+
     sites: list[str] = []
-    runners = []
-    for _ in range(2):
-        app = web.Application()
-        app.router.add_get("/echo", echo)
-        app.router.add_get("/away", away)
-        app.router.add_get("/home", home)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        sites.append(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}")  # type: ignore[union-attr]
-    yield sites[0], sites[1]
-    for runner in runners:
-        await runner.cleanup()
+    async with serving(app()) as a, serving(app()) as b:
+        sites += [a, b]
+        yield a, b
 
 
 async def test_credentials_do_not_follow_a_redirect_to_another_origin(

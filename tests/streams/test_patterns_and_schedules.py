@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.triggers import TriggerEvent
-from streams.registry import partitions_of
 from tests.streams.kit import Client, read_until, running_engine
 from tests.streams.test_triggers import publish_rule
+from tests.support import records_to_end
 
 pytestmark = pytest.mark.kafka
 
@@ -34,20 +33,8 @@ def login_failed(n: int, subject: str) -> TriggerEvent:
 
 async def read_all(bootstrap: str, topic: str, client: Client) -> list[Any]:
     """Every decoded record of `topic` up to its end now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        found: list[Any] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                found += [client.codec.decode_value(r.topic, r.value) for r in records]
-        return found
-    finally:
-        await consumer.stop()
+    return [client.codec.decode_value(r.topic, r.value)
+            for r in await records_to_end(bootstrap, topic)]
 
 
 def started(records: list[object]) -> Counter[str]:

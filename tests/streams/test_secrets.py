@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,12 +17,12 @@ from schemas.definitions import WorkflowDefinition
 from schemas.secrets import redact, substitute, template_references
 from schemas.tasks import TaskRequested
 from schemas.validation import validate_rule, validate_workflow
-from streams.registry import partitions_of
 from streams.workers import ActionContext, TaskError, UrlGuard, run_action
 from streams.workers.pinning import guarded_client
 from streams.workers.secrets import MissingSecret, SecretStore, StepTemplates
 from tests.streams.kit import Client, finished, history, read_until, running_engine
 from tests.streams.test_e2e import start
+from tests.support import records_to_end, serving
 
 TOKEN = "s3cr3t-t0ken-value"
 
@@ -98,12 +97,8 @@ async def echo_server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 
     app = web.Application()
     app.router.add_post("/echo", echo)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}", seen  # type: ignore[union-attr]
-    await runner.cleanup()
+    async with serving(app) as base_url:
+        yield base_url, seen
 
 
 def task(base_url: str, params: dict[str, Any]) -> TaskRequested:
@@ -161,24 +156,5 @@ async def test_no_record_on_any_topic_carries_the_secret(
     assert seen == [{"auth": f"Bearer {TOKEN} t1", "body": {"note": "hello"}}]
     assert events[-1].output == {"answer": {"auth": "Bearer *** t1", "body": {"note": "hello"}}}
     for role in ("executions", "tasks", "commands", "triggers", "rule-outcomes", "dead-letters"):
-        assert not [raw for raw in await _raw(kafka_bootstrap, hw_topics[role])
-                    if TOKEN.encode() in raw], role
-
-
-async def _raw(bootstrap: str, topic: str) -> list[bytes]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        found: list[bytes] = []
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                found += [(r.key or b"") + (r.value or b"") for r in records]
-        return found
-    finally:
-        await consumer.stop()
-
-
+        assert not [r for r in await records_to_end(kafka_bootstrap, hw_topics[role])
+                    if TOKEN.encode() in (r.key or b"") + (r.value or b"")], role
