@@ -193,14 +193,15 @@ async def showcase(bootstrap: str, data_dir: Path) -> AsyncIterator[Showcase]:
             bootstrap, topics, data_dir, http_allow=tuple(settings.http_allow), clock=clock))
         api = make_api(bootstrap, topics, [], project=True, now=lambda: datetime.now(UTC),
                        secrets={"workflow/github-release-relay": [WEBHOOK_SECRET]})
+        executions, outcomes, triggers = [
+            await stack.enter_async_context(Tail(bootstrap, topics[role], Codec(prefix=prefix)))
+            for role in ("executions", "rule-outcomes", "triggers")]
         yield Showcase(
             topics, outside, engine, clock,
             await stack.enter_async_context(client_of(api)),
             await stack.enter_async_context(Client(bootstrap, topics)),
             await stack.enter_async_context(StandInWorker(bootstrap, topics, STAND_INS)),
-            *[await stack.enter_async_context(Tail(bootstrap, topics[role], Codec(prefix=prefix)))
-              for role in ("executions", "rule-outcomes", "triggers")],
-            definitions)
+            executions, outcomes, triggers, definitions)
 
 
 @contextlib.contextmanager
