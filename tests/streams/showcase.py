@@ -168,6 +168,7 @@ class Showcase:
     executions: Tail
     outcomes: Tail
     triggers: Tail
+    dead_letters: Tail
     definitions: list[Definition]
     drivers: list[asyncio.Task[None]] = field(default_factory=list)
     """The background tasks that drive the examples (a failed one fails the tests)."""
@@ -193,15 +194,15 @@ async def showcase(bootstrap: str, data_dir: Path) -> AsyncIterator[Showcase]:
             bootstrap, topics, data_dir, http_allow=tuple(settings.http_allow), clock=clock))
         api = make_api(bootstrap, topics, [], project=True, now=lambda: datetime.now(UTC),
                        secrets={"workflow/github-release-relay": [WEBHOOK_SECRET]})
-        executions, outcomes, triggers = [
+        executions, outcomes, triggers, dead_letters = [
             await stack.enter_async_context(Tail(bootstrap, topics[role], Codec(prefix=prefix)))
-            for role in ("executions", "rule-outcomes", "triggers")]
+            for role in ("executions", "rule-outcomes", "triggers", "dead-letters")]
         yield Showcase(
             topics, outside, engine, clock,
             await stack.enter_async_context(client_of(api)),
             await stack.enter_async_context(Client(bootstrap, topics)),
             await stack.enter_async_context(StandInWorker(bootstrap, topics, STAND_INS)),
-            executions, outcomes, triggers, definitions)
+            executions, outcomes, triggers, dead_letters, definitions)
 
 
 @contextlib.contextmanager

@@ -166,6 +166,6 @@ async def start_all(world: Showcase) -> list[asyncio.Task[None]]:
 def dump(world: Showcase, to: Path) -> None:
     """What happened, for whoever reads a failure."""
     with to.open("w") as out:
-        for tail in (world.executions, world.outcomes, world.triggers):
+        for tail in (world.executions, world.outcomes, world.triggers, world.dead_letters):
             out.writelines(f"{tail.topic} {r!r}\n" for r in tail.records)
         out.writelines(f"http {r!r}\n" for r in world.outside.requests)

@@ -257,3 +257,9 @@ async def test_a_correlated_event_published_on_hw_triggers_resumes_the_waiting_e
     await world.executions.wait(lambda rs: any(
         e.type == "step_completed" and e.execution_id == routed[0].execution_id
         and e.step_id == "wait_payment" for e in rs), 5, "inv-2's payment resumed it")
+
+
+async def test_nothing_the_examples_did_became_a_dead_letter(world: Showcase) -> None:
+    await world.executions.wait(lambda _: bool(started(world, "nightly-report", lambda e: True)),
+                                60, "the examples ran")  # this test may run first alone
+    assert [(d.reason, d.message) for d in world.dead_letters.records] == []
