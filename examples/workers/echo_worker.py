@@ -39,7 +39,7 @@ def run(task: TaskRequested) -> TaskCompleted | TaskFailed:
 async def main() -> None:
     codec = Codec(prefix=PREFIX)
     tasks, commands = f"{PREFIX}tasks", f"{PREFIX}commands"
-    consumer = AIOKafkaConsumer(tasks, bootstrap_servers=BOOTSTRAP, group_id="echo-worker",
+    consumer = AIOKafkaConsumer(tasks, bootstrap_servers=BOOTSTRAP, group_id=f"{PREFIX}echo-worker",
                                 enable_auto_commit=False, auto_offset_reset="earliest")
     producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True)
     await consumer.start()

@@ -4,10 +4,11 @@ commands, and reading a topic until a condition holds."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import BaseModel
 
 from schemas.codec import Codec
+from schemas.commands import TaskCompleted
 from schemas.definition_events import DefinitionPublished
 from schemas.definitions import WorkflowDefinition
 from schemas.executions import ExecutionEventBase
+from schemas.tasks import TaskRequested
 from streams.engine import Engine, EngineConfig
 from streams.registry import partitions_of
 
@@ -120,3 +123,121 @@ async def eventually(check: Callable[[], bool], timeout_s: float = 20) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition did not hold in time"
         await asyncio.sleep(0.05)
+
+
+class Tail:
+    """Every decoded record of one topic from its beginning, kept current in the background.
+
+    One consumer per topic for a whole scenario, instead of re-reading the topic for each
+    question (`read_until`), which grows quadratic when a test asks many.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, codec: Codec) -> None:
+        self.bootstrap, self.topic, self.codec = bootstrap, topic, codec
+        self.records: list[Any] = []
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Tail:
+        await self._consumer.start()
+        parts = [TopicPartition(self.topic, p)
+                 for p in await partitions_of(self.bootstrap, self.topic)]
+        self._consumer.assign(parts)
+        await self._consumer.seek_to_beginning(*parts)
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+
+    async def _read(self) -> None:
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=100)
+            for records in batches.values():
+                self.records.extend(self.codec.decode_value(r.topic, r.value, partition=r.partition,
+                                                            offset=r.offset) for r in records)
+
+    async def wait(self, done: Callable[[list[Any]], bool], timeout_s: float = 30,
+                   what: str = "condition") -> list[Any]:
+        """The records read so far, once `done(records)` holds.
+
+        Raises:
+            AssertionError: `done` did not hold within the timeout (names `what`).
+        """
+        deadline = time.monotonic() + timeout_s
+        while not done(self.records):
+            assert time.monotonic() < deadline, (
+                f"{self.topic}: {what} did not hold in {timeout_s} s; last: {self.records[-3:]}")
+            await asyncio.sleep(0.05)
+        return self.records
+
+
+class MovableClock:
+    """A wall clock that tests move forward (the trigger agent's clock: schedules, absence and
+    batch-window timers); it keeps ticking in real time between moves."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def move_to(self, at: datetime) -> None:
+        """Make it read `at` now (never backwards)."""
+        self.offset = max(self.offset, at - datetime.now(UTC))
+
+
+Answer = Callable[[TaskRequested], Any]
+
+
+class StandInWorker:
+    """An external task worker for task types that stand for outside systems in tests
+    (`payments.charge`, `email.send`, ...): it follows docs/external-workers.md and answers each
+    task of a type in `answers` with `TaskCompleted(output=answers[type](task))`.
+
+    Attributes:
+        tasks: Every task it answered, in order.
+    """
+
+    def __init__(self, bootstrap: str, topics: dict[str, str], answers: dict[str, Answer]) -> None:
+        self.topics, self.answers = topics, answers
+        self.codec = Codec(prefix=prefix_of(topics))
+        self.tasks: list[TaskRequested] = []
+        self._consumer = AIOKafkaConsumer(topics["tasks"], bootstrap_servers=bootstrap,
+                                          group_id=f"{prefix_of(topics)}stand-in",
+                                          enable_auto_commit=False, auto_offset_reset="earliest")
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> StandInWorker:
+        await self._consumer.start()
+        await self._producer.start()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._consumer.stop()
+        await self._producer.stop()
+
+    async def _run(self) -> None:
+        commands = self.topics["commands"]
+        async for record in self._consumer:
+            task = self.codec.decode_value(record.topic, record.value)
+            answer = self.answers.get(getattr(task, "task_type", ""))
+            if isinstance(task, TaskRequested) and answer is not None:
+                self.tasks.append(task)
+                done = TaskCompleted(command_id=f"{task.task_id}:completed",
+                                     execution_id=task.execution_id, time=datetime.now(UTC),
+                                     task_id=task.task_id, output=answer(task))
+                await self._producer.send_and_wait(
+                    commands, self.codec.encode_value(commands, done),
+                    key=self.codec.encode_key(commands, task.execution_id))
+            await self._consumer.commit()
