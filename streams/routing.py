@@ -1,7 +1,9 @@
 """What an execution's new events ask of the rest of the engine, as records to produce.
 
 Pure: the processor calls `follow_ups` on the events `decide` returned and produces the result
-in the same batch as the events. Every id here is derived from the causing event's execution
+in the same batch as the events. A wait for a correlated event opens a subscription on
+`hw.triggers` (`streams.correlation`), keyed by the subject so the trigger agent owning the
+subject's partition sees it before any later event for that subject. Every id here is derived from the causing event's execution
 id and seq, so a redelivered command that re-produces its events re-produces the same follow-ups
 with the same ids, and their consumers drop them as duplicates.
 """
@@ -29,8 +31,11 @@ from schemas.executions import (
     ExecutionEvent,
     ExecutionFailed,
     ExecutionTimedOut,
+    StepStarted,
     TaskRequested,
+    TimerScheduled,
 )
+from streams.correlation import Subscription, opened_event
 from streams.machine import join_path
 
 __all__ = ["Outgoing", "follow_ups"]
@@ -38,7 +43,8 @@ __all__ = ["Outgoing", "follow_ups"]
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One record to produce: the topic role (``tasks``, ``commands``), its key and value."""
+    """One record to produce: the topic role (``tasks``, ``commands``, ``triggers``), its key
+    and value."""
 
     role: str
     key: str
@@ -48,8 +54,11 @@ class Outgoing:
 def follow_ups(events: Iterable[ExecutionEvent], workflow_id: str, version: str) -> list[Outgoing]:
     """The tasks and commands that `events` of one execution cause, in order."""
     out: list[Outgoing] = []
-    for event in events:
+    batch = list(events)
+    for i, event in enumerate(batch):
         record = _follow_up(event, workflow_id, version)
+        if record is None and isinstance(event, StepStarted):
+            record = _wait_opened(event, batch[i + 1:])
         if record is not None:
             out.append(record)
     return out
@@ -78,6 +87,23 @@ def _follow_up(event: ExecutionEvent, workflow_id: str, version: str) -> Outgoin
                                  requested_by=event.execution_id)
         return Outgoing("commands", event.child_execution_id, cancel)
     return _to_parent(event)
+
+
+def _wait_opened(event: StepStarted, later: list[ExecutionEvent]) -> Outgoing | None:
+    """The subscription record of a wait for a correlated event (none without a subject:
+    a null correlation cannot be routed to one partition)."""
+    wait = event.waiting_for
+    if not wait or "event_type" not in wait or not isinstance(wait.get("subject"), str):
+        return None
+    # The step timeout, if any, is scheduled in the same decision, right after the start.
+    expires = next((e.fire_at for e in later if isinstance(e, TimerScheduled)
+                    and e.purpose == "step_timeout" and e.scope == event.scope
+                    and e.step_id == event.step_id), None)
+    subscription = Subscription(
+        id=_cause(event), execution_id=event.execution_id, scope=event.scope,
+        step_id=event.step_id, event_type=str(wait["event_type"]), subject=wait["subject"],
+        expires=expires)
+    return Outgoing("triggers", subscription.subject, opened_event(subscription, event.time))
 
 
 def _to_parent(event: ExecutionEvent) -> Outgoing | None:

@@ -1,9 +1,13 @@
-"""The trigger agent's local store: pattern state per partition, checkpoints, schedule cursors.
+"""The trigger agent's local store: pattern state and wait subscriptions per partition,
+checkpoints, schedule cursors.
 
 A cache, like the execution store: the source of truth is `hw.triggers` itself. Each partition
 keeps a checkpoint, the next trigger offset its pattern state reflects; a worker taking the
 partition replays the triggers from there (`TriggerAgent`), so state another worker built, or
 that a crash left unwritten, is rebuilt. State and checkpoint are written in one `WriteBatch`.
+Subscriptions (`streams.correlation`) are written just before their batch's checkpoint, after
+its records are acknowledged: a crash between the two replays records whose effects were
+already produced, and replaying them again derives the same ids.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import orjson
 from rocksdict import WriteBatch
 
 from rules import Partial
+from streams.correlation import Subscription
 from streams.store import open_rocksdb
 
 __all__ = ["RuleStateStore", "Slot"]
@@ -26,6 +31,7 @@ Slot = tuple[str, str]
 _PATTERN = b"p:"
 _CHECKPOINT = b"c:"
 _CURSOR = b"s:"
+_WAIT = b"w:"
 
 
 def _slot_key(partition: int, slot: Slot) -> bytes:
@@ -81,8 +87,33 @@ class RuleStateStore:
             assert isinstance(value, bytes)
             yield (rule_id.decode(), correlation.decode()), _decode(value)
 
+    def write_waits(self, partition: int, changes: Mapping[str, Subscription | None]) -> None:
+        """Store (None: delete) subscriptions of `partition` by id, all or nothing."""
+        if not changes:
+            return
+        batch = WriteBatch(raw_mode=True)
+        for wait_id, subscription in changes.items():
+            key = b"%s%d:%s" % (_WAIT, partition, wait_id.encode())
+            if subscription is None:
+                batch.delete(key)
+            else:
+                batch.put(key, subscription.model_dump_json().encode())
+        self._db.write(batch)
+
+    def waits(self, partition: int) -> Iterator[Subscription]:
+        """Every stored subscription of `partition`."""
+        prefix = b"%s%d:" % (_WAIT, partition)
+        for key, value in self._db.items(from_key=prefix):
+            if not (isinstance(key, bytes) and key.startswith(prefix)):
+                break
+            assert isinstance(value, bytes)
+            yield Subscription.model_validate_json(value)
+
     def forget(self, partition: int) -> None:
-        """Drop a partition's slots and checkpoint (its state is to be rebuilt from the log)."""
+        """Drop a partition's slots and checkpoint (its state is to be rebuilt from the log).
+
+        Its subscriptions stay: the agent replays them from the checkpoint they reflect.
+        """
         batch = WriteBatch(raw_mode=True)
         for slot, _ in list(self.slots(partition)):
             batch.delete(_slot_key(partition, slot))

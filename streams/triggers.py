@@ -8,6 +8,11 @@ checkpoint, **then** commit the offsets. Ids derive from the rule and the event,
 redelivered after a crash starts nothing twice. Undecodable or refused triggers become dead
 letters and the batch goes on. The same agent fires absence and batch-window timers and, on
 the worker that owns partition 0, the schedules (`streams.schedules`).
+
+It is also where correlated events meet waiting executions (`streams.correlation`): a
+`headwater.wait.*` record opens a subscription and goes no further (no rule sees it); every
+other event first takes the subscriptions of its subject and produces their `EventReceived`
+commands, then meets the rules as before.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pydantic import BaseModel
 
 from rules import Evaluation, Firing, RuleEngine, Timer, to_outcomes
 from schemas.codec import Codec, DecodeError
+from streams.correlation import InvalidSubscription, is_internal
 from streams.dead_letters import DeadLetterSink, Record
 from streams.effects import (
     DEPTH_EXTENSION,
@@ -41,6 +47,7 @@ from streams.registry import DefinitionsFeed
 from streams.routing import Outgoing
 from streams.rule_state import RuleStateStore
 from streams.rulebook import Rulebook
+from streams.waits import PartitionWaits
 
 __all__ = ["Clock", "TriggerAgent"]
 
@@ -89,6 +96,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             auto_offset_reset="earliest", max_poll_interval_ms=300_000)
         self.book = Rulebook()
         self._slots = PartitionSlots(self.book, store)
+        self._waits = PartitionWaits(store)
         self._lock = asyncio.Lock()
         self._hooks: list[Callable[[datetime], Any]] = []
         self.paused = False
@@ -141,16 +149,23 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._lock:  # the batch in flight is produced, stored and committed first
             for tp in revoked:
                 self._slots.drop(tp.partition)
+                self._waits.drop(tp.partition)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         async with self._lock:
             self.book.sync(self._definitions.registry)
             for tp in assigned:
                 committed = await self._consumer.committed(tp) or 0
+                # Subscriptions have no window: they are replayed from the checkpoint they
+                # reflect (0 for an empty store), patterns from where `take` says.
+                waits_from = self._store.checkpoint(tp.partition)
                 start = await self._slots.take(tp.partition, committed, self._offset_at,
                                                self._clock())
-                if start is not None and start < committed:
-                    await self._replay(tp, start, committed)
+                self._waits.load(tp.partition)
+                patterns_from = committed if start is None else start
+                if min(waits_from, patterns_from) < committed:
+                    await self._replay(tp, min(waits_from, patterns_from), committed,
+                                       patterns_from)
             if self.paused:
                 self._consumer.pause(*assigned)
             log.info("trigger agent owns partitions %s", sorted(self._slots.partitions))
@@ -160,8 +175,9 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         found = await self._consumer.offsets_for_times({tp: int(when.timestamp() * 1000)})
         return found[tp].offset if found.get(tp) is not None else 1 << 62
 
-    async def _replay(self, tp: TopicPartition, start: int, end: int) -> None:
-        """Fold triggers another worker processed into the pattern state (no output)."""
+    async def _replay(self, tp: TopicPartition, start: int, end: int, patterns_from: int) -> None:
+        """Fold triggers another worker processed into the subscriptions and, from
+        `patterns_from` on, the pattern state (no output)."""
         reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
                                   enable_auto_commit=False)
         await reader.start()
@@ -173,8 +189,10 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
                 records = (await reader.getmany(tp, timeout_ms=1000, max_records=5000)).get(tp, [])
                 for record in records:
                     if record.offset < end:
-                        self._evaluate(record, replaying=True)
+                        self._evaluate(record, replaying=True,
+                                       patterns=record.offset >= patterns_from)
                 position = await reader.position(tp)
+            self._waits.save(tp.partition)
             self._slots.save(tp.partition, end)
             log.info("partition %d: pattern state replayed from %d to %d", tp.partition, start, end)
         finally:
@@ -194,8 +212,10 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             for record in records:
                 if record.offset < done:
                     continue  # stored before a crash that came before the commit: all acked
+                routed: list[Outgoing] = []
                 try:
-                    outgoing += [self._encode(out) for out in self._evaluate(record, engine)]
+                    outgoing += [self._encode(out) for out in self._evaluate(record, engine,
+                                                                              routed=routed)]
                 except _Refused as exc:
                     await self._dead.refuse(record, exc.reason, exc.message, "triggers")
                 except Exception as exc:
@@ -205,9 +225,12 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
                     log.error("trigger at %s:%s refused: %s", tp, record.offset, exc)
                     await self._dead.refuse(record, "invalid_action",
                                             f"{type(exc).__name__}: {exc}"[:1000], "triggers")
+                    # Its subscriptions are closed: the waiting executions get it all the same.
+                    outgoing += [self._encode(out) for out in routed]
         await self._produce(outgoing)
         ends = {tp: records[-1].offset + 1 for tp, records in batches.items()}
         for tp, end in ends.items():
+            self._waits.save(tp.partition)
             self._slots.save(tp.partition, end)
         try:
             await self._consumer.commit(ends)
@@ -215,8 +238,11 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             log.info("commit of %s skipped: %s", sorted(ends), exc)  # the new owner replays them
 
     def _evaluate(self, record: Record, engine: RuleEngine | None = None,
-                  replaying: bool = False) -> list[Outgoing]:
-        """Decide what one trigger does; fold its pattern state; the records to produce."""
+                  replaying: bool = False, patterns: bool = True,
+                  routed: list[Outgoing] | None = None) -> list[Outgoing]:
+        """Decide what one trigger does; fold its subscriptions and pattern state; the
+        records to produce (the commands to waiting executions first, also put in `routed`).
+        """
         try:
             event, when = self._codec.decode_trigger_fields(
                 record.topic, record.headers, record.value, partition=record.partition,
@@ -230,6 +256,11 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             if replaying:
                 return []
             raise _Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
+        out = self._correlate(record, event, replaying)
+        if routed is not None:
+            routed += out
+        if not patterns or is_internal(event.get("type")):
+            return []
         now = when or datetime.fromtimestamp(record.timestamp / 1000, UTC)
         if engine is None:
             engine = self._slots.engine_for(record.partition)
@@ -242,14 +273,32 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             return []
         started_by = self.book.triggers.decide(event, now)
         if evaluation == _NOTHING and started_by == _NOTHING:
-            return []  # most triggers: no rule is even a candidate
-        out = self._outcomes(evaluation, event, elapsed)
+            return out  # most triggers: no rule is even a candidate
+        out += self._outcomes(evaluation, event, elapsed)
         for firing in evaluation.fired:
             out += action_records(occasion_of(firing.rule_id, event, now), firing.actions)
         for firing in started_by.fired:
             out += action_records(occasion_of(firing.rule_id, event, now, "event"),
                                   firing.actions)
         return out
+
+    def _correlate(self, record: Record, event: dict[str, Any],
+                   replaying: bool) -> list[Outgoing]:
+        """Open the subscription of a wait record, or route an event to its subscriptions.
+
+        Time is the record's (the broker's), not the event's own `time`, which a producer
+        sets: it is the resumed execution's clock and decides whether a wait has expired.
+        """
+        at = datetime.fromtimestamp(record.timestamp / 1000, UTC)
+        if not is_internal(event.get("type")):
+            routed = self._waits.route(record.partition, event, at)
+            return [] if replaying else routed
+        try:
+            self._waits.open(record.partition, event, at)
+        except InvalidSubscription as exc:
+            if not replaying:
+                raise _Refused("invalid_wait", str(exc)) from None
+        return []
 
     def _outcomes(self, evaluation: Evaluation, event: dict[str, Any],
                   elapsed_us: int) -> list[Outgoing]:
