@@ -178,8 +178,10 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _replay(self, tp: TopicPartition, start: int, end: int, patterns_from: int) -> None:
         """Fold triggers another worker processed into the subscriptions and, from
         `patterns_from` on, the pattern state (no output)."""
+        # "earliest": a start that retention has deleted reads from the oldest record kept,
+        # instead of silently jumping to the end and replaying nothing.
         reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
-                                  enable_auto_commit=False)
+                                  enable_auto_commit=False, auto_offset_reset="earliest")
         await reader.start()
         try:
             reader.assign([tp])
