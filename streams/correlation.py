@@ -167,11 +167,13 @@ class Subscriptions:
             self._sweep_at = max(_SWEEP_FLOOR, 2 * self._count)
         return True
 
-    def take(self, event: Mapping[str, Any], now: datetime) -> list[Subscription]:
+    def take(self, event: Mapping[str, Any], now: datetime,
+             only: str | None = None) -> list[Subscription]:
         """Remove and return the live subscriptions `event` resumes; drop its subject's expired.
 
         The event resumes each subscription of its subject whose type pattern it matches, in
-        the order they were opened (one per waiting step: a subscription is one-shot).
+        the order they were opened (one per waiting step: a subscription is one-shot), or
+        only the one with id `only` when given.
         """
         subject, event_type = event.get("subject"), event.get("type")
         group = self._by_subject.get(subject) if isinstance(subject, str) else None
@@ -181,7 +183,7 @@ class Subscriptions:
         for sub in list(group.values()):
             if not sub.live(now):
                 self._remove(sub)
-            elif sub.wants(event_type):
+            elif sub.wants(event_type) and only in (None, sub.id):
                 self._remove(sub)
                 taken.append(sub)
         return taken

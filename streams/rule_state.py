@@ -17,10 +17,12 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
+from pydantic import BaseModel
 from rocksdict import WriteBatch
 
 from rules import Partial
 from streams.correlation import Subscription
+from streams.early_events import EarlyEvent
 from streams.store import open_rocksdb
 
 __all__ = ["RuleStateStore", "Slot"]
@@ -32,6 +34,7 @@ _PATTERN = b"p:"
 _CHECKPOINT = b"c:"
 _CURSOR = b"s:"
 _WAIT = b"w:"
+_EARLY = b"b:"
 
 
 def _slot_key(partition: int, slot: Slot) -> bytes:
@@ -89,30 +92,48 @@ class RuleStateStore:
 
     def write_waits(self, partition: int, changes: Mapping[str, Subscription | None]) -> None:
         """Store (None: delete) subscriptions of `partition` by id, all or nothing."""
-        if not changes:
-            return
-        batch = WriteBatch(raw_mode=True)
-        for wait_id, subscription in changes.items():
-            key = b"%s%d:%s" % (_WAIT, partition, wait_id.encode())
-            if subscription is None:
-                batch.delete(key)
-            else:
-                batch.put(key, subscription.model_dump_json().encode())
-        self._db.write(batch)
+        self._write_models(_WAIT, partition, changes)
 
     def waits(self, partition: int) -> Iterator[Subscription]:
         """Every stored subscription of `partition`."""
-        prefix = b"%s%d:" % (_WAIT, partition)
-        for key, value in self._db.items(from_key=prefix):
-            if not (isinstance(key, bytes) and key.startswith(prefix)):
+        for value in self._values(_WAIT, partition):
+            yield Subscription.model_validate_json(value)
+
+    def write_early(self, partition: int, changes: Mapping[str, EarlyEvent | None]) -> None:
+        """Store (None: delete) kept early events of `partition` by key, all or nothing."""
+        self._write_models(_EARLY, partition, changes)
+
+    def early(self, partition: int) -> Iterator[EarlyEvent]:
+        """Every stored early event of `partition`."""
+        for value in self._values(_EARLY, partition):
+            yield EarlyEvent.model_validate_json(value)
+
+    def _write_models(self, prefix: bytes, partition: int,
+                      changes: Mapping[str, BaseModel | None]) -> None:
+        if not changes:
+            return
+        batch = WriteBatch(raw_mode=True)
+        for name, model in changes.items():
+            key = b"%s%d:%s" % (prefix, partition, name.encode())
+            if model is None:
+                batch.delete(key)
+            else:
+                batch.put(key, model.model_dump_json().encode())
+        self._db.write(batch)
+
+    def _values(self, prefix: bytes, partition: int) -> Iterator[bytes]:
+        start = b"%s%d:" % (prefix, partition)
+        for key, value in self._db.items(from_key=start):
+            if not (isinstance(key, bytes) and key.startswith(start)):
                 break
             assert isinstance(value, bytes)
-            yield Subscription.model_validate_json(value)
+            yield value
 
     def forget(self, partition: int) -> None:
         """Drop a partition's slots and checkpoint (its state is to be rebuilt from the log).
 
-        Its subscriptions stay: the agent replays them from the checkpoint they reflect.
+        Its subscriptions and early events stay: the agent replays them from the checkpoint
+        they reflect.
         """
         batch = WriteBatch(raw_mode=True)
         for slot, _ in list(self.slots(partition)):

@@ -102,6 +102,11 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         self.paused = False
         self._partitions: dict[str, int] = {}
 
+    def _sync(self) -> None:
+        registry = self._definitions.registry
+        if self.book.sync(registry):
+            self._waits.expect(registry.workflows())
+
     @property
     def owned(self) -> frozenset[int]:
         """The partitions of `hw.triggers` this agent owns now."""
@@ -113,7 +118,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def start(self) -> None:
         """Join the group (partitions come through the rebalance callbacks)."""
-        self.book.sync(self._definitions.registry)
+        self._sync()
         await self._consumer.start()
         self._consumer.subscribe([self._topics["triggers"]], listener=self)
 
@@ -134,7 +139,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         while True:
             batches = await self._consumer.getmany(timeout_ms=100, max_records=5000)
             async with self._lock:
-                self.book.sync(self._definitions.registry)
+                self._sync()
                 owned = self._slots.partitions
                 await self._process({tp: records for tp, records in batches.items()
                                      if records and tp.partition in owned})
@@ -153,7 +158,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         async with self._lock:
-            self.book.sync(self._definitions.registry)
+            self._sync()
             for tp in assigned:
                 committed = await self._consumer.committed(tp) or 0
                 # Subscriptions have no window: they are replayed from the checkpoint they
@@ -262,7 +267,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         if routed is not None:
             routed += out
         if not patterns or is_internal(event.get("type")):
-            return []
+            return out  # a wait record goes no further; the rules never see it
         now = when or datetime.fromtimestamp(record.timestamp / 1000, UTC)
         if engine is None:
             engine = self._slots.engine_for(record.partition)
@@ -296,11 +301,12 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             routed = self._waits.route(record.partition, event, at)
             return [] if replaying else routed
         try:
-            self._waits.open(record.partition, event, at)
+            resumed = self._waits.open(record.partition, event, at)
         except InvalidSubscription as exc:
             if not replaying:
                 raise _Refused("invalid_wait", str(exc)) from None
-        return []
+            return []
+        return [] if replaying else resumed
 
     def _outcomes(self, evaluation: Evaluation, event: dict[str, Any],
                   elapsed_us: int) -> list[Outgoing]:

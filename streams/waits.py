@@ -1,5 +1,6 @@
-"""The wait subscriptions of the trigger partitions a worker owns (the agent's side of
-`streams.correlation`): loaded from and saved to the `RuleStateStore` with the partition.
+"""The wait subscriptions and early events of the trigger partitions a worker owns (the
+agent's side of `streams.correlation` and `streams.early_events`): loaded from and saved to the
+`RuleStateStore` with the partition.
 """
 
 from __future__ import annotations
@@ -8,7 +9,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from streams.correlation import Subscriptions, received_command, subscription_of
+from schemas.definitions import WorkflowDefinition
+from streams.correlation import (
+    Subscription,
+    Subscriptions,
+    received_command,
+    subscription_of,
+)
+from streams.early_events import EarlyEvents, WaitTypes
 from streams.routing import Outgoing
 from streams.rule_state import RuleStateStore
 
@@ -25,36 +33,59 @@ class PartitionWaits:
     def __init__(self, store: RuleStateStore) -> None:
         self._store = store
         self._tables: dict[int, Subscriptions] = {}
+        self._early: dict[int, EarlyEvents] = {}
+        self._wanted = WaitTypes()
+
+    def expect(self, workflows: list[WorkflowDefinition]) -> None:
+        """Keep early events of the types these (the active) workflows' waits expect."""
+        self._wanted = WaitTypes(workflows)
 
     def load(self, partition: int) -> None:
         """Take a newly assigned partition with the subscriptions stored for it."""
         self._tables[partition] = Subscriptions(self._store.waits(partition))
+        self._early[partition] = EarlyEvents(self._store.early(partition))
 
     def drop(self, partition: int) -> None:
         """Forget a revoked partition (its store entries stay, for a later return)."""
         self._tables.pop(partition, None)
+        self._early.pop(partition, None)
 
     def count(self, partition: int) -> int:
         """How many subscriptions of `partition` are open."""
         table = self._tables.get(partition)
         return len(table) if table is not None else 0
 
-    def open(self, partition: int, event: Mapping[str, Any], now: datetime) -> None:
-        """Open the subscription a wait record carries.
+    def open(self, partition: int, event: Mapping[str, Any], now: datetime) -> list[Outgoing]:
+        """Open the subscription a wait record carries, or resume it at once with an event
+        that came just before it (then the command to produce).
 
         Raises:
             InvalidSubscription: The record's data is not a subscription (names the field).
         """
-        self._tables[partition].open(subscription_of(event), now)
+        sub, table = subscription_of(event), self._tables[partition]
+        if not table.open(sub, now):
+            return []
+        early = self._early[partition].claim(sub, now)
+        if early is None:
+            return []
+        table.take(early, now, only=sub.id)
+        return [_received(sub, early, now)]
 
     def route(self, partition: int, event: Mapping[str, Any], now: datetime) -> list[Outgoing]:
-        """The `EventReceived` commands an ordinary event causes (its subscriptions close)."""
+        """The `EventReceived` commands an ordinary event causes (its subscriptions close);
+        an event some wait may expect is also kept a while for waits about to open."""
         taken = self._tables[partition].take(event, now)
-        return [Outgoing("commands", sub.execution_id, received_command(sub, event, now))
-                for sub in taken]
+        if isinstance(event.get("subject"), str) and event.get("type") in self._wanted:
+            self._early[partition].keep(event, now, (sub.execution_id for sub in taken))
+        return [_received(sub, event, now) for sub in taken]
 
     def save(self, partition: int) -> None:
         """Store what changed in `partition` (call after its records are acknowledged)."""
-        table = self._tables.get(partition)
-        if table is not None:
+        table, early = self._tables.get(partition), self._early.get(partition)
+        if table is not None and early is not None:
             self._store.write_waits(partition, table.changes())
+            self._store.write_early(partition, early.changes())
+
+
+def _received(sub: Subscription, event: Mapping[str, Any], now: datetime) -> Outgoing:
+    return Outgoing("commands", sub.execution_id, received_command(sub, event, now))

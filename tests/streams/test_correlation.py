@@ -156,3 +156,21 @@ async def test_a_worker_with_an_empty_store_takes_over_the_waits(
             await client.send("triggers", "inv-3", _payment("pay-3", "inv-3", 12))
             await executions.wait(finished({"c"}), what="the new worker resumed c")
     assert history(executions.records, "c")[-1].output == {"paid": 12}
+
+
+async def test_an_event_published_just_before_the_wait_opens_still_resumes_it(
+    kafka_bootstrap: str, hw_topics: dict[str, str], tmp_path: Path,
+) -> None:
+    async with Client(kafka_bootstrap, hw_topics) as client, running_engine(
+        kafka_bootstrap, hw_topics, tmp_path
+    ), Tail(kafka_bootstrap, hw_topics["executions"], client.codec) as executions, \
+            Tail(kafka_bootstrap, hw_topics["triggers"], client.codec) as triggers:
+        await client.publish(AWAIT_PAYMENT)
+        await client.send("commands", "d", _start("d", "inv-4"))
+        await triggers.wait(_opened("inv-4"), what="the worker knows the workflow")
+        await client.send("triggers", "inv-5", _payment("pay-5", "inv-5", 5))
+        await _all_committed(kafka_bootstrap, hw_topics)  # no one waited for it when it came
+        await client.send("commands", "e", _start("e", "inv-5"))
+        await executions.wait(finished({"e"}), what="the early payment resumed e")
+        assert history(executions.records, "e")[-1].output == {"paid": 5}
+        assert _resumed(executions.records, "d") == []

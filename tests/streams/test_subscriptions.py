@@ -1,5 +1,6 @@
 """Wait subscriptions (pure): a wait for a correlated event opens one on `hw.triggers`, keyed by
-its subject; an event of that subject and type takes it once and becomes one command."""
+its subject; an event of that subject and type takes it once and becomes one command; an event
+that came a moment before the wait is kept for it a while."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schemas.definitions import WorkflowDefinition
 from schemas.executions import StepStarted, TimerScheduled
 from schemas.triggers import TriggerEvent
 from streams.correlation import (
@@ -21,6 +23,7 @@ from streams.correlation import (
     received_command,
     subscription_of,
 )
+from streams.early_events import EarlyEvents, WaitTypes
 from streams.routing import follow_ups
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -150,3 +153,43 @@ def test_every_opened_subscription_is_taken_at_most_once(ops: list[tuple[bool, s
             taken += [s.id for s in table.take(_event(subject, kind, f"ev{n}"), T0)]
     assert len(taken) == len(set(taken)) and set(taken) <= opened
     assert len(table) == len(opened) - len(taken) == len(list(table))
+
+
+def test_an_early_event_is_taken_by_a_wait_opening_within_its_time_to_live_once() -> None:
+    early = EarlyEvents(ttl=timedelta(seconds=60))
+    early.keep(_event(eid="p-1"), T0, ())
+    early.keep(_event(eid="p-2"), T0 + timedelta(seconds=1), ())
+    assert early.claim(_sub("x:e1", event_type="refund.*"), T0) is None
+    assert early.claim(_sub("x:e1"), T0 + timedelta(seconds=30)) == _event(eid="p-1")
+    # The same execution's next wait (a loop's next round) does not get p-1 again ...
+    assert early.claim(_sub("x:e5"), T0 + timedelta(seconds=30)) == _event(eid="p-2")
+    assert early.claim(_sub("x:e9"), T0 + timedelta(seconds=30)) is None
+    # ... another execution may, but not after the time to live.
+    assert early.claim(_sub("y:e1", execution_id="y"), T0 + timedelta(seconds=59)) == _event(
+        eid="p-1")
+    assert early.claim(_sub("z:e1", execution_id="z"), T0 + timedelta(seconds=62)) is None
+    assert len(early) == 0
+
+
+def test_an_event_that_resumed_an_execution_is_not_kept_for_it_again() -> None:
+    early = EarlyEvents()
+    early.keep(_event(), T0, ["x"])
+    early.keep(_event(), T0 + timedelta(seconds=5), ["y"])  # redelivered: keeps its first time
+    assert early.claim(_sub("x:e4"), T0) is None
+    assert early.claim(_sub("y:e4", execution_id="y"), T0) is None
+    changes = early.changes()
+    assert [c.delivered for c in changes.values() if c is not None] == [frozenset({"x", "y"})]
+    reloaded = EarlyEvents([c for c in changes.values() if c is not None])
+    assert reloaded.claim(_sub("z:e1", execution_id="z"), T0 + timedelta(seconds=1)) == _event()
+
+
+def test_wait_types_are_found_however_deeply_nested() -> None:
+    flow = WorkflowDefinition.model_validate({"id": "w", "name": "w", "steps": [
+        {"id": "l", "type": "loop", "while": "true", "max_iterations": 2, "steps": [
+            {"id": "p", "type": "parallel", "branches": [{"name": "n", "steps": [
+                {"id": "a", "type": "wait", "event": {"type": "pay.*", "correlation": "1"}}]}]},
+            {"id": "b", "type": "wait", "event": {"type": "ship.done", "correlation": "1"}}]},
+        {"id": "c", "type": "wait", "signal": "go"}]})
+    wanted = WaitTypes([flow])
+    assert "pay.received" in wanted and "ship.done" in wanted
+    assert "ship.started" not in wanted and None not in wanted and "go" not in wanted
