@@ -45,6 +45,12 @@ class PartitionWaits:
         self._tables[partition] = Subscriptions(self._store.waits(partition))
         self._early[partition] = EarlyEvents(self._store.early(partition))
 
+    def _table(self, partition: int) -> Subscriptions:
+        # Loaded on assignment; on first use for a partition handed over without it.
+        if partition not in self._tables:
+            self.load(partition)
+        return self._tables[partition]
+
     def drop(self, partition: int) -> None:
         """Forget a revoked partition (its store entries stay, for a later return)."""
         self._tables.pop(partition, None)
@@ -62,7 +68,7 @@ class PartitionWaits:
         Raises:
             InvalidSubscription: The record's data is not a subscription (names the field).
         """
-        sub, table = subscription_of(event), self._tables[partition]
+        sub, table = subscription_of(event), self._table(partition)
         if not table.open(sub, now):
             return []
         early = self._early[partition].claim(sub, now)
@@ -74,7 +80,7 @@ class PartitionWaits:
     def route(self, partition: int, event: Mapping[str, Any], now: datetime) -> list[Outgoing]:
         """The `EventReceived` commands an ordinary event causes (its subscriptions close);
         an event some wait may expect is also kept a while for waits about to open."""
-        taken = self._tables[partition].take(event, now)
+        taken = self._table(partition).take(event, now)
         if isinstance(event.get("subject"), str) and event.get("type") in self._wanted:
             self._early[partition].keep(event, now, (sub.execution_id for sub in taken))
         return [_received(sub, event, now) for sub in taken]
