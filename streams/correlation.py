@@ -151,6 +151,10 @@ class Subscriptions:
     def __len__(self) -> int:
         return self._count
 
+    def __contains__(self, subject: object) -> bool:
+        """Whether a subscription of `subject` is open."""
+        return subject in self._by_subject
+
     def __iter__(self) -> Iterator[Subscription]:
         for group in self._by_subject.values():
             yield from group.values()

@@ -55,9 +55,10 @@ class WaitTypes:
         self._globs = tuple(sorted(t for t in found if _is_glob(t)))
 
     def __contains__(self, event_type: object) -> bool:
-        if not isinstance(event_type, str):
-            return False
-        return event_type in self._exact or any(fnmatchcase(event_type, g) for g in self._globs)
+        if event_type in self._exact:  # decoded events' types are text: hashable
+            return True
+        return isinstance(event_type, str) and any(fnmatchcase(event_type, g)
+                                                   for g in self._globs)
 
 
 def _is_glob(pattern: str) -> bool:

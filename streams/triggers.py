@@ -263,10 +263,10 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
             if replaying:
                 return []
             raise _Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
-        out = self._correlate(record, event, replaying)
+        internal, out = self._correlate(record, event, replaying)
         if routed is not None:
             routed += out
-        if not patterns or is_internal(event.get("type")):
+        if internal or not patterns:
             return out  # a wait record goes no further; the rules never see it
         now = when or datetime.fromtimestamp(record.timestamp / 1000, UTC)
         if engine is None:
@@ -290,23 +290,24 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         return out
 
     def _correlate(self, record: Record, event: dict[str, Any],
-                   replaying: bool) -> list[Outgoing]:
-        """Open the subscription of a wait record, or route an event to its subscriptions.
+                   replaying: bool) -> tuple[bool, list[Outgoing]]:
+        """Open the subscription of a wait record (True: the record is internal), or route
+        an event to its subscriptions; the commands to produce.
 
         Time is the record's (the broker's), not the event's own `time`, which a producer
         sets: it is the resumed execution's clock and decides whether a wait has expired.
         """
-        at = datetime.fromtimestamp(record.timestamp / 1000, UTC)
         if not is_internal(event.get("type")):
-            routed = self._waits.route(record.partition, event, at)
-            return [] if replaying else routed
+            routed = self._waits.route(record.partition, event, record.timestamp)
+            return False, [] if replaying else routed
         try:
+            at = datetime.fromtimestamp(record.timestamp / 1000, UTC)
             resumed = self._waits.open(record.partition, event, at)
         except InvalidSubscription as exc:
             if not replaying:
                 raise _Refused("invalid_wait", str(exc)) from None
-            return []
-        return [] if replaying else resumed
+            return True, []
+        return True, [] if replaying else resumed
 
     def _outcomes(self, evaluation: Evaluation, event: dict[str, Any],
                   elapsed_us: int) -> list[Outgoing]:

@@ -6,7 +6,7 @@ agent's side of `streams.correlation` and `streams.early_events`): loaded from a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.definitions import WorkflowDefinition
@@ -77,11 +77,24 @@ class PartitionWaits:
         table.take(early, now, only=sub.id)
         return [_received(sub, early, now)]
 
-    def route(self, partition: int, event: Mapping[str, Any], now: datetime) -> list[Outgoing]:
+    def route(self, partition: int, event: Mapping[str, Any],
+              timestamp_ms: int) -> list[Outgoing]:
         """The `EventReceived` commands an ordinary event causes (its subscriptions close);
-        an event some wait may expect is also kept a while for waits about to open."""
-        taken = self._table(partition).take(event, now)
-        if isinstance(event.get("subject"), str) and event.get("type") in self._wanted:
+        an event some wait may expect is also kept a while for waits about to open.
+
+        On the hot path: most events have neither a subscription nor an expected type, and
+        cost two lookups.
+        """
+        subject = event.get("subject")
+        if subject.__class__ is not str:
+            return []
+        table = self._tables.get(partition) or self._table(partition)
+        wanted = event.get("type") in self._wanted
+        if not wanted and subject not in table:
+            return []
+        now = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
+        taken = table.take(event, now)
+        if wanted:
             self._early[partition].keep(event, now, (sub.execution_id for sub in taken))
         return [_received(sub, event, now) for sub in taken]
 
