@@ -10,10 +10,12 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from projections.auth import TokenTable
 from projections.context import ApiContext
@@ -30,6 +32,9 @@ from projections.webhooks import WebhookVerifier
 from projections.write_api import executions_write_router
 
 log = logging.getLogger(__name__)
+
+UI_DIR = Path(__file__).with_name("ui")
+"""The web UI's static files (docs/ui.md), served at ``/ui``."""
 
 
 @dataclass
@@ -167,6 +172,11 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     async def prometheus() -> Response:
         return Response(await metrics.render(), media_type=CONTENT_TYPE)
 
+    @api.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    api.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")
     return api
 
 
