@@ -136,3 +136,47 @@ def test_javascript_unit_tests_pass() -> None:
                             timeout=120, check=False)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert re.search(r"^# fail 0$", result.stdout, re.M), result.stdout[-2000:]
+
+
+def _place_with_node(definition: dict[str, object], errors: list[dict[str, str]]) -> object:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    script = (f"import {{placeErrors}} from {json.dumps((UI_DIR / 'js' / 'placement.js').as_uri())};"
+              "import {readFileSync} from 'node:fs';"
+              "const [d, e] = JSON.parse(readFileSync(0, 'utf8'));"
+              "process.stdout.write(JSON.stringify(placeErrors(d, e)));")
+    result = subprocess.run([node, "--input-type=module", "-e", script], input=json.dumps(
+        [definition, errors]), capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(result.stdout)
+
+
+def _wait_step(duration: int | None) -> dict[str, object]:
+    return {"id": "body", "type": "wait", **({"duration": duration} if duration else {})}
+
+
+@pytest.mark.parametrize("broken", ["schema", "meaning"])
+def test_the_designer_puts_the_servers_422_problems_on_the_steps_they_name(
+        client: TestClient, broken: str) -> None:
+    """Schema errors and cross-reference errors (two passes of validation) both land."""
+    timeout = -1 if broken == "schema" else 5
+    definition = {"kind": "workflow", "id": "bad", "name": "Bad", "steps": [
+        {"id": "route", "type": "condition",
+         "branches": [{"when": "input.x > 1", "next": "nowhere"}]},
+        {"id": "fan", "type": "parallel", "branches": [{"name": "a", "steps": [
+            {"id": "fetch", "type": "action", "action": "http", "with": {"url": "x"},
+             "timeout": timeout}]}]},
+        {"id": "each", "type": "loop", "for_each": "input.xs",
+         "steps": [_wait_step(None if broken == "schema" else 5)]},
+    ]}
+    response = client.post("/definitions", json=definition)
+    assert response.status_code == 422
+    placed = _place_with_node(definition, response.json()["errors"])
+    assert isinstance(placed, dict)
+    where = {step: sorted((p["field"], p["code"]) for p in problems)
+             for step, problems in placed["steps"].items()}
+    if broken == "schema":
+        assert where == {"fetch": [("timeout", "out_of_range")], "body": [("", "invalid_wait")]}
+    else:
+        assert where == {"route": [("branches[0].next", "unknown_step")]}
+    assert placed["workflow"] == []

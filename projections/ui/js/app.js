@@ -44,7 +44,10 @@ async function route() {
   try {
     cleanup = await PAGES[page](main, {arg, params, notify}) || null;
   } catch (error) {
-    replace(main, h("h1", {}, "Something went wrong"), h("p", {class: "error"}, error.message));
+    const hint = error.status === 401 ? "This API needs a token: enter your API token above and save it."
+      : error.status === 403 ? "Your token's role does not allow this page." : null;
+    replace(main, h("h1", {}, error.status === 401 ? "Sign in" : "Something went wrong"),
+      hint ? h("p", {}, hint) : null, h("p", {class: "error"}, error.message));
   }
 }
 
