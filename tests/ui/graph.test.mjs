@@ -69,3 +69,20 @@ test("graph size grows with rows and nesting; an empty definition is an empty gr
   assert.equal(toGraph({id: "x", name: "x"}).nodes.length, 0);
   assert.deepEqual(fromGraph(toGraph({id: "x", name: "x"})), {id: "x", name: "x", steps: []});
 });
+
+test("edges routed beside the nodes never share a lane where their rows overlap", async () => {
+  const {assignLanes} = await import("../../projections/ui/js/pages/canvas.js");
+  const graph = toGraph(template("expense-approval"));
+  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+  const lanes = assignLanes(graph.edges, byId);
+  const spans = [...lanes].map(([edge, lane]) => {
+    const ys = [byId.get(edge.from).y, byId.get(edge.to).y];
+    return {lane, top: Math.min(...ys), bottom: Math.max(...ys)};
+  });
+  for (const p of spans) {
+    for (const q of spans) {
+      if (p !== q && p.lane === q.lane) assert.ok(p.bottom < q.top || q.bottom < p.top, "overlap in one lane");
+    }
+  }
+  assert.ok(Math.max(...spans.map((s) => s.lane)) >= 2, "the condition's arms spread over lanes");
+});

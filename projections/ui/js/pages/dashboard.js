@@ -26,6 +26,12 @@ function trendChart(trend) {
     }
   });
   svg.append(h("line", {x1: 0, y1: height, x2: width, y2: height, class: "axis"}));
+  trend.forEach((bucket, i) => {
+    if (i % 6 !== 0 && i !== trend.length - 1) return;
+    const hour = new Date(bucket.hour);
+    const label = Number.isNaN(hour.getTime()) ? "" : `${String(hour.getHours()).padStart(2, "0")}:00`;
+    svg.append(h("text", {x: i * bar + bar / 2, y: height + 14, class: "tick", "text-anchor": "middle"}, label));
+  });
   return svg;
 }
 
@@ -47,7 +53,7 @@ function render(view, data) {
 
 export async function dashboardPage(main) {
   const view = h("section", {"aria-labelledby": "dash-title"});
-  const state = h("span", {class: "live-state", role: "status"}, "connecting");
+  const state = h("span", {class: "live-state", role: "status", "aria-label": "live updates"}, "connecting");
   const feed = h("ol", {class: "feed", "aria-label": "Latest execution events"});
   replace(main, h("h1", {id: "dash-title"}, "Dashboard ", state), view,
     h("h2", {}, "Live events"), feed);

@@ -39,7 +39,7 @@ function card(template, notify) {
   return h("article", {class: "record"},
     h("h2", {}, definition.name), h("p", {class: "muted"}, `${definition.id} ${definition.version || "1.0.0"} · ${template.file}`),
     h("p", {}, definition.description || ""),
-    h("p", {class: "muted"}, `${countSteps(definition.steps)} steps`, definition.category ? ` · ${definition.category}` : "",
+    h("p", {class: "muted"}, `${countSteps(definition.steps)} step(s)`, definition.category ? ` · ${definition.category}` : "",
       (definition.tags || []).length ? ` · ${definition.tags.join(", ")}` : ""),
     open, h("details", {}, h("summary", {}, "Publish and start as is"), start));
 }

@@ -73,7 +73,7 @@ function recordRow(kind, record, notify, reload) {
   });
   const versions = Object.values(record.versions);
   return h("article", {class: "record"},
-    h("h3", {}, record.definition_id, " ", record.active ? badge("active") : badge("paused")),
+    h("h3", {}, record.definition_id, " ", record.active ? badge("active") : h("span", {class: "badge"}, "no active version")),
     h("p", {class: "muted"}, `owner ${record.owner ?? "—"} · ${record.visibility} · latest ${record.latest ?? "—"}`),
     h("table", {class: "grid"}, h("thead", {}, h("tr", {}, ["Version", "Name", "Status", "Published", "Change"].map((c) => h("th", {scope: "col"}, c)))),
       h("tbody", {}, versions.map((v) => h("tr", {}, h("td", {}, v.version), h("td", {}, v.name), h("td", {}, badge(v.status)),
