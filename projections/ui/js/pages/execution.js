@@ -14,7 +14,9 @@ function summaryList(s) {
 }
 
 function stepsTable(steps) {
-  const rows = Object.values(steps || {});
+  // The view keys steps by path; show them in the order they first ran.
+  const first = (step) => step.attempts[0]?.started_at || "\uffff";
+  const rows = Object.values(steps || {}).sort((a, b) => (first(a) < first(b) ? -1 : first(a) > first(b) ? 1 : 0));
   if (!rows.length) return h("p", {class: "muted"}, "No steps yet.");
   return h("table", {class: "grid"},
     h("thead", {}, h("tr", {}, ["Step", "Type", "Status", "Attempts", "Errors", "Output"].map((c) => h("th", {scope: "col"}, c)))),
