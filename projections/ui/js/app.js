@@ -16,6 +16,7 @@ const PAGES = {
 };
 
 let cleanup = null;
+let current = 0;
 
 /** Shows a message in the live region (errors stay until the next notice). */
 export function notify(message, kind = "info") {
@@ -40,13 +41,19 @@ async function route() {
     if (current) link.setAttribute("aria-current", "page"); else link.removeAttribute("aria-current");
   }
   notify("");
-  replace(main, h("p", {class: "muted"}, "Loading…"));
+  // Each visit renders into its own element: a page still loading when the user moves on
+  // writes into a detached element, and its streams are closed as soon as it returns.
+  const visit = ++current;
+  const view = h("div", {}, h("p", {class: "muted"}, "Loading…"));
+  replace(main, view);
   try {
-    cleanup = await PAGES[page](main, {arg, params, notify}) || null;
+    const done = await PAGES[page](view, {arg, params, notify}) || null;
+    if (visit === current) cleanup = done; else done?.();
   } catch (error) {
+    if (visit !== current) return;
     const hint = error.status === 401 ? "This API needs a token: enter your API token above and save it."
       : error.status === 403 ? "Your token's role does not allow this page." : null;
-    replace(main, h("h1", {}, error.status === 401 ? "Sign in" : "Something went wrong"),
+    replace(view, h("h1", {}, error.status === 401 ? "Sign in" : "Something went wrong"),
       hint ? h("p", {}, hint) : null, h("p", {class: "error"}, error.message));
   }
 }
@@ -62,6 +69,7 @@ function setupToken() {
   });
 }
 
-window.addEventListener("hashchange", route);
+// Moving focus to the new page tells screen readers that the page changed.
+window.addEventListener("hashchange", () => route().then(() => document.getElementById("main").focus({preventScroll: true})));
 setupToken();
 route();

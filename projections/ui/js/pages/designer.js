@@ -63,7 +63,8 @@ function scopesOf(graph) {
 }
 
 export async function designerPage(main, {notify}) {
-  const state = {definition: loadDraft(), selected: null, placed: {steps: {}, workflow: []}, warned: {steps: {}, workflow: []}, history: []};
+  const state = {definition: loadDraft(), selected: null, picking: null,
+    placed: {steps: {}, workflow: []}, warned: {steps: {}, workflow: []}, history: []};
   const change = (next, selected = state.selected) => {
     state.history.push(state.definition);
     state.definition = next;
@@ -82,7 +83,8 @@ export async function designerPage(main, {notify}) {
     } catch (error) {
       state.placed = placeErrors(state.definition, error.errors);
       const where = Object.keys(state.placed.steps);
-      notify(`${error.message}${where.length ? ` — see step(s) ${where.join(", ")}` : ""}`, "error");
+      const hint = error.status === 409 ? " — change the version to publish a new one" : "";
+      notify(`${error.message}${where.length ? ` — see step(s) ${where.join(", ")}` : ""}${hint}`, "error");
     }
     render();
   };
@@ -123,14 +125,40 @@ export async function designerPage(main, {notify}) {
         remove: () => attempt(() => change(removeStep(state.definition, id), null)),
         connect: (to, kind, when) => attempt(() => change(connect(state.definition, id, to, kind, {when}))),
         disconnect: (edge) => attempt(() => change(disconnect(state.definition, edge))),
+        pick: (kind, when) => {
+          state.picking = {from: id, kind, when};
+          notify(`Click the step that ${id} goes to (${kind}); Escape cancels.`);
+          render();
+        },
       },
     });
   };
 
+  const select = (id) => {
+    const picking = state.picking;
+    state.picking = null;
+    if (picking && picking.from !== id) {
+      attempt(() => change(connect(state.definition, picking.from, id, picking.kind, {when: picking.when}), picking.from));
+      notify("");
+    } else {
+      state.selected = id;
+      render();
+    }
+    document.querySelector(`[data-step="${CSS.escape(state.selected || id)}"]`)?.focus();
+  };
+  const onKey = (event) => {
+    if (event.key === "Escape" && state.picking) { state.picking = null; notify(""); render(); }
+    const step = event.target?.dataset?.step;
+    if (event.key === "Delete" && step && window.confirm(`Delete step ${step} and every jump to it?`)) {
+      attempt(() => change(removeStep(state.definition, step), null));
+    }
+  };
+  document.addEventListener("keydown", onKey);
+
   const render = () => {
     const graph = toGraph(state.definition);
-    const canvas = drawGraph(graph, {selected: state.selected, placed: state.placed,
-      onSelect: (id) => { state.selected = id; render(); document.querySelector(`[data-step="${CSS.escape(id)}"]`)?.focus(); }});
+    const canvas = drawGraph(graph, {selected: state.selected, placed: state.placed, onSelect: select});
+    if (state.picking) canvas.classList.add("picking");
     replace(main, h("h1", {}, "Designer"), toolbar(),
       workflowForm(state.definition, [...state.placed.workflow, ...state.warned.workflow], (next) => change(next)),
       h("div", {class: "designer"},
@@ -139,4 +167,5 @@ export async function designerPage(main, {notify}) {
       jsonDialog(state.definition, (next) => change(next, null), notify));
   };
   render();
+  return () => document.removeEventListener("keydown", onKey);
 }

@@ -37,6 +37,8 @@ function connections(step, edges, targets, actions) {
   const when = h("input", {type: "text", value: "true"});
   const add = h("button", {type: "button", disabled: targets.length === 0}, "Connect");
   add.addEventListener("click", () => actions.connect(to.value, kind.value, when.value));
+  const pick = h("button", {type: "button", disabled: targets.length === 0}, "Pick the target on the canvas");
+  pick.addEventListener("click", () => actions.pick(kind.value, when.value));
   const list = edges.filter((e) => e.from === step.id || (e.kind === "depends" && e.to === step.id));
   return h("fieldset", {class: "connections"}, h("legend", {}, "Connections"),
     h("ul", {}, list.map((edge) => {
@@ -46,12 +48,12 @@ function connections(step, edges, targets, actions) {
         edge.kind === "contains" ? null : remove);
     })),
     field("To step", to), field("As", kind, "branch/default: condition steps; depends: hybrid mode"),
-    field("When (CEL, for a branch)", when), add);
+    field("When (CEL, for a branch)", when), h("div", {class: "actions"}, add, pick));
 }
 
 /**
  * The panel for one step. actions: {apply(fields), remove(), connect(to, kind, when),
- * disconnect(edge), addInside()}; problems: placed errors of this step.
+ * disconnect(edge), pick(kind, when)}; problems: placed errors of this step.
  */
 export function stepForm(step, {targets, edges, problems, warnings, actions, notify}) {
   const byKey = new Map();
