@@ -107,3 +107,14 @@ test("a new parallel branch gets a step of its own; existing branches keep their
   assert.equal(branches[2].steps.length, 1);
   assert.equal(new Set(ids(next)).size, ids(next).length);
 });
+
+test("moving a step changes its place in its own scope only", async () => {
+  const {moveStep} = await import("../../projections/ui/js/edit.js");
+  assert.deepEqual(moveStep(BASE, "b", -1).steps.map((s) => s.id), ["b", "a", "c", "d"]);
+  assert.deepEqual(moveStep(BASE, "d", 1).steps.map((s) => s.id), ["a", "b", "c", "d"], "the last stays last");
+  const [withTwo] = addStep(BASE, "action", {scope: "c", id: "c2"});
+  assert.deepEqual(findStep(moveStep(withTwo, "c2", -1), "c").step.steps.map((s) => s.id), ["c2", "c1"]);
+  const plain = {id: "p", name: "P", steps: [{id: "x", action: "log"}, {id: "y", action: "log"}, {id: "z", action: "log"}]};
+  const flows = toGraph(moveStep(plain, "z", -1)).edges.filter((e) => e.kind === "flow").map((e) => `${e.from}->${e.to}`);
+  assert.deepEqual(flows, ["x->z", "z->y"], "the implied flow follows the new order");
+});

@@ -75,9 +75,12 @@ def page(kafka_bootstrap: str, hw_topics: dict[str, str]) -> Iterator[Any]:
         page = browser.new_page()
         page.set_default_timeout(15_000)
         page.on("dialog", lambda dialog: dialog.accept())  # the confirmations
+        uncaught: list[str] = []
+        page.on("pageerror", lambda error: uncaught.append(str(error)))
         page.goto(f"{url}/")
         yield page
         browser.close()
+        assert uncaught == [], "the page raised"
 
 
 def _login(page: Any) -> None:

@@ -96,6 +96,17 @@ export function removeStep(definition, id) {
   return next;
 }
 
+/** Moves a step up (delta -1) or down (+1) within its scope; the order sets the implied flow. */
+export function moveStep(definition, id, delta) {
+  const next = clone(definition);
+  const found = findStep(next, id);
+  const to = found ? found.index + delta : -1;
+  if (!found || to < 0 || to >= found.list.length) return next;
+  const [step] = found.list.splice(found.index, 1);
+  found.list.splice(to, 0, step);
+  return next;
+}
+
 /**
  * Connects two steps. kind: "next" (from.next = to), "branch" (a condition arm when `when`),
  * "default" (a condition's default), "error" (on_error goto), "depends" (to depends on from).

@@ -3,7 +3,7 @@
 // step they name). The draft survives navigation in localStorage.
 import {call} from "../api.js";
 import {field, h, replace} from "../dom.js";
-import {addStep, connect, disconnect, findStep, removeStep, updateStep} from "../edit.js";
+import {addStep, connect, disconnect, findStep, moveStep, removeStep, updateStep} from "../edit.js";
 import {STEP_TYPES, toGraph} from "../graph.js";
 import {placeErrors} from "../placement.js";
 import {drawGraph} from "./canvas.js";
@@ -125,6 +125,7 @@ export async function designerPage(main, {notify}) {
         remove: () => attempt(() => change(removeStep(state.definition, id), null)),
         connect: (to, kind, when) => attempt(() => change(connect(state.definition, id, to, kind, {when}))),
         disconnect: (edge) => attempt(() => change(disconnect(state.definition, edge))),
+        move: (delta) => attempt(() => change(moveStep(state.definition, id, delta))),
         pick: (kind, when) => {
           state.picking = {from: id, kind, when};
           notify(`Click the step that ${id} goes to (${kind}); Escape cancels.`);

@@ -1,6 +1,6 @@
 // Executions: filter by workflow, status and start time; page with the API's cursor; bulk
 // retry or cancel with a dry-run preview before anything is sent.
-import {call} from "../api.js";
+import {call, stream} from "../api.js";
 import {badge, field, formatMs, formatTime, h, replace} from "../dom.js";
 
 export const STATUSES = ["pending", "running", "waiting", "completed", "failed", "cancelled", "timed_out"];
@@ -78,11 +78,13 @@ function bulkPanel(getFilter, notify) {
 export async function executionsPage(main, {notify, params}) {
   let filter = {workflow_id: params.get("workflow") || "", status: params.get("status") || ""};
   const cursors = [null];
+  let shown = 0;
   const list = h("div");
   const pager = h("nav", {class: "pager", "aria-label": "Pages"});
   const load = async (page) => {
     const query = {...filter, limit: 25, cursor: cursors[page] || ""};
     const body = await call("GET", "/executions", {query});
+    shown = page;
     cursors[page + 1] = body.next_cursor;
     replace(list, table(body.items));
     const prev = h("button", {type: "button", disabled: page === 0}, "Previous");
@@ -100,6 +102,19 @@ export async function executionsPage(main, {notify, params}) {
     cursors.length = 1;
     load(0).catch((e) => notify(e.message, "error"));
   });
-  replace(main, h("h1", {}, "Executions"), form, bulkPanel(() => filter, notify), list, pager);
+  // Live: while on, execution events reload the page being shown (at most every 2 s).
+  let live = null;
+  let pending = null;
+  const liveBox = h("input", {type: "checkbox", id: "executions-live"});
+  liveBox.addEventListener("change", () => {
+    if (!liveBox.checked) { live?.abort(); live = null; return; }
+    live = stream("/events", {onEvent: () => {
+      if (!pending) pending = setTimeout(() => { pending = null; load(shown).catch(() => {}); }, 2000);
+    }});
+  });
+  replace(main, h("h1", {}, "Executions"), form,
+    h("div", {class: "actions"}, liveBox, h("label", {for: "executions-live"}, "Update live")),
+    bulkPanel(() => filter, notify), list, pager);
   await load(0);
+  return () => { live?.abort(); clearTimeout(pending); };
 }

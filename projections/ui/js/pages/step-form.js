@@ -53,7 +53,7 @@ function connections(step, edges, targets, actions) {
 
 /**
  * The panel for one step. actions: {apply(fields), remove(), connect(to, kind, when),
- * disconnect(edge), pick(kind, when)}; problems: placed errors of this step.
+ * disconnect(edge), pick(kind, when), move(delta)}; problems: placed errors of this step.
  */
 export function stepForm(step, {targets, edges, problems, warnings, actions, notify}) {
   const byKey = new Map();
@@ -83,5 +83,9 @@ export function stepForm(step, {targets, edges, problems, warnings, actions, not
   });
   const remove = h("button", {type: "button", class: "danger"}, "Delete step");
   remove.addEventListener("click", () => { if (window.confirm(`Delete step ${step.id} and every jump to it?`)) actions.remove(); });
-  return h("div", {}, form, connections(step, edges, targets, actions), h("div", {class: "actions"}, remove));
+  const up = h("button", {type: "button"}, "Move up");
+  up.addEventListener("click", () => actions.move(-1));
+  const down = h("button", {type: "button"}, "Move down");
+  down.addEventListener("click", () => actions.move(1));
+  return h("div", {}, form, connections(step, edges, targets, actions), h("div", {class: "actions"}, up, down, remove));
 }
