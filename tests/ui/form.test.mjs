@@ -31,3 +31,12 @@ test("parallel branch names round-trip and keep each branch's steps", () => {
   const out = readFields("parallel", step, {branches: "a, renamed, c"});
   assert.deepEqual(out.branches, [{name: "a", steps: [{id: "x"}]}, {name: "renamed", steps: [{id: "y"}]}, {name: "c"}]);
 });
+
+test("a condition's branch rows become its branches; a row without a condition is dropped", () => {
+  const step = {id: "c", type: "condition", branches: [{when: "x", next: "a"}], default: "b"};
+  const spec = specFor("condition").find((s) => s.key === "branches");
+  assert.deepEqual(fieldText(spec, step), [{when: "x", next: "a"}]);
+  const out = readFields("condition", step, {branches: [{when: " y ", next: "a"}, {when: "", next: "b"}, {when: "z", next: ""}]});
+  assert.deepEqual(out.branches, [{when: "y", next: "a"}, {when: "z", next: "$end"}]);
+  assert.equal(out.default, "b");
+});

@@ -6,7 +6,6 @@ network, so the test uses the system's Chromium (Debian package ``chromium``).
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 import time
@@ -124,21 +123,19 @@ def test_designer_places_problems_and_publishes(page: Any) -> None:
     expect(page.locator("svg.canvas [data-step]")).to_have_count(6)
     page.get_by_label("Workflow id").fill("ui-test-flow")
     page.locator("form.workflow-form").get_by_role("button", name="Apply").click()
-    # Break a jump through the step form: the server's 422 lands on that step.
+    # Break a branch through the step form: the server's 422 lands on that step and field.
     page.locator('[data-step="decide"]').click()
-    branches = page.get_by_label("Branches (JSON: [{when, next}])")
-    branches.fill(json.dumps([{"when": "vars.approved", "next": "nowhere"}]))
+    page.get_by_label("Branch 1 when").fill("vars.approved ==")
     page.get_by_role("button", name="Apply changes").click()
     page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.locator('[data-step="decide"].invalid')).to_be_visible()
-    expect(page.locator(".step-form .field-errors")).to_contain_text("nowhere")
+    expect(page.locator(".step-form .field-errors")).to_contain_text("branches[0].when")
     # Add a step and connect it, then publish for real.
     page.get_by_label("Step type").select_option("wait")
     page.get_by_role("button", name="Add step").click()
     expect(page.locator('[data-step="wait"]')).to_be_visible()
     page.locator('[data-step="decide"]').click()
-    branches = page.get_by_label("Branches (JSON: [{when, next}])")
-    branches.fill(json.dumps([{"when": "vars.approved", "next": "approve"}]))
+    page.get_by_label("Branch 1 when").fill("vars.approved")
     page.get_by_role("button", name="Apply changes").click()
     page.get_by_label("As", exact=True).select_option("branch")
     page.get_by_label("When (CEL, for a branch)").fill("vars.approved == null")

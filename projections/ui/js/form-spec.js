@@ -16,7 +16,7 @@ const COMMON_BOTTOM = [
 export const FORM_SPECS = {
   action: [{key: "action", label: "Action (http, publish, transform, log, delay or a worker's)", kind: "text", required: true},
     {key: "with", label: "Configuration `with` (JSON)", kind: "json"}],
-  condition: [{key: "branches", label: "Branches (JSON: [{when, next}])", kind: "json", required: true},
+  condition: [{key: "branches", label: "Branches: the first whose `when` holds is taken", kind: "arms", required: true},
     {key: "default", label: "Default (no branch holds)", kind: "target"}],
   loop: [{key: "for_each", label: "For each (CEL list)", kind: "text"},
     {key: "while", label: "While (CEL, instead of for each)", kind: "text"},
@@ -42,8 +42,12 @@ export function specFor(type) {
 /** The text a field's control starts with. */
 export function fieldText(spec, step) {
   const value = step[spec.key];
-  if (value === undefined || value === null) return spec.kind === "bool" ? (spec.key === "fail_fast" || spec.key === "wait") : "";
+  if (value === undefined || value === null) {
+    if (spec.kind === "arms") return [];
+    return spec.kind === "bool" ? (spec.key === "fail_fast" || spec.key === "wait") : "";
+  }
   if (spec.kind === "json") return JSON.stringify(value, null, 2);
+  if (spec.kind === "arms") return value.map((arm) => ({when: arm.when ?? "", next: arm.next ?? ""}));
   if (spec.kind === "names") return value.map((branch) => branch.name).join(", ");
   return spec.kind === "bool" ? Boolean(value) : String(value);
 }
@@ -59,6 +63,10 @@ function parseField(spec, text, step) {
   if (spec.kind === "json") {
     try { return JSON.parse(text); } catch (error) { throw new Error(`${spec.key}: ${error.message}`); }
   }
+  if (spec.kind === "arms") {
+    // Rows left without a condition are dropped, so clearing one removes that branch.
+    return text.filter((arm) => arm.when.trim()).map((arm) => ({when: arm.when.trim(), next: arm.next || "$end"}));
+  }
   if (spec.kind === "names") {
     const old = step.branches || [];
     return text.split(",").map((s) => s.trim()).filter(Boolean).map((name, i) => ({...(old[i] || {}), name}));
@@ -67,7 +75,8 @@ function parseField(spec, text, step) {
 }
 
 /**
- * The step's fields from the form's texts ({key: text or boolean}); keys the form does not
+ * The step's fields from the form's texts ({key: text, boolean, or [{when, next}] for a
+ * condition's branches}); keys the form does not
  * show are kept. Throws Error("<key>: why") on text that does not parse.
  */
 export function readFields(type, step, texts) {

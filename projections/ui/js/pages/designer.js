@@ -23,11 +23,11 @@ function loadDraft() {
 }
 
 function workflowForm(definition, problems, apply) {
-  const input = (key, label, type = "text") => field(label, h("input", {type, name: key, value: definition[key] ?? ""}));
+  const input = (key, label, placeholder = null) => field(label, h("input", {type: "text", name: key, value: definition[key] ?? "", placeholder}));
   const mode = h("select", {name: "execution_mode"}, ["sequential", "parallel", "hybrid"].map((m) =>
     h("option", {value: m, selected: (definition.execution_mode || "sequential") === m}, m)));
   const form = h("form", {class: "workflow-form", "aria-label": "Workflow"},
-    input("id", "Workflow id"), input("name", "Name"), input("version", "Version"),
+    input("id", "Workflow id"), input("name", "Name"), input("version", "Version", "1.0.0 (default)"),
     input("description", "Description"), field("Execution mode", mode), h("button", {type: "submit"}, "Apply"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();

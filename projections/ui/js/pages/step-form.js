@@ -3,8 +3,33 @@
 import {field, h} from "../dom.js";
 import {fieldText, readFields, specFor} from "../form-spec.js";
 
+function targetSelect(value, targets, label, empty) {
+  const options = ["$end", ...targets];
+  if (value && !options.includes(value)) options.push(value);
+  return h("select", {"aria-label": label}, empty === null ? null : h("option", {value: ""}, empty),
+    options.map((o) => h("option", {value: o, selected: o === value}, o === "$end" ? "$end (end of scope)" : o)));
+}
+
+/** A condition's branches as rows (when + target); readValue() gives [{when, next}]. */
+function armsControl(arms, targets) {
+  const rows = h("ol", {class: "arms"});
+  const addRow = (arm) => {
+    const n = rows.children.length + 1;
+    const when = h("input", {type: "text", value: arm.when, "aria-label": `Branch ${n} when`, placeholder: "CEL, e.g. input.amount > 100"});
+    const next = targetSelect(arm.next, targets, `Branch ${n} goes to`, null);
+    rows.append(h("li", {}, when, " → ", next));
+  };
+  arms.forEach(addRow);
+  const add = h("button", {type: "button", class: "small"}, "Add branch");
+  add.addEventListener("click", () => addRow({when: "", next: "$end"}));
+  const box = h("div", {class: "arms-box"}, rows, add);
+  box.readValue = () => [...rows.children].map((li) => ({when: li.querySelector("input").value, next: li.querySelector("select").value}));
+  return box;
+}
+
 function control(spec, step, targets) {
   const text = fieldText(spec, step);
+  if (spec.kind === "arms") return armsControl(text, targets);
   if (spec.kind === "bool") return h("input", {type: "checkbox", checked: Boolean(text), name: spec.key});
   if (spec.kind === "json") return h("textarea", {name: spec.key, rows: Math.min(8, Math.max(2, String(text).split("\n").length)), spellcheck: "false"}, text);
   if (spec.kind === "select") {
@@ -12,10 +37,7 @@ function control(spec, step, targets) {
       spec.options.map((o) => h("option", {value: o, selected: o === text}, o)));
   }
   if (spec.kind === "target") {
-    const options = ["$end", ...targets];
-    if (text && !options.includes(text)) options.push(text);
-    return h("select", {name: spec.key}, h("option", {value: ""}, spec.key === "next" ? "(the following step)" : "(none)"),
-      options.map((o) => h("option", {value: o, selected: o === text}, o === "$end" ? "$end (end of scope)" : o)));
+    return targetSelect(text, targets, null, spec.key === "next" ? "(the following step)" : "(none)");
   }
   return h("input", {type: spec.kind === "number" ? "number" : "text", name: spec.key, value: text, step: spec.kind === "number" ? "any" : null,
     required: spec.required || null});
@@ -78,7 +100,9 @@ export function stepForm(step, {targets, edges, problems, warnings, actions, not
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const texts = {};
-    for (const [key, input] of controls) texts[key] = input.type === "checkbox" ? input.checked : input.value;
+    for (const [key, input] of controls) {
+      texts[key] = input.readValue ? input.readValue() : input.type === "checkbox" ? input.checked : input.value;
+    }
     try { actions.apply(readFields(step.type, step, texts)); } catch (error) { notify(error.message, "error"); }
   });
   const remove = h("button", {type: "button", class: "danger"}, "Delete step");
