@@ -16,6 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Mount
+from starlette.types import Receive, Scope, Send
 
 from projections.auth import TokenTable
 from projections.context import ApiContext
@@ -35,6 +37,19 @@ log = logging.getLogger(__name__)
 
 UI_DIR = Path(__file__).with_name("ui")
 """The web UI's static files (docs/ui.md), served at ``/ui``."""
+
+
+class _UiFiles(StaticFiles):
+    """The UI's files, counted by the metrics under the route ``/ui`` rather than "unmatched"
+    (a mount sets no ``route`` in the scope; the middleware reads the same scope dict)."""
+
+    def __init__(self, path: str, directory: Path) -> None:
+        super().__init__(directory=directory, html=True)
+        self.route = Mount(path, app=self)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self.route
+        await super().__call__(scope, receive, send)
 
 
 @dataclass
@@ -176,7 +191,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     async def home() -> RedirectResponse:
         return RedirectResponse("/ui/")
 
-    api.mount("/ui", StaticFiles(directory=UI_DIR, html=True), name="ui")
+    api.mount("/ui", _UiFiles("/ui", UI_DIR), name="ui")
     return api
 
 

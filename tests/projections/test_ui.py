@@ -57,6 +57,12 @@ def test_assets_are_served_with_their_content_type(client: TestClient, path: str
     assert content_type in response.headers["content-type"]
 
 
+def test_ui_files_are_counted_under_their_own_route(client: TestClient) -> None:
+    client.get("/ui/app.css")
+    metrics = client.get("/metrics").text
+    assert 'route="/ui",status="200"' in metrics
+
+
 def test_every_module_the_ui_imports_is_served(client: TestClient) -> None:
     imports = re.compile(r"""^import .* from "(\.[^"]+)";$""", re.M)
     for module in JS_FILES:
