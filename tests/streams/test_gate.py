@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas.codec import Codec
 from schemas.commands import StartExecution
@@ -23,7 +24,7 @@ from schemas.definitions import WorkflowDefinition
 from schemas.executions import TERMINAL_EVENT_TYPES
 from streams.machine import GateState, replay_gate
 from streams.registry import partitions_of
-from tests.streams.kit import NOW, Client, running_engine
+from tests.streams.kit import NOW, Client, prefix_of, running_engine
 from tests.streams.test_crash import WorkerProcess, deduplicated
 
 pytestmark = pytest.mark.kafka
@@ -67,6 +68,31 @@ async def wait_completed(client: Client, bootstrap: str, ids: set[str], count: i
             return log
         assert asyncio.get_running_loop().time() < deadline, f"unfinished: {ids - ended}"
         await asyncio.sleep(0.5)
+
+
+async def settled(bootstrap: str, group: str, topic: str, timeout_s: float = 120) -> None:
+    """Wait until `group` has committed every record of `topic` twice in a row, a second
+    apart (so the commands the last ones caused were consumed too)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+        deadline, quiet, last = asyncio.get_running_loop().time() + timeout_s, 0, None
+        while quiet < 2:
+            ends = await consumer.end_offsets(parts)
+            done = await admin.list_consumer_group_offsets(group, partitions=parts)
+            lag = {tp.partition: end - max(done[tp].offset if tp in done else 0, 0)
+                   for tp, end in ends.items()}
+            assert asyncio.get_running_loop().time() < deadline, f"{group} lags: {lag}"
+            caught_up = not any(lag.values())
+            quiet = quiet + 1 if caught_up and ends == last else 0
+            last = ends
+            await asyncio.sleep(1)
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 def most_running_at_once(log: list[tuple[int, Any, Any]], ids: set[str]) -> int:
@@ -131,7 +157,10 @@ async def test_two_workers_never_run_more_than_the_limit_and_all_complete(
                 running_engine(kafka_bootstrap, hw_topics, tmp_path / "w2"):
             for eid in sorted(ids):
                 await client.send("commands", eid, start(eid))
-            log = await wait_completed(client, kafka_bootstrap, ids)
+            await wait_completed(client, kafka_bootstrap, ids)
+            await settled(kafka_bootstrap, f"{prefix_of(hw_topics)}engine.processor",
+                          hw_topics["commands"])
+            log = await read_all(kafka_bootstrap, hw_topics["executions"], client.codec)
     check(log, ids)
     partitions = {record.partition for _, e, record in log if e.execution_id in ids}
     assert len(partitions) > 1, "the executions should spread over partitions"
@@ -155,7 +184,10 @@ async def test_a_killed_worker_and_redelivered_slot_commands_leak_or_double_no_s
             workers[0].start()
             await asyncio.sleep(3)
             await redeliver_slot_commands(client, kafka_bootstrap)
-            log = await wait_completed(client, kafka_bootstrap, ids, timeout_s=180)
+            await wait_completed(client, kafka_bootstrap, ids, timeout_s=180)
+            await settled(kafka_bootstrap, f"{prefix_of(hw_topics)}worker.processor",
+                          hw_topics["commands"])
+            log = await read_all(kafka_bootstrap, hw_topics["executions"], client.codec)
         finally:
             codes = [worker.stop() for worker in workers]
         assert codes == [0, 0], [w.log_tail() for w in workers]
