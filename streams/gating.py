@@ -55,7 +55,8 @@ class GateRouter:
             return f"a gate takes acquire_slot and release_slot, not {type(command).__name__}"
         gid = command.execution_id
         state = gates[gid] if gid in gates else self._store.get_gate(partition, gid)
-        events, new_state = apply_gate(state, command)
+        # The state is this batch's own (loaded from bytes, or changed earlier in the batch).
+        events, new_state = apply_gate(state, command, owned=True)
         if not events:
             return None
         assert new_state is not None

@@ -16,6 +16,7 @@ moment too long, never one too many running). See docs/engine.md, "Gates".
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -66,50 +67,57 @@ class GateState:
         gate_id: ``gate:<workflow id>``.
         limit: The limit of the latest acquire (the version most recently started).
         running: Ticket -> holder execution id, in the order they were admitted.
-        queue: ``[ticket, holder]`` pairs waiting, oldest first.
+        queue: Ticket -> holder execution id waiting, oldest first.
         recent: The last `GATE_RECENT_COMMANDS` command ids applied (newest last).
+
+    Ordered dicts, not lists, hold the queue and the command ids: the oldest leaves and any
+    is found in constant time, however many wait.
         seq: The sequence number of the last applied event.
     """
 
     gate_id: str
     limit: int
     running: dict[str, str] = field(default_factory=dict)
-    queue: list[list[str]] = field(default_factory=list)
-    recent: list[str] = field(default_factory=list)
+    queue: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    recent: OrderedDict[str, None] = field(default_factory=OrderedDict)
     seq: int = 0
 
     def copy(self) -> GateState:
         """A copy `evolve_gate` may change without touching this one."""
-        return GateState(self.gate_id, self.limit, dict(self.running),
-                         [list(pair) for pair in self.queue], list(self.recent), self.seq)
-
-    def waiting(self, ticket: str) -> bool:
-        """True when ``ticket`` is in the queue."""
-        return any(pair[0] == ticket for pair in self.queue)
+        return GateState(self.gate_id, self.limit, dict(self.running), OrderedDict(self.queue),
+                         OrderedDict(self.recent), self.seq)
 
     def to_bytes(self) -> bytes:
-        """Serialise for the state store (compact JSON)."""
+        """Serialise for the state store (compact JSON; the queue as pairs, in order)."""
         return orjson.dumps({"gate_id": self.gate_id, "limit": self.limit,
-                             "running": self.running, "queue": self.queue,
-                             "recent": self.recent, "seq": self.seq})
+                             "running": self.running, "queue": list(self.queue.items()),
+                             "recent": list(self.recent), "seq": self.seq})
 
     @classmethod
     def from_bytes(cls, data: bytes) -> GateState:
         """Inverse of `to_bytes`."""
         values: dict[str, Any] = orjson.loads(data)
+        values["queue"] = OrderedDict(values["queue"])
+        values["recent"] = OrderedDict.fromkeys(values["recent"])
         return cls(**values)
 
 
-def apply_gate(state: GateState | None, command: AcquireSlot | ReleaseSlot
-               ) -> tuple[list[GateEvent], GateState | None]:
+def apply_gate(state: GateState | None, command: AcquireSlot | ReleaseSlot, *,
+               owned: bool = False) -> tuple[list[GateEvent], GateState | None]:
     """Decide and fold in one pass: the events ``command`` causes and the state after them.
 
-    ``state`` is left unchanged. Time and ids come from the command, so the result is the
-    same on every worker.
+    Time and ids come from the command, so the result is the same on every worker.
+
+    Args:
+        state: The gate's state (None before its first acquire).
+        command: The command.
+        owned: False leaves ``state`` unchanged (it is copied first); True lets it be changed
+            in place, for a caller that holds the only reference (a queue of thousands would
+            otherwise be copied for every command).
     """
     if state is not None and command.command_id in state.recent:
         return [], state
-    work = state.copy() if state is not None else None
+    work = state.copy() if state is not None and not owned else state
     events: list[GateEvent] = []
     if isinstance(command, AcquireSlot):
         work = _acquire(work, command, events)
@@ -130,7 +138,7 @@ def _fields(state: GateState | None, command: AcquireSlot | ReleaseSlot) -> dict
 
 def _acquire(state: GateState | None, command: AcquireSlot,
              events: list[GateEvent]) -> GateState | None:
-    if state is not None and (command.ticket in state.running or state.waiting(command.ticket)):
+    if state is not None and (command.ticket in state.running or command.ticket in state.queue):
         return state  # a redelivered acquire: the ticket already runs or waits
     free = state is None or (not state.queue and len(state.running) < command.limit)
     kind = SlotGranted if free else SlotQueued
@@ -144,7 +152,7 @@ def _release(state: GateState, command: ReleaseSlot, events: list[GateEvent]) ->
     was: Literal["running", "queued"]
     if command.ticket in state.running:
         was = "running"
-    elif state.waiting(command.ticket):
+    elif command.ticket in state.queue:
         was = "queued"
     else:
         return  # released already, or never acquired: nothing to free
@@ -156,7 +164,8 @@ def _release(state: GateState, command: ReleaseSlot, events: list[GateEvent]) ->
 def _admit_waiting(state: GateState, command: AcquireSlot | ReleaseSlot,
                    events: list[GateEvent]) -> None:
     while state.queue and len(state.running) < state.limit:
-        ticket, holder = state.queue[0]
+        ticket = next(iter(state.queue))
+        holder = state.queue[ticket]
         _emit(state, events, SlotGranted(**_fields(state, command), ticket=ticket,
                                          holder=holder, limit=state.limit))
 
@@ -190,17 +199,17 @@ def _apply(state: GateState | None, event: GateEvent) -> GateState:
                                f"follow seq {state.seq} of {state.gate_id!r}")
     if isinstance(event, SlotReleased):
         state.running.pop(event.ticket, None)
-        state.queue = [pair for pair in state.queue if pair[0] != event.ticket]
+        state.queue.pop(event.ticket, None)
     else:
         state.limit = event.limit
         if isinstance(event, SlotGranted):
-            state.queue = [pair for pair in state.queue if pair[0] != event.ticket]
+            state.queue.pop(event.ticket, None)
             state.running[event.ticket] = event.holder
         else:
-            state.queue.append([event.ticket, event.holder])
+            state.queue[event.ticket] = event.holder
     state.seq = event.seq
-    if not state.recent or state.recent[-1] != event.command_id:
-        state.recent.append(event.command_id)
+    if event.command_id not in state.recent:
+        state.recent[event.command_id] = None
         if len(state.recent) > GATE_RECENT_COMMANDS:
-            del state.recent[0]
+            state.recent.popitem(last=False)
     return state

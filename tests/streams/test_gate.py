@@ -138,7 +138,7 @@ def check(log: list[tuple[int, Any, Any]], ids: set[str]) -> GateState:
     for n in range(len(history)):  # at no point in the gate's history more than the limit
         partial = replay_gate(history[: n + 1])
         assert partial is not None and len(partial.running) <= LIMIT
-    assert (state.running, state.queue) == ({}, [])  # every slot came back: no leak
+    assert (state.running, state.queue) == ({}, {})  # every slot came back: no leak
     return state
 
 
