@@ -11,12 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.commands import (
+    AcquireSlot,
     CancelExecution,
     ChildCompleted,
     ChildFailed,
     CommandBase,
     EventReceived,
     GrantSlot,
+    ReleaseSlot,
     RetryExecution,
     SignalReceived,
     StartExecution,
@@ -111,6 +113,9 @@ def _dispatch(tx: Tx, command: CommandBase) -> None:
         return
     if isinstance(command, GrantSlot):  # answered even once finished: the slot goes back
         _grant(tx, command)
+        return
+    if isinstance(command, AcquireSlot | ReleaseSlot):
+        _reject(tx, "not_a_gate", "slots are acquired and released at gate:<workflow id>")
         return
     if state.finished and not isinstance(command, RetryExecution):
         _reject(tx, "execution_finished", f"the execution is {state.status}")

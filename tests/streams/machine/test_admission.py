@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.commands import CancelExecution, GrantSlot, RetryExecution
+from schemas.commands import CancelExecution, GrantSlot, ReleaseSlot, RetryExecution
 from tests.streams.machine.driver import Run, action, types, workflow
 
 LIMITED = workflow(action("a"), concurrency_limit=2, timeout=60)
@@ -78,3 +78,11 @@ def test_a_retry_waits_for_a_new_slot_then_resumes_the_failed_step() -> None:
     assert run.status == "running"
     run.complete("a")
     assert run.status == "completed"
+
+
+def test_a_slot_command_sent_to_an_execution_instead_of_its_gate_is_rejected() -> None:
+    run = Run(LIMITED)
+    run.start()
+    events = run.send(ReleaseSlot, holder="exec-1", ticket="exec-1:slot1")
+    assert [(e.type, e.code) for e in events] == [("command_rejected", "not_a_gate")]
+    assert run.status == "queued"
