@@ -10,10 +10,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.routing import Mount
+from starlette.types import Receive, Scope, Send
 
 from projections.auth import TokenTable
 from projections.context import ApiContext
@@ -30,6 +34,22 @@ from projections.webhooks import WebhookVerifier
 from projections.write_api import executions_write_router
 
 log = logging.getLogger(__name__)
+
+UI_DIR = Path(__file__).with_name("ui")
+"""The web UI's static files (docs/ui.md), served at ``/ui``."""
+
+
+class _UiFiles(StaticFiles):
+    """The UI's files, counted by the metrics under the route ``/ui`` rather than "unmatched"
+    (a mount sets no ``route`` in the scope; the middleware reads the same scope dict)."""
+
+    def __init__(self, path: str, directory: Path) -> None:
+        super().__init__(directory=directory, html=True)
+        self.route = Mount(path, app=self)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self.route
+        await super().__call__(scope, receive, send)
 
 
 @dataclass
@@ -167,6 +187,11 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     async def prometheus() -> Response:
         return Response(await metrics.render(), media_type=CONTENT_TYPE)
 
+    @api.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    api.mount("/ui", _UiFiles("/ui", UI_DIR), name="ui")
     return api
 
 

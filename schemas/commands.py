@@ -16,6 +16,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 __all__ = [
     "COMMAND_TYPES",
+    "GATE_PREFIX",
+    "AcquireSlot",
     "CancelExecution",
     "ChildCompleted",
     "ChildFailed",
@@ -23,6 +25,8 @@ __all__ = [
     "CommandBase",
     "ErrorInfo",
     "EventReceived",
+    "GrantSlot",
+    "ReleaseSlot",
     "RetryExecution",
     "SignalReceived",
     "StartExecution",
@@ -186,6 +190,41 @@ class TimeoutExecution(CommandBase):
     reason: str = ""
 
 
+GATE_PREFIX = "gate:"
+"""Execution ids starting with this address a workflow's concurrency gate, not an execution."""
+
+
+class AcquireSlot(CommandBase):
+    """Ask a workflow's gate (``execution_id`` ``gate:<workflow id>``) for a running slot.
+
+    Attributes:
+        holder: The execution that waits for the slot.
+        ticket: This acquisition's id (``<holder>:slot<seq>``); the release quotes it.
+        limit: The ``concurrency_limit`` of the version the holder runs.
+    """
+
+    type: Literal["acquire_slot"] = "acquire_slot"
+    holder: str = Field(min_length=1)
+    ticket: str = Field(min_length=1)
+    limit: int = Field(ge=1, le=100_000)
+
+
+class ReleaseSlot(CommandBase):
+    """Give a slot back to the gate (the holder ended) or leave its queue (cancelled there)."""
+
+    type: Literal["release_slot"] = "release_slot"
+    holder: str = Field(min_length=1)
+    ticket: str = Field(min_length=1)
+
+
+class GrantSlot(CommandBase):
+    """The gate admitted ``ticket``: the queued execution may start (or resume)."""
+
+    type: Literal["grant_slot"] = "grant_slot"
+    gate_id: str = Field(min_length=1)
+    ticket: str = Field(min_length=1)
+
+
 Command = Annotated[
     StartExecution
     | TaskCompleted
@@ -197,7 +236,10 @@ Command = Annotated[
     | ChildFailed
     | CancelExecution
     | RetryExecution
-    | TimeoutExecution,
+    | TimeoutExecution
+    | AcquireSlot
+    | ReleaseSlot
+    | GrantSlot,
     Field(discriminator="type"),
 ]
 """Any command, discriminated by its ``type`` field."""
@@ -214,6 +256,9 @@ COMMAND_TYPES: tuple[type[CommandBase], ...] = (
     CancelExecution,
     RetryExecution,
     TimeoutExecution,
+    AcquireSlot,
+    ReleaseSlot,
+    GrantSlot,
 )
 
 _COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)

@@ -17,12 +17,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
+from schemas._event_base import ExecutionEventBase
 from schemas.commands import ErrorInfo, UtcDatetime
+from schemas.gates import (
+    GATE_EVENT_TYPES,
+    ExecutionQueued,
+    SlotGranted,
+    SlotQueued,
+    SlotReleased,
+    SlotReturned,
+)
 
 __all__ = [
     "EVENT_TYPES",
+    "GATE_EVENT_TYPES",
     "TERMINAL_EVENT_TYPES",
     "BranchEnded",
     "BranchStarted",
@@ -34,6 +44,7 @@ __all__ = [
     "ExecutionEvent",
     "ExecutionEventBase",
     "ExecutionFailed",
+    "ExecutionQueued",
     "ExecutionResumed",
     "ExecutionStarted",
     "ExecutionStatus",
@@ -44,6 +55,10 @@ __all__ = [
     "ScopeOutcome",
     "SignalBuffered",
     "SignalConsumed",
+    "SlotGranted",
+    "SlotQueued",
+    "SlotReleased",
+    "SlotReturned",
     "StepCancelled",
     "StepCompleted",
     "StepEventBase",
@@ -64,26 +79,16 @@ __all__ = [
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 ExecutionStatus = Literal[
-    "pending", "running", "waiting", "completed", "failed", "cancelled", "timed_out"
+    "pending", "running", "waiting", "completed", "failed", "cancelled", "timed_out", "queued"
 ]
-"""Execution status. ``waiting`` means running with no task or child in flight."""
+"""Execution status. ``waiting`` means running with no task or child in flight; ``queued``
+means waiting for a slot of its workflow's ``concurrency_limit`` (`schemas.gates`)."""
 
 TimerPurpose = Literal["workflow_timeout", "step_timeout", "retry", "wait"]
 """Why a timer exists."""
 
 ScopeOutcome = Literal["completed", "failed", "cancelled"]
 """How a loop iteration or a parallel branch ended."""
-
-
-class ExecutionEventBase(BaseModel):
-    """Fields every execution event carries."""
-
-    model_config = _FROZEN
-
-    execution_id: str
-    seq: int = Field(ge=1)
-    time: UtcDatetime
-    command_id: str
 
 
 class StepEventBase(ExecutionEventBase):
@@ -394,7 +399,12 @@ ExecutionEvent = Annotated[
     | ExecutionFailed
     | ExecutionCancelled
     | ExecutionTimedOut
-    | CommandRejected,
+    | CommandRejected
+    | ExecutionQueued
+    | SlotReturned
+    | SlotQueued
+    | SlotGranted
+    | SlotReleased,
     Field(discriminator="type"),
 ]
 """Any execution event, discriminated by its ``type`` field."""
@@ -428,6 +438,11 @@ EVENT_TYPES: tuple[type[ExecutionEventBase], ...] = (
     ExecutionCancelled,
     ExecutionTimedOut,
     CommandRejected,
+    ExecutionQueued,
+    SlotReturned,
+    SlotQueued,
+    SlotGranted,
+    SlotReleased,
 )
 
 TERMINAL_EVENT_TYPES: frozenset[str] = frozenset(

@@ -24,9 +24,10 @@ from pydantic import BaseModel
 
 from schemas.codec import Codec, DecodeError
 from schemas.commands import CommandBase, StartExecution
-from schemas.executions import ExecutionEventBase
+from streams.catch_up import CatchUp
 from streams.dead_letters import DeadLetterSink, Record
-from streams.machine import HistoryError, State, apply_command, evolve
+from streams.gating import GateRouter
+from streams.machine import GateState, State, apply_command, is_gate
 from streams.outbox import Outbox
 from streams.registry import DefinitionsFeed, Entry
 from streams.routing import follow_ups
@@ -52,9 +53,13 @@ class _Batch:
 
     outbox: Outbox
     states: dict[int, dict[str, State]] = field(default_factory=dict)
+    gates: dict[int, dict[str, GateState]] = field(default_factory=dict)
 
     def changed(self, partition: int) -> dict[str, State]:
         return self.states.setdefault(partition, {})
+
+    def to_store(self, partition: int) -> dict[str, State | GateState]:
+        return {**self.changed(partition), **self.gates.get(partition, {})}
 
 
 class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -77,6 +82,7 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         self._bootstrap, self._topics, self._codec = bootstrap, topics, codec
         self._producer, self._store, self._definitions = producer, store, definitions
         self._dead = dead_letters
+        self._gates = GateRouter(topics, codec, producer, store)
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
             auto_offset_reset="earliest", max_poll_interval_ms=300_000)
@@ -140,41 +146,22 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
             end = (await reader.end_offsets([tp]))[tp]
             position = self._store.checkpoint(partition)
             reader.seek(tp, position)
-            folded = 0
+            fold = CatchUp(self._store, self._codec, partition)
             while position < end:
                 records = (await reader.getmany(tp, timeout_ms=1000, max_records=5000)).get(tp, [])
-                folded += self._fold(partition, records)
+                await self._fold(fold, records)
                 position = await reader.position(tp)
                 self._store.write(partition, {}, position)
-            if folded:
-                log.info("partition %d: folded %d events written elsewhere", partition, folded)
+            if fold.count:
+                log.info("partition %d: folded %d events written elsewhere", partition, fold.count)
+            await self._gates.resend(fold.resend())
         finally:
             await reader.stop()
 
-    def _fold(self, partition: int, records: list[Any]) -> int:
-        states: dict[str, State] = {}
-        folded = 0
-        for record in records:
-            try:
-                event = self._codec.decode_value(record.topic, record.value,
-                                                 partition=record.partition, offset=record.offset)
-            except DecodeError as exc:
-                log.error("unreadable execution event: %s", exc)
-                continue
-            assert isinstance(event, ExecutionEventBase)
-            state = states.get(event.execution_id) or self._store.get(partition, event.execution_id)
-            if (state.seq if state else 0) + 1 != event.seq:
-                continue  # a duplicate (seq already applied) or a history we never saw start
-            try:
-                new = evolve(state, event)  # type: ignore[arg-type]
-            except HistoryError as exc:
-                log.error("cannot fold %s: %s", event.execution_id, exc)
-                continue
-            if new is not None:
-                states[event.execution_id] = new
-                folded += 1
-        self._store.write(partition, states, None)
-        return folded
+    async def _fold(self, fold: CatchUp, records: list[Any]) -> None:
+        # An event that cannot be folded freezes its execution: say so on the dead letters.
+        for record, reason, message in fold.fold(records):
+            await self._dead.refuse(record, reason, message, "processor.catch_up")
 
     # -- commands -----------------------------------------------------------------------------
 
@@ -190,7 +177,7 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         ends = await batch.outbox.flush()
         topic = self._topics["executions"]
         self._store.write_many({
-            tp.partition: (batch.changed(tp.partition), ends.get((topic, tp.partition)))
+            tp.partition: (batch.to_store(tp.partition), ends.get((topic, tp.partition)))
             for tp in polled})
         for partition, states in batch.states.items():
             wheel = self._wheels[partition]
@@ -206,6 +193,12 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
     async def _apply(self, batch: _Batch, partition: int, record: Record) -> None:
         command = self._decode(record)
         eid = command.execution_id
+        if is_gate(eid):
+            gates = batch.gates.setdefault(partition, {})
+            refusal = await self._gates.apply(gates, batch.outbox, partition, record.key, command)
+            if refusal is not None:
+                raise Refused("not_a_gate_command", refusal)
+            return
         changed = batch.changed(partition)
         state = changed[eid] if eid in changed else self._store.get(partition, eid)
         entry = await self._definition(state, command)
@@ -223,7 +216,8 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         for event in events:
             # Co-partitioned with `hw.commands` (the key was checked in `_decode`).
             await batch.outbox.append(topic, partition, key, self._codec.encode_value(topic, event))
-        for out in follow_ups(events, new_state.workflow_id, new_state.workflow_version):
+        for out in follow_ups(events, new_state.workflow_id, new_state.workflow_version,
+                              new_state.slot):
             value = self._codec.encode_value(self._topics[out.role], out.value)
             if out.role == "tasks" and out.key == eid and self._tasks_copartitioned:
                 await batch.outbox.append(self._topics["tasks"], partition, key, value)

@@ -3,9 +3,10 @@
 Pure: the processor calls `follow_ups` on the events `decide` returned and produces the result
 in the same batch as the events. A wait for a correlated event opens a subscription on
 `hw.triggers` (`streams.correlation`), keyed by the subject so the trigger agent owning the
-subject's partition sees it before any later event for that subject. Every id here is derived from the causing event's execution
-id and seq, so a redelivered command that re-produces its events re-produces the same follow-ups
-with the same ids, and their consumers drop them as duplicates.
+subject's partition sees it before any later event for that subject. Every id here is derived
+from the causing event's execution id and seq, so a redelivered command that re-produces its
+events re-produces the same follow-ups with the same ids, and their consumers drop them as
+duplicates.
 """
 
 from __future__ import annotations
@@ -17,28 +18,35 @@ from pydantic import BaseModel
 
 from schemas import tasks
 from schemas.commands import (
+    AcquireSlot,
     CancelExecution,
     ChildCompleted,
     ChildFailed,
     ErrorInfo,
+    GrantSlot,
+    ReleaseSlot,
     StartExecution,
 )
 from schemas.executions import (
+    TERMINAL_EVENT_TYPES,
     ChildCancelled,
     ChildStarted,
     ExecutionCancelled,
     ExecutionCompleted,
     ExecutionEvent,
+    ExecutionEventBase,
     ExecutionFailed,
     ExecutionTimedOut,
     StepStarted,
     TaskRequested,
     TimerScheduled,
 )
+from schemas.gates import ExecutionQueued, SlotGranted, SlotReturned
 from streams.correlation import Subscription, opened_event
 from streams.machine import join_path
+from streams.machine.gate import gate_id
 
-__all__ = ["Outgoing", "follow_ups"]
+__all__ = ["Outgoing", "follow_ups", "grants", "release"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +59,17 @@ class Outgoing:
     value: BaseModel
 
 
-def follow_ups(events: Iterable[ExecutionEvent], workflow_id: str, version: str) -> list[Outgoing]:
-    """The tasks and commands that `events` of one execution cause, in order."""
+def follow_ups(events: Iterable[ExecutionEvent], workflow_id: str, version: str,
+               slot: str | None = None) -> list[Outgoing]:
+    """The tasks and commands that `events` of one execution cause, in order.
+
+    Args:
+        events: New events of one execution.
+        workflow_id: The workflow it runs.
+        version: The version it runs.
+        slot: The ticket of its concurrency slot after the events (`State.slot`), released
+            at its workflow's gate when one of the events ends the execution.
+    """
     out: list[Outgoing] = []
     batch = list(events)
     for i, event in enumerate(batch):
@@ -61,10 +78,30 @@ def follow_ups(events: Iterable[ExecutionEvent], workflow_id: str, version: str)
             record = _wait_opened(event, batch[i + 1:])
         if record is not None:
             out.append(record)
+        if slot is not None and event.type in TERMINAL_EVENT_TYPES:
+            out.append(release(event, gate_id(workflow_id), slot))
     return out
 
 
-def _cause(event: ExecutionEvent) -> str:
+def release(event: ExecutionEventBase, gate: str, ticket: str) -> Outgoing:
+    """The command that gives ``ticket`` back to ``gate``, caused by ``event``.
+
+    Its id derives from the ticket alone: an end and a returned grant of the same ticket
+    release it once.
+    """
+    return Outgoing("commands", gate, ReleaseSlot(
+        command_id=f"{ticket}:release", execution_id=gate, time=event.time,
+        holder=event.execution_id, ticket=ticket))
+
+
+def grants(events: Iterable[ExecutionEventBase]) -> list[Outgoing]:
+    """The `GrantSlot` commands a gate's new events send to the executions it admits."""
+    return [Outgoing("commands", e.holder, GrantSlot(
+        command_id=_cause(e), execution_id=e.holder, time=e.time, gate_id=e.execution_id,
+        ticket=e.ticket)) for e in events if isinstance(e, SlotGranted)]
+
+
+def _cause(event: ExecutionEventBase) -> str:
     return f"{event.execution_id}:e{event.seq}"
 
 
@@ -81,6 +118,13 @@ def _follow_up(event: ExecutionEvent, workflow_id: str, version: str) -> Outgoin
             parent_execution_id=event.execution_id if event.wait else None,
             parent_step=join_path(event.scope, event.step_id) if event.wait else None)
         return Outgoing("commands", event.child_execution_id, start)
+    if isinstance(event, ExecutionQueued):
+        acquire = AcquireSlot(command_id=f"{event.ticket}:acquire", execution_id=event.gate_id,
+                              time=event.time, holder=event.execution_id, ticket=event.ticket,
+                              limit=event.limit)
+        return Outgoing("commands", event.gate_id, acquire)
+    if isinstance(event, SlotReturned):
+        return release(event, event.gate_id, event.ticket)
     if isinstance(event, ChildCancelled):
         cancel = CancelExecution(command_id=_cause(event), execution_id=event.child_execution_id,
                                  time=event.time, reason="the parent stopped waiting",

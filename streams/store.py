@@ -14,17 +14,18 @@ from pathlib import Path
 
 from rocksdict import Options, Rdict, WriteBatch
 
-from streams.machine import State
+from streams.machine import GateState, State
 
 __all__ = ["StateStore"]
 
 _STATE = b"s:"
+_GATE = b"g:"
 _CHECKPOINT = b"c:"
 
 
-def _state_key(partition: int, execution_id: str) -> bytes:
+def _state_key(partition: int, execution_id: str, kind: bytes = _STATE) -> bytes:
     # The partition leads the key, so one partition's states are one contiguous range.
-    return b"%s%d:%s" % (_STATE, partition, execution_id.encode())
+    return b"%s%d:%s" % (kind, partition, execution_id.encode())
 
 
 def open_rocksdb(path: Path) -> Rdict:
@@ -50,25 +51,34 @@ class StateStore:
         data = self._db.get(_state_key(partition, execution_id))
         return State.from_bytes(data) if data is not None else None
 
+    def get_gate(self, partition: int, gate_id: str) -> GateState | None:
+        """The stored state of a workflow's concurrency gate of `partition`, if any."""
+        data = self._db.get(_state_key(partition, gate_id, _GATE))
+        return GateState.from_bytes(data) if data is not None else None
+
     def checkpoint(self, partition: int) -> int:
         """The `hw.executions` offset of `partition` the stored states reflect (0: none)."""
         data = self._db.get(_CHECKPOINT + str(partition).encode())
         return int(data) if data is not None else 0
 
-    def write(self, partition: int, states: Mapping[str, State], checkpoint: int | None) -> None:
+    def write(self, partition: int, states: Mapping[str, State | GateState],
+              checkpoint: int | None) -> None:
         """Store states of `partition` and its checkpoint atomically (all or nothing)."""
         self.write_many({partition: (states, checkpoint)})
 
-    def write_many(self, changes: Mapping[int, tuple[Mapping[str, State], int | None]]) -> None:
+    def write_many(self, changes: Mapping[int, tuple[Mapping[str, State | GateState],
+                                                     int | None]]) -> None:
         """Store states and checkpoints of several partitions in one atomic write.
 
         Args:
-            changes: Partition -> (its changed states, its new checkpoint or None).
+            changes: Partition -> (its changed execution and gate states, its new checkpoint
+                or None).
         """
         batch = WriteBatch(raw_mode=True)
         for partition, (states, checkpoint) in changes.items():
             for execution_id, state in states.items():
-                batch.put(_state_key(partition, execution_id), state.to_bytes())
+                kind = _GATE if isinstance(state, GateState) else _STATE
+                batch.put(_state_key(partition, execution_id, kind), state.to_bytes())
             if checkpoint is not None:
                 batch.put(_CHECKPOINT + str(partition).encode(), str(checkpoint).encode())
         self._db.write(batch)

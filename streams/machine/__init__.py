@@ -17,6 +17,15 @@ from streams.machine.backoff import jitter_fraction, retry_delay
 from streams.machine.decide import MAX_BUFFERED_SIGNALS, apply_command, decide
 from streams.machine.determinism import Divergence, check_determinism
 from streams.machine.evolve import HistoryError, evolve, replay
+from streams.machine.gate import (
+    GateHistoryError,
+    GateState,
+    apply_gate,
+    evolve_gate,
+    gate_id,
+    is_gate,
+    replay_gate,
+)
 from streams.machine.plan import Plan, compile_plan
 from streams.machine.state import (
     RECENT_COMMANDS,
@@ -36,6 +45,8 @@ __all__ = [
     "STEP_BUDGET",
     "TERMINAL_STATUSES",
     "Divergence",
+    "GateHistoryError",
+    "GateState",
     "HistoryError",
     "Plan",
     "ScopeState",
@@ -43,13 +54,18 @@ __all__ = [
     "StepState",
     "TimerState",
     "apply_command",
+    "apply_gate",
     "check_determinism",
     "compile_plan",
     "decide",
     "evolve",
+    "evolve_gate",
+    "gate_id",
+    "is_gate",
     "jitter_fraction",
     "join_path",
     "replay",
+    "replay_gate",
     "retry_delay",
     "split_path",
 ]

@@ -11,11 +11,14 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.commands import (
+    AcquireSlot,
     CancelExecution,
     ChildCompleted,
     ChildFailed,
     CommandBase,
     EventReceived,
+    GrantSlot,
+    ReleaseSlot,
     RetryExecution,
     SignalReceived,
     StartExecution,
@@ -36,7 +39,7 @@ from schemas.executions import (
 )
 from schemas.executions import TimerFired as TimerFiredEvent
 from schemas.expressions import ExpressionError
-from streams.machine import flow, steps
+from streams.machine import admission, flow, steps
 from streams.machine.plan import Plan, compile_plan
 from streams.machine.state import State, split_path
 from streams.machine.tx import BudgetExceeded, Tx
@@ -95,7 +98,10 @@ def apply_command(
 
 def _dispatch(tx: Tx, command: CommandBase) -> None:
     if isinstance(command, StartExecution):
-        if tx._state is None:
+        limit = tx.plan.definition.concurrency_limit
+        if tx._state is None and limit is not None:
+            admission.queue(tx, command, limit)
+        elif tx._state is None:
             _start(tx, command)
         else:
             _reject(tx, "already_started", "the execution exists")
@@ -104,6 +110,12 @@ def _dispatch(tx: Tx, command: CommandBase) -> None:
     if state.workflow_id != tx.plan.workflow_id or state.workflow_version != tx.plan.version:
         _reject(tx, "definition_mismatch",
                 f"execution runs {state.workflow_id}@{state.workflow_version}")
+        return
+    if isinstance(command, GrantSlot):  # answered even once finished: the slot goes back
+        _grant(tx, command)
+        return
+    if isinstance(command, AcquireSlot | ReleaseSlot):
+        _reject(tx, "not_a_gate", "slots are acquired and released at gate:<workflow id>")
         return
     if state.finished and not isinstance(command, RetryExecution):
         _reject(tx, "execution_finished", f"the execution is {state.status}")
@@ -232,6 +244,16 @@ def _timeout(tx: Tx, command: TimeoutExecution) -> None:
     _end(tx, ExecutionTimedOut, command.reason)
 
 
+def _grant(tx: Tx, command: GrantSlot) -> None:
+    verdict = admission.verdict(tx.state, command)
+    if verdict == "give_back":
+        admission.give_back(tx, command)
+    elif verdict == "admit" and tx.state.failed_step is not None:
+        _resume(tx, None)  # a retry that waited for its slot
+    elif verdict == "admit":
+        _start(tx, admission.start_command(tx.state, command))
+
+
 def _retry(tx: Tx, command: RetryExecution) -> None:
     state = tx.state
     if state.status != "failed":
@@ -240,8 +262,17 @@ def _retry(tx: Tx, command: RetryExecution) -> None:
     if state.failed_step is None:
         _reject(tx, "nothing_to_retry", "the execution did not fail in a step")
         return
-    _, failed = split_path(state.failed_step)
-    tx.emit(ExecutionResumed, requested_by=command.requested_by)
+    limit = tx.plan.definition.concurrency_limit
+    if limit is not None:
+        admission.queue(tx, state, limit)
+        return
+    _resume(tx, command.requested_by)
+
+
+def _resume(tx: Tx, requested_by: str | None) -> None:
+    assert tx.state.failed_step is not None
+    _, failed = split_path(tx.state.failed_step)
+    tx.emit(ExecutionResumed, requested_by=requested_by)
     if tx.plan.definition.timeout is not None:
         flow.schedule_timer(tx, "", None, tx.plan.definition.timeout, "workflow_timeout")
     top = tx.state.scopes[""]

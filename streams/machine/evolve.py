@@ -39,6 +39,7 @@ from schemas.executions import (
     TimerScheduled,
     VariablesUpdated,
 )
+from schemas.gates import ExecutionQueued
 from streams.machine.state import (
     RECENT_COMMANDS,
     Scopes,
@@ -93,6 +94,8 @@ def apply(state: State | None, event: ExecutionEvent) -> State | None:
     if state is None:
         if isinstance(event, ExecutionStarted):
             state = _started(event)
+        elif isinstance(event, ExecutionQueued):
+            state = _queued_first(event)
         elif event.type == "command_rejected":
             return None
         else:
@@ -125,6 +128,29 @@ def _started(e: ExecutionStarted) -> State:
         parent_execution_id=e.parent_execution_id, parent_step=e.parent_step,
         scopes=Scopes({"": ScopeState("")}),
     )
+
+
+def _queued_first(e: ExecutionQueued) -> State:
+    # No scopes and no variables yet: they come with `execution_started` once admitted.
+    return State(
+        execution_id=e.execution_id, workflow_id=e.workflow_id,
+        workflow_version=e.workflow_version, status="queued", input=e.input, vars={},
+        started_at=e.time, trigger_type=e.trigger_type, triggered_by=e.triggered_by,
+        trigger_event=e.trigger_event, parent_execution_id=e.parent_execution_id,
+        parent_step=e.parent_step, scopes=Scopes(), slot=e.ticket,
+    )
+
+
+def _queued_again(state: State, e: ExecutionQueued) -> None:
+    state.status = "queued"  # a retry waiting for its slot; the failure stays until resumed
+    state.slot = e.ticket
+
+
+def _admitted(state: State, e: ExecutionStarted) -> None:
+    state.status = "running"
+    state.vars = e.variables
+    state.started_at = e.time
+    state.scopes = Scopes({"": ScopeState("")})
 
 
 def _step(state: State, scope: str, step_id: str) -> StepState:
@@ -320,6 +346,8 @@ def _timed_out(state: State, e: ExecutionTimedOut) -> None:
 
 
 _HANDLERS: dict[str, Callable[[State, Any], None]] = {
+    "execution_queued": _queued_again,
+    "execution_started": _admitted,
     "step_scheduled": _step_scheduled,
     "step_started": _step_started,
     "task_requested": _task_requested,

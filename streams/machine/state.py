@@ -241,7 +241,9 @@ class State:
     """Everything the state machine knows about one execution.
 
     ``seq`` is the sequence number of the last applied event; ``recent`` holds the
-    last `RECENT_COMMANDS` command ids applied (newest last).
+    last `RECENT_COMMANDS` command ids applied (newest last). ``slot`` is the ticket of the
+    concurrency slot the execution holds (``status`` ``queued``: waits for), if its workflow
+    has a ``concurrency_limit``.
     """
 
     execution_id: str
@@ -268,6 +270,7 @@ class State:
     signals: list[list[Any]] = field(default_factory=list)
     recent: list[str] = field(default_factory=list)
     seq: int = 0
+    slot: str | None = None
 
     def __post_init__(self) -> None:
         if type(self.scopes) is not Scopes:
@@ -298,7 +301,7 @@ class State:
             self.output, self.error, self.failed_step, self.last_error,
             self.scopes.share(), dict(self.tasks),
             dict(self.children), dict(self.timers), list(self.signals), list(self.recent),
-            self.seq,
+            self.seq, self.slot,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -345,7 +348,7 @@ _STATE_FIELDS = (
     "execution_id", "workflow_id", "workflow_version", "status", "input", "vars",
     "started_at", "trigger_type", "triggered_by", "trigger_event", "parent_execution_id",
     "parent_step", "ended_at", "output", "error", "failed_step", "last_error", "tasks",
-    "children", "signals", "recent", "seq",
+    "children", "signals", "recent", "seq", "slot",
 )
 _STATE_EMPTY_OK = frozenset({"tasks", "children", "signals"})
 
@@ -353,7 +356,7 @@ _STATE_EMPTY_OK = frozenset({"tasks", "children", "signals"})
 # A decoded state holds one string object per status and one datetime per time; the
 # same few words and the same few instants recur in every state, so they are shared.
 _WORDS = {word: word for word in (
-    *ACTIVE_STEP, *TERMINAL_STATUSES, "skipped", "waiting", "manual",
+    *ACTIVE_STEP, *TERMINAL_STATUSES, "skipped", "waiting", "manual", "queued",
     "workflow_timeout", "step_timeout", "retry", "wait",
 )}
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from schemas import tasks
-from schemas.commands import ChildCompleted, StartExecution
+from schemas.commands import AcquireSlot, ChildCompleted, GrantSlot, ReleaseSlot, StartExecution
 from schemas.executions import ChildStarted, ExecutionCompleted, StepCompleted, TaskRequested
-from streams.routing import follow_ups
+from schemas.gates import ExecutionQueued, SlotGranted, SlotReturned
+from streams.routing import follow_ups, grants
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -34,3 +35,25 @@ def test_tasks_children_and_parents_are_told_with_stable_ids() -> None:
     assert child.version is None and child.input == {"n": 1}
     assert isinstance(parent, ChildCompleted) and parent.output == 3
     assert follow_ups(events, "wf", "1.0.0") == out  # the same events, the same records
+
+
+def test_a_limited_execution_asks_its_gate_and_releases_its_ticket_when_it_ends() -> None:
+    common = {"execution_id": "e", "time": T0, "command_id": "c"}
+    queued = ExecutionQueued(**common, seq=1, workflow_id="wf", workflow_version="1",
+                             gate_id="gate:wf", ticket="e:slot1", limit=3)
+    [ask] = follow_ups([queued], "wf", "1", "e:slot1")
+    assert ask.key == "gate:wf" and isinstance(ask.value, AcquireSlot)
+    assert (ask.value.command_id, ask.value.holder, ask.value.limit) == ("e:slot1:acquire", "e", 3)
+    done = ExecutionCompleted(**common, seq=9, parent_execution_id="gp", parent_step="s")
+    parent, free = follow_ups([done], "wf", "1", "e:slot1")
+    assert parent.key == "gp" and free.key == "gate:wf" and isinstance(free.value, ReleaseSlot)
+    assert (free.value.ticket, free.value.command_id) == ("e:slot1", "e:slot1:release")
+    assert follow_ups([done], "wf", "1") == [parent]  # not limited: no gate
+    back = SlotReturned(**common, seq=10, gate_id="gate:wf", ticket="e:slot1")
+    [again] = follow_ups([back], "wf", "1", "e:slot1")
+    assert again.value == free.value.model_copy(update={"time": back.time})
+    granted = SlotGranted(execution_id="gate:wf", seq=4, time=T0, command_id="c", ticket="e:slot1",
+                          holder="e", limit=3)
+    [grant] = grants([granted])
+    assert grant.key == "e" and isinstance(grant.value, GrantSlot)
+    assert (grant.value.command_id, grant.value.gate_id) == ("gate:wf:e4", "gate:wf")
