@@ -5,6 +5,7 @@ that came a moment before the wait is kept for it a while."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from streams.correlation import (
 )
 from streams.early_events import EarlyEvents, WaitTypes
 from streams.routing import follow_ups
+from streams.rule_state import RuleStateStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -193,3 +195,20 @@ def test_wait_types_are_found_however_deeply_nested() -> None:
     wanted = WaitTypes([flow])
     assert "pay.received" in wanted and "ship.done" in wanted
     assert "ship.started" not in wanted and None not in wanted and "go" not in wanted
+
+
+def test_the_store_gives_back_what_was_written_per_partition(tmp_path: Path) -> None:
+    store = RuleStateStore(tmp_path)
+    sub = _sub("a:e1", expires=T0 + timedelta(hours=1))
+    kept = EarlyEvents()
+    kept.keep(_event(), T0, ["x"])
+    store.write_waits(3, {"a:e1": sub, "gone:e1": None})
+    store.write_early(3, kept.changes())
+    store.write(3, {}, 42)
+    store.forget(3)  # pattern state and checkpoint only: waits replay from their own start
+    assert list(store.waits(3)) == [sub] and list(store.waits(4)) == []
+    (early,) = store.early(3)
+    assert early.event == _event() and early.delivered == {"x"} and early.at == T0
+    store.write_waits(3, {"a:e1": None})
+    assert list(store.waits(3)) == []
+    store.close()
