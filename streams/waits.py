@@ -88,7 +88,9 @@ class PartitionWaits:
         subject = event.get("subject")
         if subject.__class__ is not str:
             return []
-        table = self._tables.get(partition) or self._table(partition)
+        table = self._tables.get(partition)
+        if table is None:
+            table = self._table(partition)
         wanted = event.get("type") in self._wanted
         if not wanted and subject not in table:
             return []
