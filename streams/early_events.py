@@ -51,14 +51,16 @@ class WaitTypes:
 
     def __init__(self, workflows: Iterable[WorkflowDefinition] = ()) -> None:
         found = {t for w in workflows for t in _wait_types(w.steps)}
-        self._exact = frozenset(t for t in found if not _is_glob(t))
-        self._globs = tuple(sorted(t for t in found if _is_glob(t)))
+        self.exact = frozenset(t for t in found if not _is_glob(t))
+        """The exact types (a set, for the hot path)."""
+        self.globs = tuple(sorted(t for t in found if _is_glob(t)))
+        """The glob patterns."""
 
     def __contains__(self, event_type: object) -> bool:
-        if event_type in self._exact:  # decoded events' types are text: hashable
+        if event_type in self.exact:  # decoded events' types are text: hashable
             return True
         return isinstance(event_type, str) and any(fnmatchcase(event_type, g)
-                                                   for g in self._globs)
+                                                   for g in self.globs)
 
 
 def _is_glob(pattern: str) -> bool:

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from rules import Evaluation, Firing, RuleEngine, Timer, to_outcomes
 from schemas.codec import Codec, DecodeError
-from streams.correlation import InvalidSubscription, is_internal
+from streams.correlation import InvalidSubscription
 from streams.dead_letters import DeadLetterSink, Record
 from streams.effects import (
     DEPTH_EXTENSION,
@@ -297,8 +297,8 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         Time is the record's (the broker's), not the event's own `time`, which a producer
         sets: it is the resumed execution's clock and decides whether a wait has expired.
         """
-        if not is_internal(event.get("type")):
-            routed = self._waits.route(record.partition, event, record.timestamp)
+        routed = self._waits.route(record.partition, event, record.timestamp)
+        if routed is not None:
             return False, [] if replaying else routed
         try:
             at = datetime.fromtimestamp(record.timestamp / 1000, UTC)

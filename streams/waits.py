@@ -11,6 +11,7 @@ from typing import Any
 
 from schemas.definitions import WorkflowDefinition
 from streams.correlation import (
+    INTERNAL_PREFIX,
     Subscription,
     Subscriptions,
     received_command,
@@ -78,20 +79,23 @@ class PartitionWaits:
         return [_received(sub, early, now)]
 
     def route(self, partition: int, event: Mapping[str, Any],
-              timestamp_ms: int) -> list[Outgoing]:
+              timestamp_ms: int) -> list[Outgoing] | None:
         """The `EventReceived` commands an ordinary event causes (its subscriptions close);
         an event some wait may expect is also kept a while for waits about to open.
+        None: `event` is a wait record (`open` it instead).
 
         On the hot path: most events have neither a subscription nor an expected type, and
-        cost two lookups.
+        cost a few lookups.
         """
-        subject = event.get("subject")
+        kind, subject = event.get("type"), event.get("subject")
+        if kind.__class__ is str and kind.startswith(INTERNAL_PREFIX):
+            return None
         if subject.__class__ is not str:
             return []
         table = self._tables.get(partition)
         if table is None:
             table = self._table(partition)
-        wanted = event.get("type") in self._wanted
+        wanted = kind in self._wanted.exact or (bool(self._wanted.globs) and kind in self._wanted)
         if not wanted and subject not in table:
             return []
         now = datetime.fromtimestamp(timestamp_ms / 1000, UTC)
