@@ -163,7 +163,9 @@ class Codec:
             return None
         where = (topic, partition, offset)
         codec = self._topic_for_decoding(where)
-        _, key = self._read(where, data, codec.key_schema)
+        key = codec.read_key_fast(data)
+        if key is None:
+            _, key = self._read(where, data, codec.key_schema)
         if not isinstance(key, str | bytes):
             raise DecodeError(*where, DecodeReason.SCHEMA_MISMATCH, "not a key schema")
         return key

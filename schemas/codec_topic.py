@@ -53,6 +53,7 @@ class TopicCodec:
     value_schema: Any
     key_schema: Any
     key_writer: Writer | None = None
+    key_reader: Reader | None = None
     writers: dict[type[BaseModel], Branch] = field(default_factory=dict)
     models: dict[str, type[BaseModel]] = field(default_factory=dict)
     branches: list[tuple[str, Any]] = field(default_factory=list)
@@ -66,7 +67,7 @@ class TopicCodec:
         """Prepare the codec of a catalogue role (schemas parsed, writers and readers compiled)."""
         union = value_schema(schemas.role)
         keys = parse_schema(key_schema(schemas.role))
-        codec = cls(schemas, parse_schema(union), keys, compile_writer(keys))
+        codec = cls(schemas, parse_schema(union), keys, compile_writer(keys), compile_reader(keys))
         expanded = expand_schema(parse_schema(union, _write_hint=False))
         for index, (model, branch) in enumerate(zip(schemas.events, expanded, strict=True)):
             fullname = f"{schemas.namespace}.{model.__name__}"
@@ -153,6 +154,18 @@ class TopicCodec:
         except Exception:
             return None
         return (name, record) if end == len(data) else None
+
+
+    def read_key_fast(self, data: bytes) -> Any:
+        """The key in ``data`` written with this topic's own key schema, read by the compiled
+        reader; None when anything is off (the full path then names it)."""
+        if self.key_reader is None or not data.startswith(self.key_header):
+            return None
+        try:
+            key, end = self.key_reader(data, HEADER.size)
+        except Exception:
+            return None
+        return key if end == len(data) else None
 
 
 def _varint(index: int) -> bytes:
