@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -44,6 +45,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from bench import kafka_baseline
 from bench._broker import broker, machine
 from infra.topics import create_topics_async, topic_names
+from schemas.avro.catalogue import CATALOGUE
 from schemas.codec import Codec
 from schemas.commands import StartExecution
 from schemas.definition_events import DefinitionPublished
@@ -101,6 +103,10 @@ class Driver:
         self.sent: dict[str, float] = {}
         self.began: dict[str, float] = {}
         self.done: dict[str, float] = {}
+        # The byte after the header of a started or completed event: its union index.
+        models = [model.__name__ for model in CATALOGUE["executions"].events]
+        self.marks = {models.index("ExecutionStarted") << 1: self.began,
+                      models.index("ExecutionCompleted") << 1: self.done}
 
     async def __aenter__(self) -> Driver:
         await self.producer.start()
@@ -141,11 +147,13 @@ class Driver:
                 raise TimeoutError(f"{len(wanted - self.done.keys())} executions did not finish")
             for records in (await self.reader.getmany(timeout_ms=200, max_records=20000)).values():
                 for record in records:
-                    event = self.codec.decode_value(record.topic, record.value)
-                    if event.type == "execution_completed":
-                        self.done.setdefault(event.execution_id, record.timestamp / 1000)
-                    elif event.type == "execution_started":
-                        self.began.setdefault(event.execution_id, record.timestamp / 1000)
+                    # Only the union branch and the key (the execution id) are read: this
+                    # process shares the machine with the worker it measures.
+                    seen = self.marks.get(record.value[5]) if len(record.value) > 5 else None
+                    if seen is not None:
+                        key = self.codec.decode_key(record.topic, record.key)
+                        assert isinstance(key, str)
+                        seen.setdefault(key, record.timestamp / 1000)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -174,12 +182,28 @@ async def burst(driver: Driver, n: int, profile: Path | None, pid: int) -> str:
     ids = [f"burst-{i}" for i in range(n)]
     began = time.time()
     collecting = asyncio.create_task(driver.collect(set(ids), timeout_s=600))
+    cpu_before = cpu_seconds(pid)
     with sampling(profile, pid):
         await asyncio.gather(*[await driver.start(eid, i) for i, eid in enumerate(ids)])
         await collecting
+    cpu = cpu_seconds(pid) - cpu_before
     seconds = max(driver.done[i] for i in ids) - began
     return (f"burst: {n:,} executions in {seconds:.2f} s = {n / seconds:,.0f} executions/s; "
-            f"start-to-end {latency_line(driver, ids)}")
+            f"start-to-end {latency_line(driver, ids)}\n"
+            f"    worker CPU {1000 * cpu / n:.2f} ms per execution ({100 * cpu / seconds:.0f}% of "
+            f"a core; {n / cpu:,.0f} executions per CPU second)")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0 where unknown.
+
+    On a shared machine the worker's CPU per execution is the steadier figure: wall-clock
+    rates move with whatever else runs, CPU time much less."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -252,6 +276,8 @@ async def engine_figures(bootstrap: str, executions: int, rate: float, seconds: 
             lines = [await burst(driver, executions, profile, child.pid),
                      await paced(driver, rate, seconds)]
         assert child.poll() is None, (Path(tmp) / "worker.log").read_text()[-2000:]
+        if profile is not None:
+            shutil.copy(Path(tmp) / "worker.log", profile.with_suffix(".log"))
     return lines
 
 

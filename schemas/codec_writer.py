@@ -99,11 +99,22 @@ def _null(out: bytearray, value: Any) -> None:
         raise Unsupported("not None")
 
 
+_last_time: list[tuple[Any, int]] = [(None, 0)]
+"""The last datetime written and its micros (one tuple, swapped whole, so a reader in another
+thread never pairs one time with another's micros): a command's events share one time."""
+
+
 def _timestamp_micros(out: bytearray, value: Any) -> None:
+    last, micros = _last_time[0]
+    if value is last:  # the tuple holds a reference, so the id cannot be reused meanwhile
+        put_long(out, micros)
+        return
     # fastavro's arithmetic exactly (a naive datetime means local time there: not ours).
     if type(value) is datetime and value.tzinfo is not None:
         delta = value - _EPOCH
-        put_long(out, (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        put_long(out, micros)
+        _last_time[0] = (value, micros)
     else:
         _long(out, value)
 

@@ -32,6 +32,8 @@ from streams.workers.actions import ACTIONS, MAX_DELAY_S, ActionContext, TaskErr
 __all__ = ["TaskWorker", "answer"]
 
 log = logging.getLogger(__name__)
+_INLINE = frozenset({"transform", "log"})
+"""Built-in actions that return without waiting on anything."""
 
 
 def answer(task: TaskRequested, outcome: Any, now: datetime) -> CommandBase:
@@ -94,7 +96,10 @@ class TaskWorker:
                     task = await self._decode(record)
                     if task is not None and task.task_type in ACTIONS:
                         tasks.append(task)
-            answers = await asyncio.gather(*(self._run(task) for task in tasks))
+            # Actions that never wait run one after the other: a task each would cost more.
+            answers = [await self._run(task) for task in tasks if task.task_type in _INLINE]
+            answers += await asyncio.gather(*(self._run(task) for task in tasks
+                                              if task.task_type not in _INLINE))
             outbox = Outbox(self._producer)
             topic = self._topics["commands"]
             for answered in answers:
@@ -127,11 +132,14 @@ class TaskWorker:
         if task.deadline is not None and task.deadline <= datetime.now(UTC):
             log.info("task %s is past its deadline; the engine has timed it out", task.task_id)
             return None
-        async with self._slots:
-            try:
+        try:
+            if task.task_type in _INLINE:
                 outcome: Any = await run_action(task, self._context)
-            except TaskError as exc:
-                outcome = exc
+            else:
+                async with self._slots:
+                    outcome = await run_action(task, self._context)
+        except TaskError as exc:
+            outcome = exc
         topic = self._topics["commands"]
         try:
             value = self._codec.encode_value(topic, answer(task, outcome, datetime.now(UTC)))

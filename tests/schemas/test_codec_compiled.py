@@ -153,3 +153,17 @@ def test_a_record_of_an_older_schema_id_is_not_read_by_the_compiled_reader() -> 
     other_id = HEADER.pack(0, 12345)
     data = codec.value_header + b"\x00" + b"\x00" * 8
     assert codec.read_fast(other_id + data[HEADER.size:]) is None
+
+
+def test_a_time_written_again_or_after_another_is_written_as_fastavro_writes_it() -> None:
+    micros = {"type": "long", "logicalType": "timestamp-micros"}
+    schema = {"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": micros}, {"name": "b", "type": micros}]}
+    writer = compile_writer(schema)
+    assert writer is not None
+    first = datetime(2026, 3, 1, 12, 0, 0, 1, tzinfo=UTC)
+    second = datetime(2026, 3, 1, 18, 30, 0, 7, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    for a, b in [(first, first), (first, second), (second, first), (second, second)]:
+        out = bytearray()
+        writer(out, {"a": a, "b": b})
+        assert bytes(out) == fastavro_bytes(schema, {"a": a, "b": b})
