@@ -99,22 +99,23 @@ def _null(out: bytearray, value: Any) -> None:
         raise Unsupported("not None")
 
 
-_last_time: list[tuple[Any, int]] = [(None, 0)]
-"""The last datetime written and its micros (one tuple, swapped whole, so a reader in another
-thread never pairs one time with another's micros): a command's events share one time."""
+_last_time: list[tuple[Any, bytes]] = [(None, b"")]
+"""The last datetime written and its encoding (one tuple, swapped whole, so a reader in another
+thread never pairs one time with another's bytes): a command's events share one time."""
 
 
 def _timestamp_micros(out: bytearray, value: Any) -> None:
-    last, micros = _last_time[0]
+    last, encoded = _last_time[0]
     if value is last:  # the tuple holds a reference, so the id cannot be reused meanwhile
-        put_long(out, micros)
+        out += encoded
         return
     # fastavro's arithmetic exactly (a naive datetime means local time there: not ours).
     if type(value) is datetime and value.tzinfo is not None:
         delta = value - _EPOCH
-        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-        put_long(out, micros)
-        _last_time[0] = (value, micros)
+        fresh = bytearray()
+        put_long(fresh, (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+        out += fresh
+        _last_time[0] = (value, bytes(fresh))
     else:
         _long(out, value)
 

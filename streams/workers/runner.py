@@ -85,29 +85,49 @@ class TaskWorker:
         await self._consumer.stop()
 
     async def run(self) -> None:
-        """Run batches of tasks until cancelled."""
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
-            if not batches:
-                continue
-            tasks: list[TaskRequested] = []
-            for records in batches.values():
-                for record in records:
-                    task = await self._decode(record)
-                    if task is not None and task.task_type in ACTIONS:
-                        tasks.append(task)
-            # Actions that never wait run one after the other: a task each would cost more.
-            answers = [await self._run(task) for task in tasks if task.task_type in _INLINE]
-            answers += await asyncio.gather(*(self._run(task) for task in tasks
-                                              if task.task_type not in _INLINE))
-            outbox = Outbox(self._producer)
-            topic = self._topics["commands"]
-            for answered in answers:
-                if answered is not None:
-                    key, partition, value = answered
-                    await outbox.append(topic, partition, key, value)
-            await outbox.flush()
-            await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+        """Run batches of tasks until cancelled.
+
+        While one batch's answers wait for their acks and its offsets are committed, the next
+        batch already runs; commits stay in batch order, each after its own answers' acks.
+        """
+        finishing: asyncio.Task[None] | None = None
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+                if not batches:
+                    continue
+                outbox = await self._answers(batches)
+                if finishing is not None:
+                    await finishing  # its failure (an unacknowledged answer) stops this part
+                offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                finishing = asyncio.create_task(self._finish(outbox, offsets))
+        finally:
+            if finishing is not None and not finishing.done():
+                finishing.cancel()  # not committed: those tasks run again, answered alike
+
+    async def _answers(self, batches: dict[TopicPartition, list[Any]]) -> Outbox:
+        """Run a poll's tasks; their answers, appended to an outbox not yet flushed."""
+        tasks: list[TaskRequested] = []
+        for records in batches.values():
+            for record in records:
+                task = await self._decode(record)
+                if task is not None and task.task_type in ACTIONS:
+                    tasks.append(task)
+        # Actions that never wait run one after the other: a task each would cost more.
+        answers = [await self._run(task) for task in tasks if task.task_type in _INLINE]
+        answers += await asyncio.gather(*(self._run(task) for task in tasks
+                                          if task.task_type not in _INLINE))
+        outbox = Outbox(self._producer)
+        topic = self._topics["commands"]
+        for answered in answers:
+            if answered is not None:
+                key, partition, value = answered
+                await outbox.append(topic, partition, key, value)
+        return outbox
+
+    async def _finish(self, outbox: Outbox, offsets: dict[TopicPartition, int]) -> None:
+        await outbox.flush()
+        await self._commit(offsets)
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         try:
