@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from schemas.codec_records import generate_reader
+
 __all__ = ["Reader", "compile_reader"]
 
 Reader = Callable[[bytes, int], tuple[Any, int]]
@@ -169,38 +171,14 @@ def _enum(symbols: list[str]) -> Reader:
     return read
 
 
-def _record(fields: list[_Field]) -> Reader:
-    def read(data: bytes, pos: int) -> tuple[Any, int]:
-        out: dict[str, Any] = {}
-        for name, nullable, leaf, reader in fields:
-            if nullable:
-                flag = data[pos]
-                pos += 1
-                if flag == 0:
-                    out[name] = None
-                    continue
-                if flag != 2:
-                    raise ValueError("bad union index")
-            if reader is not None:
-                out[name], pos = reader(data, pos)
-                continue
-            byte = data[pos]
-            if byte < 0x80:
-                size, pos = (byte >> 1) ^ -(byte & 1), pos + 1
-            else:
-                size, pos = _long(data, pos)
-            if leaf == _LONG:
-                out[name] = size
-            elif leaf == _TIME:
-                out[name] = _EPOCH + timedelta(microseconds=size)
-            else:
-                end = pos + size
-                if size < 0 or end > len(data):
-                    raise ValueError("bad string length")
-                out[name], pos = data[pos:end].decode(), end
-        return out, pos
+_KINDS = {_STRING: "string", _LONG: "long", _TIME: "time", _OTHER: "other"}
 
-    return read
+
+def _record(fields: list[_Field]) -> Reader:
+    reader: Reader = generate_reader(
+        [(name, nullable, _KINDS[leaf], reader) for name, nullable, leaf, reader in fields],
+        {"_long": _long, "_EPOCH": _EPOCH, "_timedelta": timedelta})
+    return reader
 
 
 def _blocks(items: Reader, keyed: bool) -> Reader:

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.codec_records import generate_writer
+
 __all__ = ["Writer", "compile_writer"]
 
 Writer = Callable[[bytearray, Any], None]
@@ -175,36 +177,17 @@ def _field(name: str, schema: Any) -> _Field | None:
     return name, nullable, leaf, writer
 
 
+_KINDS = {_STRING: "string", _LONG: "long", _TIME: "time", _OTHER: "other"}
+
+
 def _record(schema: dict[str, Any]) -> Writer | None:
     fields = [_field(f["name"], f["type"]) for f in schema["fields"]]
     if None in fields:
         return None
-    plan = [f for f in fields if f is not None]
-
-    def write(out: bytearray, value: Any) -> None:
-        if type(value) is not dict or "-type" in value:  # fastavro reads "-type" as a branch
-            raise Unsupported("not a plain record dict")
-        for name, nullable, leaf, writer in plan:
-            item = value[name]
-            if nullable:
-                if item is None:
-                    out.append(0)
-                    continue
-                out.append(2)
-            if leaf == _STRING and type(item) is str:
-                data = item.encode()
-                size = len(data)
-                if size < 64:
-                    out.append(size << 1)
-                else:
-                    put_long(out, size)
-                out += data
-            elif leaf == _LONG and type(item) is int and 0 <= item < 64:
-                out.append(item << 1)
-            else:
-                writer(out, item)
-
-    return write
+    writer: Writer = generate_writer(
+        [(name, nullable, _KINDS[leaf], w) for name, nullable, leaf, w in filter(None, fields)],
+        {"put_long": put_long, "_long": _long, "Unsupported": Unsupported})
+    return writer
 
 
 def _enum(symbols: list[str]) -> Writer:
