@@ -25,7 +25,7 @@ from tests.schemas.test_codec_roundtrip import model_strategy
 TOPICS = {role: TopicCodec.build(schemas) for role, schemas in CATALOGUE.items()}
 BRANCHES = [(role, name, schema) for role, codec in TOPICS.items()
             for name, schema in codec.branches]
-SETTINGS = settings(max_examples=25, deadline=None,
+SETTINGS = settings(max_examples=15, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
