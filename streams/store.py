@@ -114,7 +114,8 @@ class StateStore:
         self._db.write(batch)
         for partition, (states, _) in changes.items():
             for execution_id, state in states.items():
-                self._remember((partition, execution_id), state)
+                if isinstance(state, State):  # gates are read once a batch, from disk
+                    self._remember((partition, execution_id), state)
 
     def states(self, partition: int) -> Iterator[State]:
         """Every stored state of `partition` (for timers after a restart, and for checks)."""

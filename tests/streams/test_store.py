@@ -7,7 +7,7 @@ from pathlib import Path
 
 from schemas.commands import StartExecution, TaskCompleted
 from schemas.definitions import WorkflowDefinition
-from streams.machine import State, apply_command, compile_plan
+from streams.machine import GateState, State, apply_command, compile_plan
 from streams.store import StateStore
 
 PLAN = compile_plan(WorkflowDefinition.model_validate({
@@ -81,3 +81,14 @@ def test_a_finished_execution_is_read_from_disk(tmp_path: Path) -> None:
     assert last.finished
     store.write(0, {"e1": last}, checkpoint=1)
     assert store.get(0, "e1") == last
+
+
+def test_gate_states_are_stored_beside_execution_states_and_read_back(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "db")
+    state = history("ex-1")[0]
+    gate = GateState(gate_id="gate:three", limit=2)
+    store.write(0, {"ex-1": state, "gate:three": gate}, 5)
+    assert store.get(0, "ex-1") == state and store.get_gate(0, "gate:three") == gate
+    assert store.get(0, "gate:three") is None  # a gate is not an execution
+    reopened = (store.close(), StateStore(tmp_path / "db"))[1]
+    assert reopened.get_gate(0, "gate:three") == gate and reopened.checkpoint(0) == 5
