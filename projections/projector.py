@@ -22,7 +22,7 @@ from projections.store import ViewStore
 from projections.views import Tx, apply_event
 from schemas.codec import Codec, DecodeError
 
-__all__ = ["SOURCE_ROLES", "PartitionLag", "Projector"]
+__all__ = ["SOURCE_ROLES", "VIEW_FORMAT", "PartitionLag", "Projector"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,12 @@ SOURCE_ROLES = ("executions", "rule-outcomes", "definitions")
 
 _OFFSET = "_offset/"
 _REJECTED = "_rejected/"
+_FORMAT = "_format"
+
+VIEW_FORMAT = b"2"
+"""The shape of the stored views. Bump it when a record's fields or a key layout change: a
+projector finding another format in its store wipes it and folds the log again (2: the
+executions' secondary indexes and ``waiting``)."""
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,18 @@ class Projector:
         self._consumer = consumer
         self._partitions = await self._discover(consumer)
         consumer.assign(self._partitions)
+        stored = self.store.get(_FORMAT)
+        if stored is None and not any(True for _ in self.store.scan(_OFFSET)):
+            self.store.write({_FORMAT: VIEW_FORMAT})  # a new store (or one filled by a fold)
+        elif stored != VIEW_FORMAT:
+            log.warning("the views are stored in another format: rebuilding them from the log")
+            self._reset()
         await self._seek_to_stored()
         self._task = asyncio.create_task(self._run(), name="headwater-projector")
+
+    def _reset(self) -> None:
+        self.store.clear()
+        self.store.write({_FORMAT: VIEW_FORMAT})
 
     async def stop(self) -> None:
         """Stop folding and disconnect; the views keep what was committed."""
@@ -107,7 +123,7 @@ class Projector:
     async def rebuild(self) -> None:
         """Wipe the views and fold the log again from offset zero."""
         await self._halt()
-        self.store.clear()
+        self._reset()
         await self._seek_to_stored()
         self._task = asyncio.create_task(self._run(), name="headwater-projector")
 
