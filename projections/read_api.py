@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -200,8 +201,12 @@ def views_router(ctx: ApiContext, projector: Callable[[], Projector | None]) -> 
         running = projector()
         if running is None:
             raise HTTPException(503, "the projector is not running")
+        try:
+            lags = await running.lag()
+        except KafkaError as exc:  # Kafka slow or away: say so, as /health does
+            raise problem(503, f"Kafka did not answer: {type(exc).__name__}") from None
         parts = [PartitionLagOut(topic=p.topic, partition=p.partition, position=p.position,
-                                 end=p.end, lag=p.lag) for p in await running.lag()]
+                                 end=p.end, lag=p.lag) for p in lags]
         return LagReport(total=sum(p.lag for p in parts), partitions=parts)
 
     return router

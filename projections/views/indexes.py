@@ -11,7 +11,8 @@ backwards, newest first); the values are empty, the summary stays at ``x/<id>``:
 A status change moves the execution's key in the status indexes (delete the old, put the
 new) in the same batch as the summary, so an index never disagrees with the summaries, and
 since the keys are a function of the summary alone a rebuilt view has the same keys. The
-workflow id is percent-encoded: an id containing ``/`` cannot run into another's prefix.
+workflow id is percent-encoded (when it holds ``/`` or ``%``): an id containing ``/`` cannot
+run into another's prefix.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ CURSOR_PATTERN = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z/.+$")
 
 
 def _workflow(workflow_id: str) -> str:
-    return quote(workflow_id, safe="")
+    return quote(workflow_id, safe="") if "/" in workflow_id or "%" in workflow_id else workflow_id
 
 
 def index_prefix(workflow_id: str | None, status: str | None) -> str:
@@ -59,6 +60,9 @@ def index_keys(summary: ExecutionSummary) -> set[str]:
 
 def update_indexes(tx: Tx, before: ExecutionSummary | None, after: ExecutionSummary) -> None:
     """Move the execution's index keys from what ``before`` says to what ``after`` says."""
+    if before is not None and (before.status, before.workflow_id, before.started_at) == (
+            after.status, after.workflow_id, after.started_at):
+        return  # most events: nothing an index holds changed
     old = set() if before is None else index_keys(before)
     new = index_keys(after)
     for key in old - new:
