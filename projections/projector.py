@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -32,6 +32,8 @@ SOURCE_ROLES = ("executions", "rule-outcomes", "definitions")
 _OFFSET = "_offset/"
 _REJECTED = "_rejected/"
 _FORMAT = "_format"
+SLICE = 100
+"""Records folded between two turns of the event loop."""
 
 VIEW_FORMAT = b"2"
 """The shape of the stored views. Bump it when a record's fields or a key layout change: a
@@ -164,7 +166,11 @@ class Projector:
                 await asyncio.sleep(1.0)
                 continue
             if batch:
-                self.apply_batch(batch)
+                # Let the API's requests in between slices of a batch: folding a whole batch in
+                # one go held the loop for ~0.5 s under load (seen as 4 s /views/lag answers).
+                # Nothing is written before the end, so a read in between sees the last commit.
+                for _ in self._fold_batch(batch):
+                    await asyncio.sleep(0)
 
     def apply_batch(self, batch: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> int:
         """Fold a batch of records and commit it with the offsets; returns records applied.
@@ -172,6 +178,16 @@ class Projector:
         Records below the stored position of their partition were already applied and are
         skipped, which makes a batch safe to apply twice.
         """
+        folding = self._fold_batch(batch)
+        while True:
+            try:
+                next(folding)
+            except StopIteration as done:
+                return int(done.value)
+
+    def _fold_batch(self, batch: Mapping[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+                    ) -> Generator[None, None, int]:
+        """``apply_batch`` that pauses (yields) every ``SLICE`` records; returns the count."""
         tx = Tx(self.store)
         positions: dict[str, bytes | None] = {}
         rejected: dict[str, int] = {}
@@ -190,6 +206,8 @@ class Projector:
                     events.append(event)
                 position = record.offset + 1
                 applied += 1
+                if applied % SLICE == 0:
+                    yield
             positions[_offset_key(tp)] = str(position).encode()
         changes = tx.changes() | positions | self._rejected_counts(rejected)
         self.store.write(changes)
