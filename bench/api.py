@@ -29,7 +29,6 @@ import random
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -63,15 +62,18 @@ class Report:
         self.figures: dict[str, Any] = {}
 
     def say(self, text: str) -> None:
+        """Print one line for people."""
         print(text, file=sys.stderr if self.as_json else sys.stdout, flush=True)
 
     def show(self, name: str, figures: dict[str, float], unit: str = "req/s") -> None:
+        """Keep and print one load's figures (from ``load``)."""
         self.figures[name] = {k: round(v, 3) for k, v in figures.items()} | {"unit": unit}
         self.say(f"  {name:<46} {figures['rps']:>9,.0f} {unit}  p50 {figures['p50_ms']:7.2f} ms  "
                  f"p99 {figures['p99_ms']:7.2f} ms  (n={figures['n']:,.0f}, "
                  f"errors={figures['errors']:.0f})")
 
     def finish(self) -> None:
+        """Print the figures as JSON (``--json``) and write them where the CLI asked."""
         text = orjson.dumps(self.figures, option=orjson.OPT_INDENT_2).decode()
         if self.as_json:
             print(text)
@@ -106,6 +108,7 @@ async def produce_executions(bootstrap: str, prefix: str, start: int, count: int
 
 
 def trigger(i: int) -> dict[str, Any]:
+    """A structured CloudEvent of a demo order."""
     return {"specversion": "1.0", "id": f"t-{uuid.uuid4().hex}", "source": "/bench", "type": "order.placed",
             "subject": f"order-{i}", "data": {"order_id": i, "total": i % 9000}}
 
@@ -290,37 +293,6 @@ async def _httpx_reads(base: str, n: int, clients: int, seconds: float) -> dict[
             (await client.get(f"/executions/b-{random.randrange(n)}")).raise_for_status()
 
         return await load(clients, seconds, get_one)
-
-
-class LagSampler(threading.Thread):
-    """Asks ``/views/lag`` every ``interval_s`` from its own thread, so the load this process
-    generates on its event loop cannot starve the sampling (it did: the first version sampled
-    on the same loop as the producer and saw one sample, or none, per run)."""
-
-    def __init__(self, base: str, interval_s: float = 0.1) -> None:
-        super().__init__(daemon=True, name="lag-sampler")
-        self.base, self.interval_s = base, interval_s
-        self.samples: list[dict[str, int]] = []
-        self.failed = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        with httpx.Client(base_url=self.base, timeout=10) as client:
-            while not self._stop_event.wait(self.interval_s):
-                try:
-                    body = client.get("/views/lag").raise_for_status().json()
-                except httpx.HTTPError:
-                    self.failed += 1
-                    continue
-                per_view: dict[str, int] = {}
-                for part in body["partitions"]:
-                    view = part["topic"].rsplit(".", 1)[-1]
-                    per_view[view] = per_view.get(view, 0) + part["lag"]
-                self.samples.append(per_view)
-
-    def stop(self) -> None:
-        self._stop_event.set()
-        self.join(timeout=15)
 
 
 if __name__ == "__main__":

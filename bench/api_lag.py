@@ -13,18 +13,53 @@ import argparse
 import asyncio
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
+import httpx
 
 from bench.e2e import WORKFLOW, Driver, burst, paced, worker_process
 
 if TYPE_CHECKING:
     from bench.api import Report
 
-__all__ = ["lag_under_e2e_load"]
+__all__ = ["LagSampler", "lag_under_e2e_load"]
+
+
+class LagSampler(threading.Thread):
+    """Asks ``/views/lag`` every ``interval_s`` from its own thread, so the load this process
+    generates on its event loop cannot starve the sampling (it did: the first version sampled
+    on the same loop as the producer and saw one sample, or none, per run)."""
+
+    def __init__(self, base: str, interval_s: float = 0.1) -> None:
+        super().__init__(daemon=True, name="lag-sampler")
+        self.base, self.interval_s = base, interval_s
+        self.samples: list[dict[str, int]] = []
+        self.failed = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        """Sample until stopped; a failed request is counted, not fatal."""
+        with httpx.Client(base_url=self.base, timeout=10) as client:
+            while not self._stop_event.wait(self.interval_s):
+                try:
+                    body = client.get("/views/lag").raise_for_status().json()
+                except httpx.HTTPError:
+                    self.failed += 1
+                    continue
+                per_view: dict[str, int] = {}
+                for part in body["partitions"]:
+                    view = part["topic"].rsplit(".", 1)[-1]
+                    per_view[view] = per_view.get(view, 0) + part["lag"]
+                self.samples.append(per_view)
+
+    def stop(self) -> None:
+        """Stop sampling and wait for the thread."""
+        self._stop_event.set()
+        self.join(timeout=15)
 
 
 def _percentile(values: list[int], q: float) -> int:
@@ -35,7 +70,7 @@ def _percentile(values: list[int], q: float) -> int:
 async def lag_under_e2e_load(base: str, bootstrap: str, prefix: str, args: argparse.Namespace,
                              report: Report) -> None:
     """Run bench.e2e's load against ``prefix`` while sampling the API's lag; report it."""
-    from bench.api import LagSampler, wait_caught_up
+    from bench.api import wait_caught_up
 
     sampler = LagSampler(base)
     with tempfile.TemporaryDirectory(prefix="hw-api-lag-") as tmp, \
