@@ -102,6 +102,11 @@ def _status(status: str) -> str:
 def executions_show(execution_id: str, as_json: JsonOpt = False) -> None:
     """One execution: summary, steps with attempts and errors, and its timeline."""
     view = _call("GET", f"/executions/{execution_id}")
+    while view.get("timeline_next") is not None:  # the API answers long timelines in pages
+        more = _call("GET", f"/executions/{execution_id}",
+                     params={"timeline_after": view["timeline_next"], "timeline_limit": 10_000})
+        view |= {"timeline": view["timeline"] + more["timeline"],
+                 "timeline_next": more["timeline_next"]}
     if as_json:
         print_json(view)
         return

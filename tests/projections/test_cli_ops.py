@@ -88,3 +88,18 @@ def test_bench_lists_runs_and_refuses_unknown_names() -> None:
     report = orjson.loads(ran.output)
     assert ran.exit_code == 0 and report["exit_code"] == 0 and report["args"] == ["--help"]
     assert any("usage" in line for line in report["output"]) and report["figures"] is None
+
+
+async def test_show_gathers_a_long_timeline_from_its_pages(
+        kafka_bootstrap: str, hw_topics: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Execution("long").started()
+    for n in range(400):  # 1,201 events: more than one page of the API's timeline
+        run.step_ok(f"s{n}")
+    api = make_api(kafka_bootstrap, hw_topics, run.events)
+    async with served(api) as url:
+        monkeypatch.setenv("HEADWATER_API_URL", url)
+        result = await asyncio.to_thread(CliRunner().invoke, app, ["executions", "show", "long", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = orjson.loads(result.output)
+    assert [e["seq"] for e in shown["timeline"]] == list(range(1, len(run.events) + 1))
+    assert shown["timeline_next"] is None
