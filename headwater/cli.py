@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from headwater.cli_ops import executions_app, produce, rules_app
+from headwater.cli_bench import bench
+from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
@@ -29,7 +30,10 @@ kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaf
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
+app.add_typer(workflows_app, name="workflows")
 app.command("produce")(produce)
+app.command("bench", context_settings={"allow_extra_args": True,
+                                       "ignore_unknown_options": True})(bench)
 out = Console()
 err = Console(stderr=True)
 

@@ -32,11 +32,19 @@ Kind = Literal["workflow", "rule"]
 
 
 class DefinitionOut(BaseModel):
-    """A workflow or rule with every version, as the definitions view holds it."""
+    """A workflow or rule with every version, as the definitions view holds it.
+
+    Attributes:
+        name: The latest version's name.
+        status: The latest version's status.
+        active: Whether any version is active (what runs).
+    """
 
     kind: str
     definition_id: str
+    name: str = ""
     latest: str | None
+    status: str | None = None
     active: bool
     owner: str | None
     collaborators: list[str]
@@ -46,8 +54,11 @@ class DefinitionOut(BaseModel):
     @classmethod
     def of(cls, record: DefinitionRecord) -> DefinitionOut:
         acl = record.acl
-        return cls(kind=record.kind, definition_id=record.definition_id, latest=record.latest,
-                   active=record.active, owner=acl.owner, collaborators=list(acl.collaborators),
+        latest = record.versions.get(record.latest or "")
+        return cls(kind=record.kind, definition_id=record.definition_id,
+                   name=latest.name if latest else "", latest=record.latest,
+                   status=latest.status if latest else None, active=record.active,
+                   owner=acl.owner, collaborators=list(acl.collaborators),
                    visibility=acl.visibility, versions=list(record.versions.values()))
 
 
@@ -109,7 +120,7 @@ def _check_publish(ctx: ApiContext, who: Principal, definition: Definition, dige
 
 
 def definitions_router(ctx: ApiContext) -> APIRouter:
-    """Endpoints under ``/definitions``."""
+    """Endpoints under ``/definitions``, and ``/workflows`` and ``/rules`` (``catalogue_api``)."""
     router = APIRouter(tags=["definitions"])
     caller = Depends(ctx.tokens.dependency)
 
@@ -163,6 +174,9 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
         await ctx.producer.send("definitions", definition_key(kind, definition_id, version), event)
         return StatusOut(key=event.key, status=event.status, previous_status=current.status)
 
+    from projections.catalogue_api import catalogue_router  # it builds on DefinitionOut
+
+    router.include_router(catalogue_router(ctx))
     return router
 
 

@@ -13,8 +13,11 @@ from projections.views.listing import (
     ExecutionFilter,
     ExecutionPage,
     ExecutionView,
+    execution_json,
     get_execution,
     list_executions,
+    list_executions_json,
+    valid_cursor,
 )
 from projections.views.rule_stats import LastError, LastMatch, RuleStats, read_rule_stats
 from projections.views.sketch import Sketch
@@ -41,12 +44,15 @@ __all__ = [
     "VersionView",
     "WorkflowStats",
     "apply_event",
+    "execution_json",
     "fold",
     "get_execution",
     "list_executions",
+    "list_executions_json",
     "read_dashboard",
     "read_definitions",
     "read_rule_stats",
     "read_workflow_stats",
     "success_rate",
+    "valid_cursor",
 ]

@@ -6,6 +6,7 @@ tie goes to the record read later), so a redelivered older event never undoes a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -20,7 +21,8 @@ from schemas.definition_events import (
 )
 from schemas.definitions.versions import parse_version
 
-__all__ = ["DefinitionRecord", "VersionView", "apply_definition_event", "read_definitions"]
+__all__ = ["DefinitionRecord", "VersionView", "apply_definition_event", "page_definitions",
+           "read_definitions"]
 
 
 class VersionView(BaseModel):
@@ -115,6 +117,26 @@ def read_definitions(reader: ScanReader, kind: str) -> list[DefinitionRecord]:
     """Every definition of ``kind`` (``workflow`` or ``rule``), by id."""
     return [DefinitionRecord.model_validate_json(value)
             for _, value in reader.scan(f"d/{kind}/")]
+
+
+def page_definitions(reader: ScanReader, kind: str, *, limit: int, after: str | None = None,
+                     keep: Callable[[DefinitionRecord], bool] = lambda _: True,
+                     ) -> tuple[list[DefinitionRecord], str | None]:
+    """Up to ``limit`` definitions of ``kind`` that ``keep`` accepts, by id after ``after``.
+
+    Returns:
+        The records, and the id to pass as ``after`` for the next page (None on the last).
+    """
+    prefix = f"d/{kind}/"
+    records: list[DefinitionRecord] = []
+    start = None if after is None else prefix + after
+    for _, value in reader.scan(prefix, start_after=start):
+        if len(records) == limit:
+            return records, records[-1].definition_id
+        record = DefinitionRecord.model_validate_json(value)
+        if keep(record):
+            records.append(record)
+    return records, None
 
 
 def read_definition(reader: Reader, kind: str, definition_id: str) -> DefinitionRecord | None:

@@ -10,6 +10,7 @@ from projections.views._tx import Reader, Tx
 from projections.views.dashboard import apply_dashboard
 from projections.views.definitions import apply_definition_event
 from projections.views.executions import apply_execution_event
+from projections.views.indexes import update_indexes
 from projections.views.rule_stats import apply_rule_outcome
 from projections.views.workflow_stats import apply_workflow_stats
 from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
@@ -26,6 +27,7 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
         if changed is None:
             return False
         before, after = changed
+        update_indexes(tx, before, after)
         apply_workflow_stats(tx, before, after, event)
         apply_dashboard(tx, before, after, event)
         return True
