@@ -36,6 +36,7 @@ from schemas.executions import (
     StepStarted,
     VariablesUpdated,
 )
+from schemas.gates import ExecutionQueued
 
 __all__ = [
     "Attempt",
@@ -57,8 +58,10 @@ class ExecutionSummary(BaseModel):
     """One execution, as lists show it.
 
     Attributes:
-        status: ``running`` (or ``waiting``, on a timer, signal or event with no task or
+        status: ``queued`` while a workflow's ``concurrency_limit`` holds it back, then
+            ``running`` (or ``waiting``, on a timer, signal or event with no task or
             child in flight) until a terminal event; ``running`` again after a resume.
+        started_at: When it started, or was queued until it starts.
         duration_ms: From start to the terminal event, once there is one.
         failed_step: The step path that failed the execution, if one did.
         last_seq: The last event applied (duplicates at or below it are dropped).
@@ -145,11 +148,12 @@ def evolve_summary(summary: ExecutionSummary | None, event: ExecutionEventBase) 
                                    updated_at=event.time)
     changes: dict[str, Any] = {"last_seq": event.seq, "updated_at": event.time,
                                "event_count": summary.event_count + 1}
-    if isinstance(event, ExecutionStarted):
+    if isinstance(event, ExecutionStarted | ExecutionQueued):
+        queued = isinstance(event, ExecutionQueued)
         changes |= {"workflow_id": event.workflow_id, "workflow_version": event.workflow_version,
                     "trigger_type": event.trigger_type, "triggered_by": event.triggered_by,
-                    "parent_execution_id": event.parent_execution_id, "status": "running",
-                    "started_at": event.time}
+                    "parent_execution_id": event.parent_execution_id,
+                    "status": "queued" if queued else "running", "started_at": event.time}
     elif isinstance(event, ExecutionResumed):
         changes |= {"status": "running", "ended_at": None, "duration_ms": None, "error": None,
                     "failed_step": None}
@@ -184,6 +188,8 @@ def evolve_detail(detail: ExecutionDetail, event: ExecutionEventBase) -> Executi
 def _evolve_content(detail: ExecutionDetail, event: ExecutionEventBase) -> ExecutionDetail:
     if isinstance(event, ExecutionStarted):
         return detail.model_copy(update={"input": event.input, "variables": dict(event.variables)})
+    if isinstance(event, ExecutionQueued):
+        return detail.model_copy(update={"input": event.input})
     if isinstance(event, VariablesUpdated):
         return detail.model_copy(update={"variables": detail.variables | event.values})
     if event.type == "execution_completed":  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from projections.views.executions import apply_execution_event
 from projections.views.indexes import update_indexes
 from projections.views.rule_stats import apply_rule_outcome
 from projections.views.workflow_stats import apply_workflow_stats
+from schemas.commands import GATE_PREFIX
 from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
 from schemas.executions import ExecutionEventBase
 from schemas.outcomes import RuleFailed, RuleMatched, RuleSkipped
@@ -23,6 +24,8 @@ __all__ = ["apply_event", "fold"]
 def apply_event(tx: Tx, event: BaseModel) -> bool:
     """Fold one event into the views; False when it was a duplicate or not a view's concern."""
     if isinstance(event, ExecutionEventBase):
+        if event.execution_id.startswith(GATE_PREFIX):
+            return False  # a workflow's concurrency gate: its own aggregate, not an execution
         changed = apply_execution_event(tx, event)  # type: ignore[arg-type]
         if changed is None:
             return False

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from projections.store import ViewStore
 from projections.views import ExecutionFilter, get_execution, list_executions
+from schemas.commands import GrantSlot
 from tests.projections.histories import T0, Execution
 from tests.streams.machine.driver import Run, action, workflow
 
@@ -194,3 +195,25 @@ def test_the_timeline_comes_in_pages_and_the_detail_stays_complete(folded: Folde
             break
         after = view.timeline_next
     assert seen == list(range(1, len(run.events) + 1))
+
+
+def test_a_queued_execution_lists_as_queued_under_its_workflow_then_runs(folded: Folded) -> None:
+    run = Run(workflow(action("a"), concurrency_limit=1))
+    run.start({"n": 1})
+    queued = get_execution(folded(run.events), run.execution_id)
+    assert queued is not None
+    assert (queued.summary.status, queued.summary.workflow_id) == ("queued", "wf")
+    assert queued.detail.input == {"n": 1}
+    assert [s.execution_id for s in list_executions(folded(run.events), ExecutionFilter(
+        workflow_id="wf", status="queued")).items] == [run.execution_id]
+    run.send(GrantSlot, gate_id="gate:wf", ticket=f"{run.execution_id}:slot1")
+    started = get_execution(folded(run.events), run.execution_id)
+    assert started is not None and started.summary.status == "running"
+
+
+def test_a_gate_is_not_an_execution(folded: Folded) -> None:
+    gate = Run(workflow(action("a")), execution_id="gate:wf")
+    gate.start()  # events of the id `gate:wf`, whatever they are, never show as an execution
+    store = folded(gate.events)
+    assert get_execution(store, "gate:wf") is None
+    assert list_executions(store, ExecutionFilter()).items == []
