@@ -18,6 +18,7 @@ from projections.access import Principal, Right, allowed
 from projections.auth import check, require
 from projections.context import ApiContext
 from projections.errors import ErrorItem, problem
+from projections.views import read_body
 from projections.views.definitions import DefinitionRecord, VersionView, read_definitions
 from schemas.definition_events import (
     DefinitionPublished,
@@ -98,6 +99,16 @@ def checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+class VersionBodyOut(BaseModel):
+    """One published version: its status and its definition as published."""
+
+    kind: str
+    definition_id: str
+    version: str
+    status: str
+    definition: dict[str, Any]
+
+
 def _check_publish(ctx: ApiContext, who: Principal, definition: Definition, digest: str) -> None:
     what = f"{definition.kind} {definition.id!r}"
     record = ctx.definition(definition.kind, definition.id)
@@ -157,6 +168,18 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
                              who: Principal = caller) -> DefinitionOut:
         record = _visible(ctx, who, kind, definition_id)
         return DefinitionOut.of(record)
+
+    @router.get("/definitions/{kind}/{definition_id}/versions/{version}",
+                summary="One version's definition as published (for editing it again)")
+    async def get_version(kind: Kind, definition_id: str, version: str,
+                          who: Principal = caller) -> VersionBodyOut:
+        record = _visible(ctx, who, kind, definition_id)
+        current = record.versions.get(version)
+        body = read_body(ctx.store, kind, definition_id, version) if current else None
+        if current is None or body is None:
+            raise problem(404, f"{kind} {definition_id!r} has no version {version!r}")
+        return VersionBodyOut(kind=kind, definition_id=definition_id, version=version,
+                              status=current.status, definition=body)
 
     @router.post("/definitions/{kind}/{definition_id}/versions/{version}/status",
                  status_code=202, summary="Activate, pause or deprecate a version")

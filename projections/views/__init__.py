@@ -5,6 +5,7 @@ projector commits its changes together with the offsets they came from.
 """
 
 from projections.views._tx import Reader, ScanReader, Tx
+from projections.views.bodies import newest_active, read_body, read_route
 from projections.views.dashboard import Dashboard, HourBucket, read_dashboard
 from projections.views.definitions import DefinitionRecord, VersionView, read_definitions
 from projections.views.executions import Attempt, ExecutionDetail, ExecutionSummary, StepView
@@ -49,8 +50,11 @@ __all__ = [
     "get_execution",
     "list_executions",
     "list_executions_json",
+    "newest_active",
+    "read_body",
     "read_dashboard",
     "read_definitions",
+    "read_route",
     "read_rule_stats",
     "read_workflow_stats",
     "success_rate",

@@ -21,8 +21,8 @@ from schemas.definition_events import (
 )
 from schemas.definitions.versions import parse_version
 
-__all__ = ["DefinitionRecord", "VersionView", "apply_definition_event", "page_definitions",
-           "read_definitions"]
+__all__ = ["DefinitionRecord", "VersionView", "apply_definition_event", "definition_key",
+           "page_definitions", "read_definitions", "version_order"]
 
 
 class VersionView(BaseModel):
@@ -50,11 +50,12 @@ class DefinitionRecord(BaseModel):
     kind: str
     definition_id: str
     versions: dict[str, VersionView] = {}
+    webhook_paths: list[str] = []
 
     @property
     def latest(self) -> str | None:
         """The highest version, semantically."""
-        return max(self.versions, key=_version_order, default=None)
+        return max(self.versions, key=version_order, default=None)
 
     @property
     def active(self) -> bool:
@@ -70,7 +71,7 @@ class DefinitionRecord(BaseModel):
         return Acl(latest.owner, tuple(latest.collaborators), latest.visibility)
 
 
-def _version_order(text: str) -> tuple[Any, ...]:
+def version_order(text: str) -> tuple[Any, ...]:
     try:
         major, minor, patch, pre = parse_version(text)
     except ValueError:
@@ -83,15 +84,15 @@ def definition_key(kind: str, definition_id: str) -> str:
     return f"d/{kind}/{definition_id}"
 
 
-def apply_definition_event(tx: Tx, event: DefinitionEvent) -> None:
-    """Fold one definition event into the view."""
+def apply_definition_event(tx: Tx, event: DefinitionEvent) -> DefinitionRecord | None:
+    """Fold one definition event into the view; the record after it (None: an older event)."""
     key = definition_key(event.kind, event.definition_id)
     record = tx.load(key, DefinitionRecord) or DefinitionRecord(
         kind=event.kind, definition_id=event.definition_id)
     current = record.versions.get(event.version)
     at = event.published_at if isinstance(event, DefinitionPublished) else event.changed_at
     if current is not None and at < current.updated_at:
-        return
+        return None
     if isinstance(event, DefinitionPublished):
         view = VersionView(version=event.version, status=event.status,
                            published_at=event.published_at, updated_at=event.published_at,
@@ -101,7 +102,9 @@ def apply_definition_event(tx: Tx, event: DefinitionEvent) -> None:
         base = current or VersionView(version=event.version, status=event.status,
                                       updated_at=event.changed_at)
         view = base.model_copy(update={"status": event.status, "updated_at": event.changed_at})
-    tx.save(key, record.model_copy(update={"versions": record.versions | {event.version: view}}))
+    record = record.model_copy(update={"versions": record.versions | {event.version: view}})
+    tx.save(key, record)
+    return record
 
 
 def _access(definition: dict[str, Any]) -> dict[str, Any]:

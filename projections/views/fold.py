@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from projections.views._tx import Reader, Tx
+from projections.views.bodies import apply_body_event
 from projections.views.dashboard import apply_dashboard
 from projections.views.definitions import apply_definition_event
 from projections.views.executions import apply_execution_event
@@ -37,7 +38,9 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
     if isinstance(event, RuleMatched | RuleSkipped | RuleFailed):
         return apply_rule_outcome(tx, event)
     if isinstance(event, DefinitionPublished | DefinitionStatusChanged):
-        apply_definition_event(tx, event)
+        record = apply_definition_event(tx, event)
+        if record is not None:
+            apply_body_event(tx, event, record)
         return True
     return False
 

@@ -55,6 +55,7 @@ def _definition(x: str) -> dict[str, Any]:
 ENDPOINTS: dict[str, tuple[str, Call]] = {
     "get definition": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}")),
     "get workflow": ("view", lambda c, x: c.get(f"/workflows/{x}")),
+    "get version body": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/versions/1.0.0")),
     "get execution": ("view", lambda c, x: c.get(f"/executions/x-{x}")),
     "workflow stats": ("view", lambda c, x: c.get(f"/workflows/{x}/stats")),
     "follow execution": ("view", lambda c, x: c.get(f"/executions/x-{x}-done/events")),
