@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -145,9 +146,16 @@ def up() -> None:
     raise typer.Exit(code)
 
 
+def _stop_while_starting(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command("worker")
 def worker() -> None:
     """Run one engine worker (a Faust worker) against the configured broker."""
+    # Until Faust installs its own handlers (importing it takes seconds on a loaded machine),
+    # a SIGTERM from a supervisor is a clean stop, not a kill by signal.
+    signal.signal(signal.SIGTERM, _stop_while_starting)
     from streams.app import AppConfig, run_worker
 
     settings = _settings()
@@ -158,6 +166,7 @@ def worker() -> None:
                        data_dir=(settings.data_dir / "worker").resolve(),
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
                        http_allow=tuple(settings.http_allow), secrets=_secrets(settings))
+    config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
 
