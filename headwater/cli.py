@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,7 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from headwater.cli_ops import executions_app, produce, rules_app
+from headwater.cli_bench import bench
+from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
@@ -29,7 +31,10 @@ kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaf
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
+app.add_typer(workflows_app, name="workflows")
 app.command("produce")(produce)
+app.command("bench", context_settings={"allow_extra_args": True,
+                                       "ignore_unknown_options": True})(bench)
 out = Console()
 err = Console(stderr=True)
 
@@ -141,9 +146,16 @@ def up() -> None:
     raise typer.Exit(code)
 
 
+def _stop_while_starting(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command("worker")
 def worker() -> None:
     """Run one engine worker (a Faust worker) against the configured broker."""
+    # Until Faust installs its own handlers (importing it takes seconds on a loaded machine),
+    # a SIGTERM from a supervisor is a clean stop, not a kill by signal.
+    signal.signal(signal.SIGTERM, _stop_while_starting)
     from streams.app import AppConfig, run_worker
 
     settings = _settings()
@@ -154,6 +166,7 @@ def worker() -> None:
                        data_dir=(settings.data_dir / "worker").resolve(),
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
                        http_allow=tuple(settings.http_allow), secrets=_secrets(settings))
+    config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
 

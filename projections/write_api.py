@@ -132,7 +132,7 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
     @router.post("/executions/{execution_id}/cancel", status_code=202, summary="Cancel")
     async def cancel(execution_id: str, request: CancelRequest | None = None,
                      idempotency_key: IdempotencyKey = None, who: Principal = caller) -> Accepted:
-        summary = _runnable(ctx, who, execution_id, "running", "cancel")
+        summary = _runnable(ctx, who, execution_id, _LIVE, "cancel")
         command = CancelExecution(command_id=_command_id("cancel", execution_id, idempotency_key),
                                   execution_id=summary.execution_id, time=ctx.clock(),
                                   reason=(request or CancelRequest()).reason,
@@ -144,7 +144,7 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
                  summary="Resume a failed execution from the step that failed")
     async def retry(execution_id: str, idempotency_key: IdempotencyKey = None,
                     who: Principal = caller) -> Accepted:
-        _runnable(ctx, who, execution_id, "failed", "retry")
+        _runnable(ctx, who, execution_id, ("failed",), "retry")
         command = RetryExecution(command_id=_command_id("retry", execution_id, idempotency_key),
                                  execution_id=execution_id, time=ctx.clock(),
                                  requested_by=who.subject)
@@ -155,7 +155,7 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
                  summary="Send a named signal to a running execution")
     async def signal(execution_id: str, name: str, request: SignalRequest | None = None,
                      idempotency_key: IdempotencyKey = None, who: Principal = caller) -> Accepted:
-        _runnable(ctx, who, execution_id, "running", "signal")
+        _runnable(ctx, who, execution_id, _LIVE, "signal")
         command = SignalReceived(command_id=_command_id(f"signal-{name}", execution_id,
                                                         idempotency_key),
                                  execution_id=execution_id, time=ctx.clock(), name=name,
@@ -177,33 +177,38 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
     return router
 
 
-def _runnable(ctx: ApiContext, who: Principal, execution_id: str, status: str,
+_LIVE = ("running", "waiting")
+
+
+def _runnable(ctx: ApiContext, who: Principal, execution_id: str, statuses: tuple[str, ...],
               action: str) -> ExecutionSummary:
     summary = ctx.execution(who, Right.RUN, execution_id)
-    if summary.status != status:
+    if summary.status not in statuses:
         raise problem(409, f"cannot {action} execution {execution_id!r}: it is {summary.status}, "
-                           f"not {status}")
+                           f"not {' or '.join(statuses)}")
     return summary
 
 
 def _matching(ctx: ApiContext, who: Principal, request: BulkRequest) -> tuple[list[str], bool]:
-    status = "failed" if request.action == "retry" else "running"
-    where = ExecutionFilter(workflow_id=request.workflow_id, workflow_version=request.version,
-                            status=status, trigger_type=request.trigger_type,
-                            started_after=request.started_after,
-                            started_before=request.started_before)
     matched: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = list_executions(ctx.store, where, limit=500, cursor=cursor)
-        for summary in page.items:
-            if ctx.may(who, Right.RUN, "workflow", summary.workflow_id):
-                if len(matched) == request.limit:
-                    return matched, True
-                matched.append(summary.execution_id)
-        if page.next_cursor is None:
-            return matched, False
-        cursor = page.next_cursor
+    # A cancel reaches executions waiting on a timer, signal or event as well.
+    for status in ("failed",) if request.action == "retry" else ("running", "waiting"):
+        where = ExecutionFilter(workflow_id=request.workflow_id, workflow_version=request.version,
+                                status=status, trigger_type=request.trigger_type,
+                                started_after=request.started_after,
+                                started_before=request.started_before)
+        cursor: str | None = None
+        while True:
+            page = list_executions(ctx.store, where, limit=500, cursor=cursor)
+            for summary in page.items:
+                if ctx.may(who, Right.RUN, "workflow", summary.workflow_id):
+                    if len(matched) == request.limit:
+                        return matched, True
+                    matched.append(summary.execution_id)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    return matched, False
 
 
 def _bulk_command(ctx: ApiContext, who: Principal, request: BulkRequest,

@@ -124,6 +124,7 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._lock:
             for tp in revoked:
                 self._wheels.pop(tp.partition, None)
+                self._store.forget(tp.partition)  # whoever takes it next changes its states
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         async with self._lock:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -150,12 +151,17 @@ def _wait_opened(event: StepStarted, later: list[ExecutionEvent]) -> Outgoing | 
     return Outgoing("triggers", subscription.subject, opened_event(subscription, event.time))
 
 
+_ENDINGS = (ExecutionCompleted, ExecutionFailed, ExecutionCancelled, ExecutionTimedOut)
+
+
 def _to_parent(event: ExecutionEvent) -> Outgoing | None:
-    parent = getattr(event, "parent_execution_id", None)
-    if parent is None:
+    # Only an ending tells a parent; asking other events for the field costs pydantic's slow
+    # attribute-miss path on every event.
+    if not isinstance(event, _ENDINGS) or event.parent_execution_id is None:
         return None
-    common = {"command_id": _cause(event), "execution_id": parent, "time": event.time,
-              "child_execution_id": event.execution_id}
+    parent = event.parent_execution_id
+    common: dict[str, Any] = {"command_id": _cause(event), "execution_id": parent,
+                              "time": event.time, "child_execution_id": event.execution_id}
     if isinstance(event, ExecutionCompleted):
         return Outgoing("commands", parent, ChildCompleted(**common, output=event.output))
     if isinstance(event, ExecutionFailed):

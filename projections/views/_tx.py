@@ -67,6 +67,12 @@ class Tx:
         self._models.pop(key, None)
         self._dirty.add(key)
 
+    def delete(self, key: str) -> None:
+        """Remove ``key``."""
+        self._models[key] = None
+        self._raw.pop(key, None)
+        self._dirty.add(key)
+
     def exists(self, key: str) -> bool:
         """Whether ``key`` holds a value (pending writes included)."""
         if key in self._models:

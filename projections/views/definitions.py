@@ -6,6 +6,7 @@ tie goes to the record read later), so a redelivered older event never undoes a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -20,7 +21,8 @@ from schemas.definition_events import (
 )
 from schemas.definitions.versions import parse_version
 
-__all__ = ["DefinitionRecord", "VersionView", "apply_definition_event", "read_definitions"]
+__all__ = ["DefinitionRecord", "VersionView", "apply_definition_event", "definition_key",
+           "page_definitions", "read_definitions", "version_order"]
 
 
 class VersionView(BaseModel):
@@ -48,11 +50,12 @@ class DefinitionRecord(BaseModel):
     kind: str
     definition_id: str
     versions: dict[str, VersionView] = {}
+    webhook_paths: list[str] = []
 
     @property
     def latest(self) -> str | None:
         """The highest version, semantically."""
-        return max(self.versions, key=_version_order, default=None)
+        return max(self.versions, key=version_order, default=None)
 
     @property
     def active(self) -> bool:
@@ -68,7 +71,7 @@ class DefinitionRecord(BaseModel):
         return Acl(latest.owner, tuple(latest.collaborators), latest.visibility)
 
 
-def _version_order(text: str) -> tuple[Any, ...]:
+def version_order(text: str) -> tuple[Any, ...]:
     try:
         major, minor, patch, pre = parse_version(text)
     except ValueError:
@@ -81,15 +84,15 @@ def definition_key(kind: str, definition_id: str) -> str:
     return f"d/{kind}/{definition_id}"
 
 
-def apply_definition_event(tx: Tx, event: DefinitionEvent) -> None:
-    """Fold one definition event into the view."""
+def apply_definition_event(tx: Tx, event: DefinitionEvent) -> DefinitionRecord | None:
+    """Fold one definition event into the view; the record after it (None: an older event)."""
     key = definition_key(event.kind, event.definition_id)
     record = tx.load(key, DefinitionRecord) or DefinitionRecord(
         kind=event.kind, definition_id=event.definition_id)
     current = record.versions.get(event.version)
     at = event.published_at if isinstance(event, DefinitionPublished) else event.changed_at
     if current is not None and at < current.updated_at:
-        return
+        return None
     if isinstance(event, DefinitionPublished):
         view = VersionView(version=event.version, status=event.status,
                            published_at=event.published_at, updated_at=event.published_at,
@@ -99,7 +102,9 @@ def apply_definition_event(tx: Tx, event: DefinitionEvent) -> None:
         base = current or VersionView(version=event.version, status=event.status,
                                       updated_at=event.changed_at)
         view = base.model_copy(update={"status": event.status, "updated_at": event.changed_at})
-    tx.save(key, record.model_copy(update={"versions": record.versions | {event.version: view}}))
+    record = record.model_copy(update={"versions": record.versions | {event.version: view}})
+    tx.save(key, record)
+    return record
 
 
 def _access(definition: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +120,26 @@ def read_definitions(reader: ScanReader, kind: str) -> list[DefinitionRecord]:
     """Every definition of ``kind`` (``workflow`` or ``rule``), by id."""
     return [DefinitionRecord.model_validate_json(value)
             for _, value in reader.scan(f"d/{kind}/")]
+
+
+def page_definitions(reader: ScanReader, kind: str, *, limit: int, after: str | None = None,
+                     keep: Callable[[DefinitionRecord], bool] = lambda _: True,
+                     ) -> tuple[list[DefinitionRecord], str | None]:
+    """Up to ``limit`` definitions of ``kind`` that ``keep`` accepts, by id after ``after``.
+
+    Returns:
+        The records, and the id to pass as ``after`` for the next page (None on the last).
+    """
+    prefix = f"d/{kind}/"
+    records: list[DefinitionRecord] = []
+    start = None if after is None else prefix + after
+    for _, value in reader.scan(prefix, start_after=start):
+        if len(records) == limit:
+            return records, records[-1].definition_id
+        record = DefinitionRecord.model_validate_json(value)
+        if keep(record):
+            records.append(record)
+    return records, None
 
 
 def read_definition(reader: Reader, kind: str, definition_id: str) -> DefinitionRecord | None:

@@ -1,8 +1,11 @@
 """The executions view: a summary per execution for lists, and a detail for one.
 
 Keys: ``x/<id>`` summary, ``xd/<id>`` detail (variables, steps with attempts and errors),
-``xe/<id>/<seq>`` the timeline (each event as it was), ``xi/<started>/<id>`` the list index,
-newest last. A redelivered event (``seq`` at or below the last one applied) changes nothing.
+``xe/<id>/<seq>`` the timeline (each event as it was); the list indexes are in ``indexes``.
+A redelivered event (``seq`` at or below the last one applied) changes nothing.
+
+Sizes: a summary (a list row) has a fixed set of scalar fields, never the timeline or the
+variables; the detail is complete; the timeline is one record per event, read in pages.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel
 
-from projections.views._tx import Reader, ScanReader, Tx, time_key
+from projections.views._tx import Reader, ScanReader, Tx
+from projections.views.activity import live_status, track
 from schemas.commands import ErrorInfo
 from schemas.executions import (
     TERMINAL_EVENT_TYPES,
@@ -32,15 +36,18 @@ from schemas.executions import (
     StepStarted,
     VariablesUpdated,
 )
+from schemas.gates import ExecutionQueued
 
 __all__ = [
     "Attempt",
     "ExecutionDetail",
     "ExecutionSummary",
     "StepView",
+    "detail_key",
     "evolve_detail",
     "evolve_summary",
     "summary_key",
+    "timeline_prefix",
 ]
 
 StepStatus = Literal["scheduled", "running", "retrying", "completed", "failed", "skipped",
@@ -51,7 +58,10 @@ class ExecutionSummary(BaseModel):
     """One execution, as lists show it.
 
     Attributes:
-        status: ``running`` until a terminal event; ``running`` again after a resume.
+        status: ``queued`` while a workflow's ``concurrency_limit`` holds it back, then
+            ``running`` (or ``waiting``, on a timer, signal or event with no task or
+            child in flight) until a terminal event; ``running`` again after a resume.
+        started_at: When it started, or was queued until it starts.
         duration_ms: From start to the terminal event, once there is one.
         failed_step: The step path that failed the execution, if one did.
         last_seq: The last event applied (duplicates at or below it are dropped).
@@ -101,12 +111,19 @@ class StepView(BaseModel):
 
 
 class ExecutionDetail(BaseModel):
-    """What a detail page shows besides the summary and the timeline."""
+    """What a detail page shows besides the summary and the timeline.
+
+    Attributes:
+        in_flight: Step path -> the task or child execution it waits on.
+        waiting_on: ``timer:<id>`` or a wait step's path -> what it waits for.
+    """
 
     input: dict[str, Any] = {}
     variables: dict[str, Any] = {}
     steps: dict[str, StepView] = {}
     output: Any = None
+    in_flight: dict[str, str] = {}
+    waiting_on: dict[str, str] = {}
 
 
 def summary_key(execution_id: str) -> str:
@@ -124,9 +141,6 @@ def timeline_prefix(execution_id: str) -> str:
     return f"xe/{execution_id}/"
 
 
-INDEX_PREFIX = "xi/"
-
-
 def evolve_summary(summary: ExecutionSummary | None, event: ExecutionEventBase) -> ExecutionSummary:
     """The summary after ``event`` (``summary`` is None before the first event)."""
     if summary is None:
@@ -134,11 +148,12 @@ def evolve_summary(summary: ExecutionSummary | None, event: ExecutionEventBase) 
                                    updated_at=event.time)
     changes: dict[str, Any] = {"last_seq": event.seq, "updated_at": event.time,
                                "event_count": summary.event_count + 1}
-    if isinstance(event, ExecutionStarted):
+    if isinstance(event, ExecutionStarted | ExecutionQueued):
+        queued = isinstance(event, ExecutionQueued)
         changes |= {"workflow_id": event.workflow_id, "workflow_version": event.workflow_version,
                     "trigger_type": event.trigger_type, "triggered_by": event.triggered_by,
-                    "parent_execution_id": event.parent_execution_id, "status": "running",
-                    "started_at": event.time}
+                    "parent_execution_id": event.parent_execution_id,
+                    "status": "queued" if queued else "running", "started_at": event.time}
     elif isinstance(event, ExecutionResumed):
         changes |= {"status": "running", "ended_at": None, "duration_ms": None, "error": None,
                     "failed_step": None}
@@ -161,9 +176,20 @@ def _terminal(summary: ExecutionSummary, event: ExecutionEventBase) -> dict[str,
 
 
 def evolve_detail(detail: ExecutionDetail, event: ExecutionEventBase) -> ExecutionDetail:
-    """The detail after ``event``: variables merged, step attempts and errors recorded."""
+    """The detail after ``event``: variables merged, step attempts and errors recorded, and
+    what is in flight or waited for."""
+    activity = (detail.in_flight, detail.waiting_on)
+    tracked = track(activity, event)
+    if tracked is not activity:
+        detail = detail.model_copy(update={"in_flight": tracked[0], "waiting_on": tracked[1]})
+    return _evolve_content(detail, event)
+
+
+def _evolve_content(detail: ExecutionDetail, event: ExecutionEventBase) -> ExecutionDetail:
     if isinstance(event, ExecutionStarted):
         return detail.model_copy(update={"input": event.input, "variables": dict(event.variables)})
+    if isinstance(event, ExecutionQueued):
+        return detail.model_copy(update={"input": event.input})
     if isinstance(event, VariablesUpdated):
         return detail.model_copy(update={"variables": detail.variables | event.values})
     if event.type == "execution_completed":  # type: ignore[attr-defined]
@@ -223,17 +249,14 @@ def apply_execution_event(tx: Tx, event: ExecutionEvent) -> tuple[
         return None
     after = evolve_summary(before, event)
     detail = tx.load(detail_key(event.execution_id), ExecutionDetail) or ExecutionDetail()
+    detail = evolve_detail(detail, event)
+    status = live_status(after.status, (detail.in_flight, detail.waiting_on))
+    if status != after.status:
+        after = after.model_copy(update={"status": status})
     tx.save(summary_key(event.execution_id), after)
-    tx.save(detail_key(event.execution_id), evolve_detail(detail, event))
+    tx.save(detail_key(event.execution_id), detail)
     tx.put(f"{timeline_prefix(event.execution_id)}{event.seq:012d}", event.model_dump_json().encode())
-    if before is None:
-        tx.put(index_key(after), b"")
     return before, after
-
-
-def index_key(summary: ExecutionSummary) -> str:
-    """The list-index key of an execution: start time, then id."""
-    return f"{INDEX_PREFIX}{time_key(summary.started_at)}/{summary.execution_id}"
 
 
 def read_timeline(reader: ScanReader, execution_id: str) -> list[dict[str, Any]]:

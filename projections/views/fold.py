@@ -7,11 +7,14 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from projections.views._tx import Reader, Tx
+from projections.views.bodies import apply_body_event
 from projections.views.dashboard import apply_dashboard
 from projections.views.definitions import apply_definition_event
 from projections.views.executions import apply_execution_event
+from projections.views.indexes import update_indexes
 from projections.views.rule_stats import apply_rule_outcome
 from projections.views.workflow_stats import apply_workflow_stats
+from schemas.commands import GATE_PREFIX
 from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
 from schemas.executions import ExecutionEventBase
 from schemas.outcomes import RuleFailed, RuleMatched, RuleSkipped
@@ -22,17 +25,22 @@ __all__ = ["apply_event", "fold"]
 def apply_event(tx: Tx, event: BaseModel) -> bool:
     """Fold one event into the views; False when it was a duplicate or not a view's concern."""
     if isinstance(event, ExecutionEventBase):
+        if event.execution_id.startswith(GATE_PREFIX):
+            return False  # a workflow's concurrency gate: its own aggregate, not an execution
         changed = apply_execution_event(tx, event)  # type: ignore[arg-type]
         if changed is None:
             return False
         before, after = changed
+        update_indexes(tx, before, after)
         apply_workflow_stats(tx, before, after, event)
         apply_dashboard(tx, before, after, event)
         return True
     if isinstance(event, RuleMatched | RuleSkipped | RuleFailed):
         return apply_rule_outcome(tx, event)
     if isinstance(event, DefinitionPublished | DefinitionStatusChanged):
-        apply_definition_event(tx, event)
+        record = apply_definition_event(tx, event)
+        if record is not None:
+            apply_body_event(tx, event, record)
         return True
     return False
 

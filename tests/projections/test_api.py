@@ -102,5 +102,62 @@ def test_lag_is_503_without_a_projector(client: TestClient) -> None:
 def test_openapi_documents_every_read_endpoint(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for path in ("/executions", "/executions/{execution_id}", "/workflows/{workflow_id}/stats",
-                 "/rules/{rule_id}/stats", "/dashboard", "/views/lag", "/health"):
+                 "/rules/{rule_id}/stats", "/dashboard", "/views/lag", "/health", "/workflows",
+                 "/workflows/{workflow_id}", "/rules", "/rules/{rule_id}"):
         assert "get" in paths[path], path
+    # the execution reads answer raw JSON but still document their models
+    detail = paths["/executions/{execution_id}"]["get"]["responses"]["200"]
+    assert detail["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ExecutionView"}
+
+
+def test_workflows_and_rules_list_with_versions_by_id_in_pages(client: TestClient) -> None:
+    first = client.get("/workflows", params={"limit": 1}).json()
+    assert [w["definition_id"] for w in first["items"]] == ["idle"]
+    rest = client.get("/workflows", params={"cursor": first["next_cursor"]}).json()
+    assert [w["definition_id"] for w in rest["items"]] == ["wf"] and rest["next_cursor"] is None
+    wf = rest["items"][0]
+    assert (wf["name"], wf["latest"], wf["status"], wf["active"]) == ("Wf", "1.0.0", "active", True)
+    assert [v["version"] for v in wf["versions"]] == ["1.0.0"]
+    rules = client.get("/rules").json()["items"]
+    assert [r["definition_id"] for r in rules] == ["quiet", "r1"]
+
+
+def test_workflow_and_rule_lists_filter_on_a_version_status() -> None:
+    store = MemoryStore()
+    store.write(fold(store, [published("workflow", "on"), published("workflow", "off", status="paused"),
+                             published("rule", "old", status="deprecated")]))
+    api = create_api("127.0.0.1:1", {"executions": "hw.executions"}, store=store, project=False)
+    with TestClient(api) as client:
+        def ids(path: str, status: str) -> list[str]:
+            body = client.get(path, params={"status": status}).json()
+            return [d["definition_id"] for d in body["items"]]
+
+        assert ids("/workflows", "paused") == ["off"]
+        assert ids("/workflows", "active") == ["on"]
+        assert ids("/rules", "deprecated") == ["old"] and ids("/rules", "active") == []
+        assert client.get("/workflows", params={"status": "sleeping"}).status_code == 422
+
+
+def test_one_workflow_or_rule_and_404(client: TestClient) -> None:
+    assert client.get("/workflows/wf").json()["versions"][0]["status"] == "active"
+    assert client.get("/rules/r1").json()["kind"] == "rule"
+    for path in ("/workflows/nope", "/rules/nope"):
+        missing = client.get(path)
+        assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+
+
+def test_the_detail_pages_its_timeline(client: TestClient) -> None:
+    whole = client.get("/executions/e0").json()["timeline"]
+    first = client.get("/executions/e0", params={"timeline_limit": 3}).json()
+    assert [e["seq"] for e in first["timeline"]] == [1, 2, 3] and first["timeline_next"] == 3
+    rest = client.get("/executions/e0", params={"timeline_after": 3}).json()
+    assert first["timeline"] + rest["timeline"] == whole and rest["timeline_next"] is None
+    assert client.get("/executions/e0", params={"timeline_limit": 0}).status_code == 422
+
+
+def test_lists_filter_by_workflow_and_status_and_refuse_an_unknown_status(client: TestClient) -> None:
+    both = client.get("/executions", params={"workflow_id": "wf", "status": "completed"}).json()
+    assert [e["execution_id"] for e in both["items"]] == ["e4", "e3", "e2", "e1"]
+    assert client.get("/executions", params={"workflow_id": "idle"}).json()["items"] == []
+    bad = client.get("/executions", params={"status": "sleeping"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "query.status"

@@ -54,6 +54,8 @@ def _definition(x: str) -> dict[str, Any]:
 
 ENDPOINTS: dict[str, tuple[str, Call]] = {
     "get definition": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}")),
+    "get workflow": ("view", lambda c, x: c.get(f"/workflows/{x}")),
+    "get version body": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/versions/1.0.0")),
     "get execution": ("view", lambda c, x: c.get(f"/executions/x-{x}")),
     "workflow stats": ("view", lambda c, x: c.get(f"/workflows/{x}/stats")),
     "follow execution": ("view", lambda c, x: c.get(f"/executions/x-{x}-done/events")),
@@ -68,12 +70,15 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
 RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "rule stats": ("view", lambda c, _: c.get("/rules/r-alice/stats")),
     "get rule": ("view", lambda c, _: c.get("/definitions/rule/r-alice")),
+    "get rule (catalogue)": ("view", lambda c, _: c.get("/rules/r-alice")),
     "rule status": ("edit", lambda c, _: c.post("/definitions/rule/r-alice/versions/1.0.0/status",
                                                 json={"status": "deprecated"})),
 }
 GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "list executions": ("view", lambda c, _: c.get("/executions")),
     "list definitions": ("view", lambda c, _: c.get("/definitions")),
+    "list workflows": ("view", lambda c, _: c.get("/workflows")),
+    "list rules": ("view", lambda c, _: c.get("/rules")),
     "dashboard": ("view", lambda c, _: c.get("/dashboard")),
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
@@ -152,12 +157,18 @@ async def test_lists_leave_out_what_the_caller_cannot_see(
         eve_rest = await as_(client, "eve", "/executions", params={"cursor": eve["next_cursor"]})
         olga = await as_(client, "olga", "/executions")
         eve_defs = await as_(client, "eve", "/definitions")
+        eve_workflows = await as_(client, "eve", "/workflows", params={"limit": 1})
+        olga_workflows = await as_(client, "olga", "/workflows")
+        eve_waiting = await as_(client, "eve", "/executions", params={"status": "failed"})
         eve_bulk = await as_(client, "eve", "/executions/bulk", method="POST", json={"action": "retry"})
     seen = [x["execution_id"] for x in eve["items"] + eve_rest["items"]]
     assert sorted(seen) == ["x-team", "x-team-done", "x-team-failed"]
     assert len(eve["items"]) == 2  # a page is filled from the visible ones
     assert {x["workflow_id"] for x in olga["items"]} == {"mine", "team"}
     assert [d["definition_id"] for d in eve_defs] == ["team"]
+    assert [d["definition_id"] for d in eve_workflows["items"]] == ["team"]  # filled past "mine"
+    assert [d["definition_id"] for d in olga_workflows["items"]] == ["mine", "team"]
+    assert [x["execution_id"] for x in eve_waiting["items"]] == ["x-team-failed"]
     assert eve_bulk["matched"] == ["x-team-failed"]
 
 

@@ -54,6 +54,13 @@ async def test_executions_and_rules_commands(kafka_bootstrap: str, hw_topics: di
                                                       "evaluations": 1, "matched": 1, "failed": 0}]
         code, stats = await cli("rules", "stats", "r1")
         assert code == 0 and "1 matched" in stats and "p50" in stats
+        code, workflows = await cli("workflows", "ls", "--json")
+        assert code == 0 and [(w["definition_id"], w["status"]) for w in orjson.loads(workflows)] == [
+            ("wf", "active")]
+        code, none_paused = await cli("workflows", "ls", "--status", "paused", "--json")
+        assert code == 0 and orjson.loads(none_paused) == []
+        code, bad_status = await cli("workflows", "ls", "--status", "sleeping")
+        assert code == 1 and "422" in bad_status
     [retry] = await read_records(kafka_bootstrap, hw_topics["commands"], 1, topic_prefix)
     assert isinstance(retry, RetryExecution) and retry.execution_id == "bad-1"
 
@@ -68,3 +75,31 @@ async def test_produce_sends_demo_triggers(kafka_bootstrap: str, hw_topics: dict
     events = await read_records(kafka_bootstrap, hw_topics["triggers"], 50, topic_prefix)
     assert all(isinstance(e, TriggerEvent) and e.type == "order.placed" for e in events)
     assert len({e.id for e in events}) == 50
+
+
+def test_bench_lists_runs_and_refuses_unknown_names() -> None:
+    runner = CliRunner()
+    listed = runner.invoke(app, ["bench", "--json"])
+    assert listed.exit_code == 0 and {"api", "e2e"} <= set(orjson.loads(listed.output)["benchmarks"])
+    unknown = runner.invoke(app, ["bench", "nope"])
+    assert unknown.exit_code == 2 and "NAME" in unknown.output and "api" in unknown.output
+    # arguments after NAME go to the benchmark; --json wraps what it printed
+    ran = runner.invoke(app, ["bench", "codec", "--json", "--", "--help"])
+    report = orjson.loads(ran.output)
+    assert ran.exit_code == 0 and report["exit_code"] == 0 and report["args"] == ["--help"]
+    assert any("usage" in line for line in report["output"]) and report["figures"] is None
+
+
+async def test_show_gathers_a_long_timeline_from_its_pages(
+        kafka_bootstrap: str, hw_topics: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    run = Execution("long").started()
+    for n in range(400):  # 1,201 events: more than one page of the API's timeline
+        run.step_ok(f"s{n}")
+    api = make_api(kafka_bootstrap, hw_topics, run.events)
+    async with served(api) as url:
+        monkeypatch.setenv("HEADWATER_API_URL", url)
+        result = await asyncio.to_thread(CliRunner().invoke, app, ["executions", "show", "long", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = orjson.loads(result.output)
+    assert [e["seq"] for e in shown["timeline"]] == list(range(1, len(run.events) + 1))
+    assert shown["timeline_next"] is None

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from projections.store import ViewStore
 from projections.views import ExecutionFilter, get_execution, list_executions
+from schemas.commands import GrantSlot
 from tests.projections.histories import T0, Execution
 from tests.streams.machine.driver import Run, action, workflow
 
@@ -110,3 +111,109 @@ def test_a_real_engine_history_folds_into_the_view(folded: Folded) -> None:
     assert [t.outcome for t in view.detail.steps["a"].attempts] == ["failed", "completed"]
     assert view.detail.steps["a"].output == {"x": 1}
     assert len(view.timeline) == len(run.events)
+
+
+def _view_status(run: Run, folded: Folded) -> str:
+    view = get_execution(folded(run.events), run.execution_id)
+    assert view is not None
+    return view.summary.status
+
+
+def test_waiting_on_a_signal_a_delay_or_a_retry_backoff_is_waiting(folded: Folded) -> None:
+    run = Run(workflow({"id": "gate", "type": "wait", "signal": "approve"},
+                       {"id": "pause", "type": "wait", "duration": 30},
+                       action("a", retry={"max_attempts": 2}), action("b")))
+    run.start()
+    assert _view_status(run, folded) == run.status == "waiting"  # on the signal
+    run.signal("approve")
+    assert _view_status(run, folded) == run.status == "waiting"  # on the delay
+    run.fire("wait")
+    assert _view_status(run, folded) == run.status == "running"  # task a in flight
+    run.fail("a")
+    assert _view_status(run, folded) == run.status == "waiting"  # on the retry backoff
+    run.fire("retry")
+    assert _view_status(run, folded) == "running"
+    run.complete("a")
+    run.complete("b")
+    assert _view_status(run, folded) == "completed"
+    view = get_execution(folded(run.events), run.execution_id)
+    assert view is not None and view.detail.in_flight == {} and view.detail.waiting_on == {}
+
+
+def test_what_a_waiting_execution_waits_for_is_in_its_detail(folded: Folded) -> None:
+    run = Run(workflow({"id": "gate", "type": "wait", "signal": "approve"}))
+    run.start()
+    view = get_execution(folded(run.events), run.execution_id)
+    assert view is not None
+    assert view.detail.waiting_on == {"gate": "signal approve"}
+    store = folded(run.events)
+    assert [s.execution_id for s in list_executions(
+        store, ExecutionFilter(status="waiting")).items] == [run.execution_id]
+    assert list_executions(store, ExecutionFilter(status="running")).items == []
+
+
+def test_a_running_execution_with_a_task_in_flight_is_not_waiting(folded: Folded) -> None:
+    run = Run(workflow(action("a")))
+    run.start()
+    assert _view_status(run, folded) == run.status == "running"
+
+
+def test_a_status_change_moves_the_execution_in_the_status_indexes(folded: Folded) -> None:
+    run = Execution("e1", workflow_id="wf/a").started().step_failed("a").failed("a")
+    failed = folded(run.events)
+    assert [k for k, _ in failed.scan("xis/")] == [f"xis/failed/{_tail(run)}"]
+    run.resumed().step_ok("a").completed()
+    done = folded(run.events)
+    assert [k for k, _ in done.scan("xis/")] == [f"xis/completed/{_tail(run)}"]
+    assert [k for k, _ in done.scan("xiws/")] == [f"xiws/wf%2Fa/completed/{_tail(run)}"]
+    assert [k for k, _ in done.scan("xiw/")] == [f"xiw/wf%2Fa/{_tail(run)}"]
+
+
+def _tail(run: Execution) -> str:
+    return f"{run.start.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}/{run.execution_id}"
+
+
+def test_a_workflow_id_with_a_slash_does_not_list_under_another(folded: Folded) -> None:
+    store = folded([*Execution("e1", workflow_id="a").started().events,
+                    *Execution("e2", workflow_id="a/b").started().events])
+    assert [s.execution_id for s in list_executions(
+        store, ExecutionFilter(workflow_id="a")).items] == ["e1"]
+
+
+def test_the_timeline_comes_in_pages_and_the_detail_stays_complete(folded: Folded) -> None:
+    run = Execution("e1").started()
+    for n in range(5):
+        run.step_ok(f"s{n}")
+    store = folded(run.events)
+    seen: list[int] = []
+    after = 0
+    for _ in range(20):
+        view = get_execution(store, "e1", timeline_after=after, timeline_limit=4)
+        assert view is not None and len(view.detail.steps) == 5
+        seen += [e["seq"] for e in view.timeline]
+        if view.timeline_next is None:
+            break
+        after = view.timeline_next
+    assert seen == list(range(1, len(run.events) + 1))
+
+
+def test_a_queued_execution_lists_as_queued_under_its_workflow_then_runs(folded: Folded) -> None:
+    run = Run(workflow(action("a"), concurrency_limit=1))
+    run.start({"n": 1})
+    queued = get_execution(folded(run.events), run.execution_id)
+    assert queued is not None
+    assert (queued.summary.status, queued.summary.workflow_id) == ("queued", "wf")
+    assert queued.detail.input == {"n": 1}
+    assert [s.execution_id for s in list_executions(folded(run.events), ExecutionFilter(
+        workflow_id="wf", status="queued")).items] == [run.execution_id]
+    run.send(GrantSlot, gate_id="gate:wf", ticket=f"{run.execution_id}:slot1")
+    started = get_execution(folded(run.events), run.execution_id)
+    assert started is not None and started.summary.status == "running"
+
+
+def test_a_gate_is_not_an_execution(folded: Folded) -> None:
+    gate = Run(workflow(action("a")), execution_id="gate:wf")
+    gate.start()  # events of the id `gate:wf`, whatever they are, never show as an execution
+    store = folded(gate.events)
+    assert get_execution(store, "gate:wf") is None
+    assert list_executions(store, ExecutionFilter()).items == []

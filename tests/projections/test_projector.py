@@ -10,9 +10,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
-from projections.projector import Projector
+from projections.projector import VIEW_FORMAT, Projector
 from projections.store import RocksStore
-from projections.views import get_execution, read_rule_stats, read_workflow_stats
+from projections.views import fold, get_execution, read_rule_stats, read_workflow_stats
 from schemas.codec import Codec
 from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
 from schemas.executions import ExecutionEventBase
@@ -133,4 +133,38 @@ async def test_a_restart_resumes_exactly_where_the_views_stopped(
         assert rule is not None and rule.failed == 1
     finally:
         await restarted.stop()
+        store.close()
+
+
+async def test_views_stored_in_another_format_are_rebuilt_from_the_log(
+        produce, kafka_bootstrap: str, hw_topics: dict[str, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    await produce(_history(0, 6))
+    store = RocksStore(tmp_path / "views")
+    # what an older projector left: its format, its offsets past the records, a stale record
+    old = {"_format": b"1", "x/stale": b"{}"}
+    old |= {f"_offset/{hw_topics['executions']}/{p}": b"999" for p in range(6)}
+    store.write(old)
+    projector = Projector(store, kafka_bootstrap, hw_topics)
+    await projector.start()
+    try:
+        await projector.wait_caught_up()
+        assert store.get("x/stale") is None and store.get("_format") == VIEW_FORMAT
+        view = get_execution(store, "e3")
+        assert view is not None and view.summary.status == "completed"
+        assert [k for k, _ in store.scan("xiw/wf-0/")]  # the new indexes exist
+    finally:
+        await projector.stop()
+        store.close()
+
+
+async def test_a_store_filled_by_a_fold_is_kept(
+        kafka_bootstrap: str, hw_topics: dict[str, str], tmp_path: Path) -> None:
+    store = RocksStore(tmp_path / "views")
+    store.write(fold(store, _history(0, 2)))
+    projector = Projector(store, kafka_bootstrap, hw_topics)
+    await projector.start()
+    try:
+        assert get_execution(store, "e1") is not None and store.get("_format") == VIEW_FORMAT
+    finally:
+        await projector.stop()
         store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -83,3 +84,18 @@ def test_any_sequence_of_batches_reads_like_a_dict(store_factory: StoreFactory,
     assert dict(store.scan(prefix)) == {k: v for k, v in expected.items() if k.startswith(prefix)}
     assert [k for k, _ in store.scan(prefix)] == sorted(
         (k for k in expected if k.startswith(prefix)), key=str.encode)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_writes_during_a_scan_never_repeat_or_skip_the_keys_it_had(
+        store_factory: StoreFactory, reverse: bool) -> None:
+    store = store_factory()
+    keys = [f"k/{i:03d}" for i in range(0, 200, 2)]
+    store.write({k: b"" for k in keys})
+    seen: list[str] = []
+    for n, (key, _) in enumerate(store.scan("k/", reverse=reverse)):
+        if key in keys:
+            seen.append(key)
+        # the projector writes between two reads of a page: around, before and after here
+        store.write({f"k/{n * 2 + 1:03d}": b"", f"a/{n}": b"", f"z/{n}": b""})
+    assert seen == (keys[::-1] if reverse else keys)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import orjson
 import pytest
 
@@ -13,8 +15,9 @@ from projections.webhooks import (
     sign,
 )
 from schemas.commands import StartExecution
+from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
 from schemas.triggers import TriggerEvent
-from tests.projections.apikit import NOW, client_of, make_api, owned, read_records
+from tests.projections.apikit import NOW, T0, client_of, make_api, owned, read_records
 
 BODY = orjson.dumps({"order": 42})
 T = int(NOW.timestamp())
@@ -103,3 +106,64 @@ async def test_webhook_endpoint_starts_the_workflow_and_feeds_rules(
     assert (event.type, event.source, event.data) == ("order.paid", "/webhooks/rule/r1", {"order": 42})
     assert 'headwater_webhooks_total{kind="workflow",outcome="replayed"} 1.0' in metrics
     assert 'headwater_webhooks_total{kind="workflow",outcome="accepted"} 1.0' in metrics
+
+
+def relay(version: str, path: str, status: str = "active") -> DefinitionPublished:
+    """A workflow whose webhook trigger has its own path and maps the request to its input."""
+    body = {"id": "relay", "name": "Relay", "version": version,
+            "triggers": [{"type": "schedule", "cron": "0 * * * *"},
+                         {"type": "webhook", "path": path,
+                          "input": {"tag": "${ event.data.release.tag }",
+                                    "repo": "${ event.data.repo.name }"}}],
+            "steps": [{"id": "a", "action": "log"}]}
+    return DefinitionPublished(kind="workflow", definition_id="relay", version=version,
+                               definition=body, status=status, published_at=T0,  # type: ignore[arg-type]
+                               checksum=f"sum-relay-{version}")
+
+
+@pytest.mark.kafka
+async def test_a_webhook_trigger_answers_at_its_path_and_renders_its_input(
+        kafka_bootstrap: str, hw_topics: dict[str, str], topic_prefix: str) -> None:
+    secrets = {"workflow/relay": ["relay-secret"]}
+    release = orjson.dumps({"release": {"tag": "v2.0"}, "repo": {"name": "hw/headwater"}})
+    api = make_api(kafka_bootstrap, hw_topics, [relay("1.0.0", "github/releases")],
+                   secrets=secrets)
+    async with client_of(api) as client:
+        started = await client.post("/webhooks/github/releases", content=release,
+                                    headers=_headers("relay-secret", body=release))
+        by_id = await client.post("/webhooks/workflow/relay", content=release,
+                                  headers=_headers("relay-secret", T - 1, body=release))
+        unmapped = await client.post("/webhooks/github/releases", content=BODY,
+                                     headers=_headers("relay-secret", T - 2))
+        unsigned_elsewhere = await client.post("/webhooks/github/other", content=release,
+                                               headers=_headers("relay-secret", T - 3, release))
+    assert started.status_code == 202 and by_id.status_code == 202, (started.text, by_id.text)
+    assert unmapped.status_code == 422
+    assert unmapped.json()["errors"][0]["path"] == "$.triggers[1].input"
+    assert unsigned_elsewhere.status_code == 401  # an unknown path is not told apart from a bad key
+    commands = await read_records(kafka_bootstrap, hw_topics["commands"], 2, topic_prefix)
+    assert [c.input for c in commands] == [{"tag": "v2.0", "repo": "hw/headwater"}] * 2
+    assert {c.workflow_id for c in commands} == {"relay"}
+
+
+@pytest.mark.kafka
+async def test_a_new_version_moves_the_route_and_pausing_closes_it(
+        kafka_bootstrap: str, hw_topics: dict[str, str]) -> None:
+    paused = DefinitionStatusChanged(kind="workflow", definition_id="relay", version="2.0.0",
+                                     status="paused", previous_status="active",
+                                     changed_at=T0 + timedelta(minutes=1))
+    api = make_api(kafka_bootstrap, hw_topics,
+                   [relay("1.0.0", "old/path"), relay("2.0.0", "new/path"), paused],
+                   secrets={"*": ["shared"]})
+    release = orjson.dumps({"release": {"tag": "v1"}, "repo": {"name": "r"}})
+    async with client_of(api) as client:
+        old = await client.post("/webhooks/old/path", content=release,
+                                headers=_headers("shared", body=release))
+        new = await client.post("/webhooks/new/path", content=release,
+                                headers=_headers("shared", T - 1, body=release))
+        body = await client.get("/definitions/workflow/relay/versions/2.0.0")
+        missing = await client.get("/definitions/workflow/relay/versions/9.9.9")
+    # 2.0.0 is paused, so 1.0.0 (active) answers again, at its own path
+    assert (old.status_code, new.status_code) == (202, 404), (old.text, new.text)
+    assert body.status_code == 200 and body.json()["definition"]["triggers"][1]["path"] == "new/path"
+    assert body.json()["status"] == "paused" and missing.status_code == 404

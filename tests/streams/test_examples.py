@@ -179,15 +179,7 @@ def _deduplicated(events: History) -> History:
     return [seen[s] for s in sorted(seen)]
 
 
-KNOWN_GAPS = {
-    "webhook-relay": pytest.mark.xfail(strict=True, reason=(
-        "the API's webhook endpoint ignores the workflow's webhook trigger: it serves only "
-        "/webhooks/workflow/<id> (not the trigger's `path`, github/releases) and starts the "
-        "execution with the raw body as input instead of rendering the trigger's `input` "
-        "mapping, so `input.repo` is undefined and the announce step fails")),
-}
-WORKFLOW_FILES = [pytest.param(stem, marks=KNOWN_GAPS.get(stem, ()))
-                  for stem in sorted(p.stem for p in (EXAMPLES / "workflows").glob("*.yaml"))]
+WORKFLOW_FILES = sorted(p.stem for p in (EXAMPLES / "workflows").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("example", WORKFLOW_FILES)
