@@ -76,7 +76,7 @@ def follow_ups(events: Iterable[ExecutionEvent], workflow_id: str, version: str,
     for i, event in enumerate(batch):
         record = _follow_up(event, workflow_id, version)
         if record is None and isinstance(event, StepStarted):
-            record = _wait_opened(event, batch[i + 1:])
+            record = _wait_opened(event, batch, i)
         if record is not None:
             out.append(record)
         if slot is not None and event.type in TERMINAL_EVENT_TYPES:
@@ -134,14 +134,14 @@ def _follow_up(event: ExecutionEvent, workflow_id: str, version: str) -> Outgoin
     return _to_parent(event)
 
 
-def _wait_opened(event: StepStarted, later: list[ExecutionEvent]) -> Outgoing | None:
-    """The subscription record of a wait for a correlated event (none without a subject:
-    a null correlation cannot be routed to one partition)."""
+def _wait_opened(event: StepStarted, batch: list[ExecutionEvent], at: int) -> Outgoing | None:
+    """The subscription record of a wait for a correlated event (`batch[at]`; none without a
+    subject: a null correlation cannot be routed to one partition)."""
     wait = event.waiting_for
     if not wait or "event_type" not in wait or not isinstance(wait.get("subject"), str):
         return None
     # The step timeout, if any, is scheduled in the same decision, right after the start.
-    expires = next((e.fire_at for e in later if isinstance(e, TimerScheduled)
+    expires = next((e.fire_at for e in batch[at + 1:] if isinstance(e, TimerScheduled)
                     and e.purpose == "step_timeout" and e.scope == event.scope
                     and e.step_id == event.step_id), None)
     subscription = Subscription(
