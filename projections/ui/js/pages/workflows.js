@@ -1,6 +1,7 @@
 // Workflows and rules: every version with its status, status changes, statistics, and a start.
 import {call, seg} from "../api.js";
 import {badge, field, formatMs, formatPercent, formatTime, h, pretty, replace} from "../dom.js";
+import {saveDraft} from "./designer.js";
 
 const NEXT_STATUSES = ["active", "paused", "deprecated"];
 
@@ -19,6 +20,19 @@ function statusButtons(kind, record, version, notify, reload) {
     });
     return button;
   });
+}
+
+function editButton(record, version, notify) {
+  const button = h("button", {type: "button", class: "small",
+    "aria-label": `edit ${record.definition_id} ${version.version} in the designer`}, "edit");
+  button.addEventListener("click", async () => {
+    try {
+      const published = await call("GET", `/definitions/${seg(record.kind)}/${seg(record.definition_id)}/versions/${seg(version.version)}`);
+      saveDraft(published.definition);
+      location.hash = "#/designer";
+    } catch (error) { notify(error.message, "error"); }
+  });
+  return button;
 }
 
 function workflowStats(stats) {
@@ -77,7 +91,8 @@ function recordRow(kind, record, notify, reload) {
     h("p", {class: "muted"}, `owner ${record.owner ?? "—"} · ${record.visibility} · latest ${record.latest ?? "—"}`),
     h("table", {class: "grid"}, h("thead", {}, h("tr", {}, ["Version", "Name", "Status", "Published", "Change"].map((c) => h("th", {scope: "col"}, c)))),
       h("tbody", {}, versions.map((v) => h("tr", {}, h("td", {}, v.version), h("td", {}, v.name), h("td", {}, badge(v.status)),
-        h("td", {}, formatTime(v.published_at)), h("td", {}, statusButtons(kind, record, v, notify, reload)))))),
+        h("td", {}, formatTime(v.published_at)), h("td", {}, statusButtons(kind, record, v, notify, reload),
+          kind === "workflow" ? editButton(record, v, notify) : null))))),
     details,
     kind === "workflow" ? h("details", {}, h("summary", {}, "Start an execution"), startForm(record, notify)) : null,
     kind === "workflow" ? h("p", {}, h("a", {href: `#/executions?workflow=${encodeURIComponent(record.definition_id)}`}, "Executions of this workflow")) : null);
