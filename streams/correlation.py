@@ -16,7 +16,7 @@ No Kafka, no clock: time comes in as an argument.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from schemas.avro import UtcDatetime
 from schemas.commands import EventReceived
 from schemas.triggers import TriggerEvent
+from streams.subject_table import SubjectTable
 
 __all__ = [
     "INTERNAL_PREFIX",
@@ -49,7 +50,6 @@ WAIT_OPENED = INTERNAL_PREFIX + "opened"
 WAIT_SOURCE = "/headwater/executions"
 """The CloudEvents source of the engine's wait records."""
 
-_SWEEP_FLOOR = 1024
 
 
 class InvalidSubscription(ValueError):
@@ -133,42 +133,29 @@ def received_command(subscription: Subscription, event: Mapping[str, Any],
                          execution_id=subscription.execution_id, time=now, event=dict(event))
 
 
-class Subscriptions:
+class Subscriptions(SubjectTable[Subscription]):
     """One partition's open subscriptions, by subject, and what changed since `changes`.
 
     Args:
         items: The subscriptions to start with (from the store).
     """
 
-    def __init__(self, items: Iterable[Subscription] = ()) -> None:
-        self._by_subject: dict[str, dict[str, Subscription]] = {}
-        self._changed: dict[str, Subscription | None] = {}
-        self._count = 0
-        for item in items:
-            self._put(item)
-        self._sweep_at = max(_SWEEP_FLOOR, 2 * self._count)
+    def subject_of(self, item: Subscription) -> str:
+        return item.subject
 
-    def __len__(self) -> int:
-        return self._count
+    def key_of(self, item: Subscription) -> str:
+        return item.id
 
     def __contains__(self, subject: object) -> bool:
         """Whether a subscription of `subject` is open."""
-        return subject in self._by_subject
-
-    def __iter__(self) -> Iterator[Subscription]:
-        for group in self._by_subject.values():
-            yield from group.values()
+        return bool(self.group(subject))
 
     def open(self, subscription: Subscription, now: datetime) -> bool:
         """Add `subscription` (False: already open, or expired at `now`)."""
-        group = self._by_subject.get(subscription.subject, {})
-        if subscription.id in group or not subscription.live(now):
+        if subscription.id in self.group(subscription.subject) or not subscription.live(now):
             return False
         self._put(subscription)
-        self._changed[subscription.id] = subscription
-        if self._count > self._sweep_at:
-            self.expire(now)  # subjects never seen again would otherwise keep theirs for ever
-            self._sweep_at = max(_SWEEP_FLOOR, 2 * self._count)
+        self._sweep_if_grown(now)
         return True
 
     def take(self, event: Mapping[str, Any], now: datetime,
@@ -179,8 +166,8 @@ class Subscriptions:
         the order they were opened (one per waiting step: a subscription is one-shot), or
         only the one with id `only` when given.
         """
-        subject, event_type = event.get("subject"), event.get("type")
-        group = self._by_subject.get(subject) if isinstance(subject, str) else None
+        group = self.group(event.get("subject"))
+        event_type = event.get("type")
         if not group or not isinstance(event_type, str) or is_internal(event_type):
             return []
         taken = []
@@ -198,22 +185,3 @@ class Subscriptions:
         for sub in gone:
             self._remove(sub)
         return gone
-
-    def changes(self) -> dict[str, Subscription | None]:
-        """What changed since the last call, by id (None: removed); then forget it."""
-        out, self._changed = self._changed, {}
-        return out
-
-    def _put(self, sub: Subscription) -> None:
-        group = self._by_subject.setdefault(sub.subject, {})
-        if sub.id not in group:
-            self._count += 1
-        group[sub.id] = sub
-
-    def _remove(self, sub: Subscription) -> None:
-        group = self._by_subject[sub.subject]
-        del group[sub.id]
-        if not group:
-            del self._by_subject[sub.subject]
-        self._count -= 1
-        self._changed[sub.id] = None

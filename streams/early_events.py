@@ -21,13 +21,13 @@ from schemas.avro import UtcDatetime
 from schemas.definitions import WorkflowDefinition
 from schemas.definitions.steps import WaitStep
 from streams.correlation import Subscription
+from streams.subject_table import SubjectTable
 
 __all__ = ["EARLY_EVENT_TTL", "EarlyEvent", "EarlyEvents", "WaitTypes"]
 
 EARLY_EVENT_TTL = timedelta(seconds=60)
 """How long an event no wait took yet is kept for a wait opening just after it."""
 
-_SWEEP_FLOOR = 1024
 
 
 class EarlyEvent(BaseModel):
@@ -81,7 +81,7 @@ def _wait_types(node: object) -> Iterator[str]:
             yield from _wait_types(item)
 
 
-class EarlyEvents:
+class EarlyEvents(SubjectTable[EarlyEvent]):
     """One partition's kept events by subject, and what changed since `changes`.
 
     Args:
@@ -91,70 +91,43 @@ class EarlyEvents:
 
     def __init__(self, items: Iterable[EarlyEvent] = (), ttl: timedelta = EARLY_EVENT_TTL) -> None:
         self._ttl = ttl
-        self._by_subject: dict[str, dict[str, EarlyEvent]] = {}
-        self._changed: dict[str, EarlyEvent | None] = {}
-        self._count = 0
-        for item in items:
-            self._put(item)
-        self._sweep_at = max(_SWEEP_FLOOR, 2 * self._count)
+        super().__init__(items)
 
-    def __len__(self) -> int:
-        return self._count
+    def subject_of(self, item: EarlyEvent) -> str:
+        return item.subject
+
+    def key_of(self, item: EarlyEvent) -> str:
+        return item.key
 
     def keep(self, event: Mapping[str, Any], at: datetime, delivered: Iterable[str]) -> None:
         """Keep `event` (it has a subject), noting the executions it already resumed."""
         subject = event["subject"]
         key = f"{event.get('source')}\x00{event.get('id')}"
-        old = self._by_subject.get(subject, {}).get(key)
+        old = self.group(subject).get(key)
         if old is not None:  # the same event again: it arrived first at `old.at`
             item = old.model_copy(update={"delivered": old.delivered | frozenset(delivered)})
         else:
             item = EarlyEvent(key=key, subject=subject, at=at, event=dict(event),
                               delivered=frozenset(delivered))
         self._put(item)
-        self._changed[key] = item
-        if self._count > self._sweep_at:
-            self.expire(at)
-            self._sweep_at = max(_SWEEP_FLOOR, 2 * self._count)
+        self._sweep_if_grown(at)
 
     def claim(self, subscription: Subscription, at: datetime) -> dict[str, Any] | None:
         """The oldest live kept event `subscription` wants and its execution did not get yet
         (then noted as delivered to it); None if there is none."""
-        group = self._by_subject.get(subscription.subject, {})
-        for item in sorted(group.values(), key=lambda i: i.at):
+        for item in sorted(self.group(subscription.subject).values(), key=lambda i: i.at):
             if at - item.at > self._ttl:
                 self._remove(item)
             elif (subscription.execution_id not in item.delivered
                   and subscription.wants(str(item.event.get("type")))):
-                noted = item.model_copy(
-                    update={"delivered": item.delivered | {subscription.execution_id}})
-                self._put(noted)
-                self._changed[item.key] = noted
+                self._put(item.model_copy(
+                    update={"delivered": item.delivered | {subscription.execution_id}}))
                 return item.event
         return None
 
-    def expire(self, at: datetime) -> None:
-        """Drop every event kept longer than the time to live at `at`."""
-        for group in list(self._by_subject.values()):
-            for item in list(group.values()):
-                if at - item.at > self._ttl:
-                    self._remove(item)
-
-    def changes(self) -> dict[str, EarlyEvent | None]:
-        """What changed since the last call, by key (None: removed); then forget it."""
-        out, self._changed = self._changed, {}
-        return out
-
-    def _put(self, item: EarlyEvent) -> None:
-        group = self._by_subject.setdefault(item.subject, {})
-        if item.key not in group:
-            self._count += 1
-        group[item.key] = item
-
-    def _remove(self, item: EarlyEvent) -> None:
-        group = self._by_subject[item.subject]
-        del group[item.key]
-        if not group:
-            del self._by_subject[item.subject]
-        self._count -= 1
-        self._changed[item.key] = None
+    def expire(self, at: datetime) -> list[EarlyEvent]:
+        """Drop (and return) every event kept longer than the time to live at `at`."""
+        gone = [item for item in self if at - item.at > self._ttl]
+        for item in gone:
+            self._remove(item)
+        return gone
