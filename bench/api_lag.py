@@ -82,7 +82,7 @@ async def lag_under_e2e_load(base: str, bootstrap: str, prefix: str, args: argpa
             await driver.collect(set(warm), timeout_s=180)
             sampler.start()
             began = time.perf_counter()
-            lines = [await burst(driver, args.e2e_executions),
+            lines = [await burst(driver, args.e2e_executions, None, child.pid),
                      await paced(driver, args.e2e_rate, args.e2e_seconds)]
             loaded = time.perf_counter() - began
         async with aiohttp.ClientSession() as http:
