@@ -10,7 +10,6 @@ how long the views took to catch up once the last execution completed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import statistics
 import tempfile
 import threading
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 import aiohttp
 import httpx
 
-from bench.e2e import WORKFLOW, Driver, burst, paced, worker_process
+from bench.e2e import Driver, burst, paced, warm_up, worker_process
 
 if TYPE_CHECKING:
     from bench.api import Report
@@ -76,10 +75,7 @@ async def lag_under_e2e_load(base: str, bootstrap: str, prefix: str, args: argpa
     with tempfile.TemporaryDirectory(prefix="hw-api-lag-") as tmp, \
             worker_process(bootstrap, prefix, Path(tmp)) as child:
         async with Driver(bootstrap, prefix) as driver:
-            await driver.publish(WORKFLOW)
-            warm = [f"warm-{i}" for i in range(50)]
-            await asyncio.gather(*[await driver.start(eid, i) for i, eid in enumerate(warm)])
-            await driver.collect(set(warm), timeout_s=180)
+            await warm_up(driver)
             sampler.start()
             began = time.perf_counter()
             lines = [await burst(driver, args.e2e_executions, None, child.pid),
