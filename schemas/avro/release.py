@@ -101,7 +101,7 @@ def _known() -> dict[int, str]:
     """Schema id -> schema text, for every released schema and today's."""
     known: dict[int, str] = {}
     for version in released_versions():
-        for name, text in load_release(version).files.items():
+        for text in load_release(version).files.values():
             known[schema_fingerprint_id(text)] = text
     for name in generate_files():
         text = (AVSC_DIR / name).read_text()
