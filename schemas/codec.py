@@ -29,11 +29,11 @@ from schemas.avro.release import known_schema
 from schemas.codec_errors import CodecError, DecodeError, DecodeReason, EncodeError
 from schemas.codec_topic import HEADER, MAGIC_BYTE, TopicCodec, Where, branch_at, read_body
 from schemas.registry import (
-    InMemorySchemaRegistry,
     SchemaRegistry,
     SchemaRegistryError,
     subject_name,
 )
+from schemas.registry_http import default_registry
 from schemas.triggers import (
     InvalidTrigger,
     TriggerEvent,
@@ -57,7 +57,9 @@ class Codec:
     """Encodes and decodes the keys and values of headwater's topics.
 
     Args:
-        registry: Where schema ids come from; an ``InMemorySchemaRegistry`` by default.
+        registry: Where schema ids come from; by default the Confluent-API registry at
+            ``$HEADWATER_SCHEMA_REGISTRY_URL`` if set (``schemas.registry_http``), else an
+            ``InMemorySchemaRegistry`` (fingerprint ids).
         prefix: The topic prefix (``hw.`` by default); a topic is ``<prefix><role>``, and
             ``<prefix><role>.<anything>`` (e.g. one task topic per task type) reads as the role.
 
@@ -69,7 +71,7 @@ class Codec:
     """
 
     def __init__(self, registry: SchemaRegistry | None = None, *, prefix: str = "hw.") -> None:
-        self.registry: SchemaRegistry = registry if registry is not None else InMemorySchemaRegistry()
+        self.registry: SchemaRegistry = registry if registry is not None else default_registry()
         self.prefix = prefix
         self._roles: dict[str, TopicCodec] = {}
         self._topics: dict[str, TopicCodec] = {}
