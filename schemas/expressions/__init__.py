@@ -34,6 +34,7 @@ from schemas.expressions._mapping import (
     mapping_variables,
     render_mapping,
 )
+from schemas.expressions._regex import MAX_REGEX_CHARS, Matcher, compile_regex
 
 __all__ = [
     "CONTEXT_NAMES",
@@ -42,13 +43,16 @@ __all__ = [
     "MAX_INPUT_NODES",
     "MAX_MACRO_NESTING",
     "MAX_NESTING",
+    "MAX_REGEX_CHARS",
     "MAX_SOURCE_BYTES",
     "CompiledMapping",
     "Expression",
     "ExpressionError",
+    "Matcher",
     "check_context",
     "compile_expression",
     "compile_mapping",
+    "compile_regex",
     "json_path_key",
     "mapping_expressions",
     "mapping_variables",
