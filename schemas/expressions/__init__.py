@@ -12,6 +12,13 @@ Example:
     {'to': 'a@b.c', 'n': 2}
 """
 
+from schemas.expressions._cost import (
+    COST_BUDGET,
+    GUARANTEED_NODES,
+    GUARANTEED_RANGE,
+    GUARANTEED_TEXT,
+    Shape,
+)
 from schemas.expressions._expression import (
     CONTEXT_NAMES,
     EXTENSION_FUNCTIONS,
@@ -38,7 +45,11 @@ from schemas.expressions._regex import MAX_REGEX_CHARS, Matcher, compile_regex
 
 __all__ = [
     "CONTEXT_NAMES",
+    "COST_BUDGET",
     "EXTENSION_FUNCTIONS",
+    "GUARANTEED_NODES",
+    "GUARANTEED_RANGE",
+    "GUARANTEED_TEXT",
     "MAX_INPUT_BYTES",
     "MAX_INPUT_NODES",
     "MAX_MACRO_NESTING",
@@ -49,6 +60,7 @@ __all__ = [
     "Expression",
     "ExpressionError",
     "Matcher",
+    "Shape",
     "check_context",
     "compile_expression",
     "compile_mapping",

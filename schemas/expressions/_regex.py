@@ -58,9 +58,7 @@ def _compile(pattern: str, ignore_case: bool) -> Matcher:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):
             reason = reason.decode(errors="replace")
-        raise ExpressionError(
-            "invalid_regex", f"RE2 cannot run this pattern: {reason}"
-        ) from None
+        raise ExpressionError("invalid_regex", f"RE2 cannot run this pattern: {reason}") from None
     except (TypeError, ValueError) as exc:  # e.g. a lone surrogate that is not UTF-8
         raise ExpressionError("invalid_regex", f"not a regular expression: {exc}") from None
 
