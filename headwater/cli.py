@@ -208,7 +208,8 @@ def api() -> None:
         err.print(f"[yellow]warning:[/yellow] no API tokens are set and the API listens on "
                   f"{settings.api_host}: anyone who reaches it is an admin", highlight=False)
     application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix),
-                             store=store, tokens=tokens, webhooks=webhooks)
+                             store=store, tokens=tokens, webhooks=webhooks,
+                             body_limit=settings.api_body_limit)
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 

@@ -24,6 +24,7 @@ from projections.context import ApiContext
 from projections.definitions_api import definitions_router
 from projections.errors import ERROR_RESPONSES, install_error_handlers
 from projections.ingest_api import ingest_router
+from projections.limits import KAFKA_RECORD_LIMIT, BodyLimitMiddleware
 from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from projections.producer import EventProducer
 from projections.projector import Projector
@@ -131,7 +132,8 @@ def _utc_now() -> datetime:
 def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | None = None,
                project: bool = True, clock: Callable[[], datetime] = _utc_now,
                tokens: TokenTable | None = None,
-               webhooks: WebhookVerifier | None = None) -> FastAPI:
+               webhooks: WebhookVerifier | None = None,
+               body_limit: int = KAFKA_RECORD_LIMIT) -> FastAPI:
     """The FastAPI application serving headwater's HTTP API.
 
     Args:
@@ -146,6 +148,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
             everyone is an admin; see ``projections.auth``).
         webhooks: Webhook secrets; from ``HEADWATER_WEBHOOK_SECRETS`` and
             ``HEADWATER_WEBHOOK_SECRET`` if None.
+        body_limit: Largest request body in bytes; a larger one is answered 413 before it
+            is read (``projections.limits``).
     """
     views = store if store is not None else MemoryStore()
     producer = EventProducer(bootstrap, topics)
@@ -160,6 +164,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     install_error_handlers(api)
     metrics = Metrics(views, producer, lambda: projecting.running)
     api.add_middleware(MetricsMiddleware, metrics=metrics)
+    api.add_middleware(BodyLimitMiddleware, limit=body_limit)
     probe = _KafkaProbe(bootstrap)
     running = lambda: projecting.running  # noqa: E731 - read at call time, set at startup
     api.include_router(views_router(ctx, running))
