@@ -42,18 +42,27 @@ def condition_findings(p: Prepared, cost_us: float | None, events: int) -> list[
 
 # ---- dead branches of $or --------------------------------------------------------------------
 
-def _or_site(condition: Mapping[str, Any]) -> tuple[list[Any], Mapping[str, Any]] | None:
-    """The top-level `$or` (directly, or as an element of the top-level `$and`) and the rest."""
-    if isinstance(condition.get("$or"), list):
-        return condition["$or"], {k: v for k, v in condition.items() if k != "$or"}
-    parts = condition.get("$and")
-    if isinstance(parts, list):
-        for i, part in enumerate(parts):
-            if isinstance(part, Mapping) and set(part) == {"$or"}:
-                rest = {**condition, "$and": parts[:i] + parts[i + 1:]}
-                if not rest["$and"]:
-                    del rest["$and"]
-                return part["$or"], rest
+def _conjuncts(condition: Mapping[str, Any]) -> list[Any]:
+    """The top-level conjuncts as single-key objects (the validator's form)."""
+    out: list[Any] = []
+    for key, operand in condition.items():
+        if key == "$and" and isinstance(operand, list):
+            out.extend(operand)
+        else:
+            out.append({key: operand})
+    return out
+
+
+def _joined(conjuncts: list[Any]) -> dict[str, Any]:
+    return dict(conjuncts[0]) if len(conjuncts) == 1 else {"$and": conjuncts}
+
+
+def _or_site(condition: Mapping[str, Any]) -> tuple[int, list[Any], list[Any]] | None:
+    """The first top-level `$or` conjunct: its position, its branches, the other conjuncts."""
+    parts = _conjuncts(condition)
+    for i, part in enumerate(parts):
+        if isinstance(part, Mapping) and set(part) == {"$or"} and isinstance(part["$or"], list):
+            return i, part["$or"], parts[:i] + parts[i + 1:]
     return None
 
 
@@ -62,8 +71,8 @@ def _dead_branches(condition: Mapping[str, Any]
     site = _or_site(condition)
     if site is None:
         return None
-    branches, rest = site
-    context_terms = dnf(rest)
+    at, branches, rest = site
+    context_terms = dnf(_joined(rest)) if rest else [()]
     context = conj_of(context_terms[0]) if context_terms and len(context_terms) == 1 else None
     forms: list[list[Conj] | None] = []
     for branch in branches:
@@ -79,7 +88,12 @@ def _dead_branches(condition: Mapping[str, Any]
             reasons.append({"index": i, "branch": branch, "reason": why})
     if not reasons or not keep:
         return None
-    return reasons, _without(condition, rest, keep)
+    parts = _conjuncts(condition)
+    if len(keep) > 1:
+        parts[at] = {"$or": keep}
+    else:  # one branch left: its conjuncts join the others
+        parts[at:at + 1] = _conjuncts(keep[0])
+    return reasons, _joined(parts)
 
 
 def _why_dead(i: int, form: list[Conj] | None, forms: list[list[Conj] | None],
@@ -94,18 +108,6 @@ def _why_dead(i: int, form: list[Conj] | None, forms: list[list[Conj] | None],
         if not implies_dnf(other, form) or j < i:  # of two equal branches, the later goes
             return f"implied by branch {j}"
     return None
-
-
-def _without(condition: Mapping[str, Any], rest: Mapping[str, Any], keep: list[Any]
-             ) -> dict[str, Any]:
-    replacement: Any = {"$or": keep} if len(keep) > 1 else keep[0]
-    if "$or" in condition:
-        if not rest:
-            return dict(replacement)
-        return {"$and": [dict(rest), replacement]} if len(keep) == 1 else {**rest, "$or": keep}
-    parts = [replacement if isinstance(p, Mapping) and set(p) == {"$or"} else p
-             for p in condition["$and"]]
-    return {**condition, "$and": parts}
 
 
 # ---- residual predicates ---------------------------------------------------------------------
@@ -152,33 +154,35 @@ _META = re.compile(r"[.^$*+?{}\[\]\\|()]")
 
 def _literal_regex(condition: Mapping[str, Any]) -> dict[str, Any] | None:
     # `$mt` is a full match, so a pattern without metacharacters is string equality.
-    out: dict[str, Any] = {}
+    parts = _conjuncts(condition)
     changed = False
-    for key, operand in condition.items():
-        if key == "$mt" and isinstance(operand, Mapping) and len(operand) == 1:
+    for i, part in enumerate(parts):
+        operand = part.get("$mt") if isinstance(part, Mapping) and len(part) == 1 else None
+        if isinstance(operand, Mapping) and len(operand) == 1:
             ((path, pattern),) = operand.items()
-            if isinstance(pattern, str) and not _META.search(pattern) and path not in out:
-                out[path] = pattern
+            if isinstance(pattern, str) and not _META.search(pattern):
+                parts[i] = {path: pattern}
                 changed = True
-                continue
-        out[key] = operand
-    return out if changed else None
+    return _joined(parts) if changed else None
 
 
 def _factor_or(condition: Mapping[str, Any]) -> dict[str, Any] | None:
-    # (a and x) or (a and y) = a and (x or y): an equality every branch repeats goes up a level.
-    branches = condition.get("$or")
-    if not isinstance(branches, list) or not all(isinstance(b, Mapping) for b in branches):
+    # (a and x) or (a and y) = a and (x or y): an equality every branch repeats goes up.
+    site = _or_site(condition)
+    if site is None:
         return None
-    shared = {k: v for k, v in branches[0].items() if not k.startswith("$")
-              and all(k in b and b[k] == v for b in branches[1:]) and k not in condition}
+    at, branches, _ = site
+    split = [_conjuncts(b) if isinstance(b, Mapping) else [b] for b in branches]
+    shared = [c for c in split[0] if isinstance(c, Mapping) and len(c) == 1
+              and not next(iter(c)).startswith("$") and all(c in other for other in split[1:])]
     if not shared:
         return None
-    rest = [{k: v for k, v in b.items() if k not in shared} for b in branches]
-    out = {**{k: v for k, v in condition.items() if k != "$or"}, **shared}
-    if all(rest):  # an emptied branch is "always": the $or then holds whatever the rest says
-        out["$or"] = rest
-    return out
+    rest = [[c for c in conjuncts if c not in shared] for conjuncts in split]
+    parts = _conjuncts(condition)
+    # An emptied branch is "always": the $or then holds whatever the others say.
+    factored = [] if not all(rest) else [{"$or": [_joined(r) for r in rest]}]
+    parts[at:at + 1] = [*shared, *factored]
+    return _joined(parts)
 
 
 _CMP = re.compile(
@@ -204,8 +208,8 @@ def _plain_expr(condition: Mapping[str, Any]) -> dict[str, Any] | None:
         path, op, text = cmp.groups()
         value = _literal(text)
         parts.append({path: value} if op == "==" else {_OPS[op]: {path: value}})
-    rest = {k: v for k, v in condition.items() if k != "$expr"}
-    return {**rest, "$and": [*rest.get("$and", []), *parts]}
+    conjuncts = [c for c in _conjuncts(condition) if set(c) != {"$expr"}]
+    return _joined([*conjuncts, *parts])
 
 
 def _literal(text: str) -> Any:

@@ -205,6 +205,13 @@ class FieldC:
         elif op in ("mt", "imt"):
             self.types &= {"str"}
             self.regexes.add((op, value))
+        for interval in (self.num, self.text):  # [a, b] without a is (a, b]
+            if interval.lo is not None and not interval.lo_open \
+                    and equality_key(interval.lo) in self.neq:
+                interval.lo_open = True
+            if interval.hi is not None and not interval.hi_open \
+                    and equality_key(interval.hi) in self.neq:
+                interval.hi_open = True
 
     def excludes(self, value: Any) -> bool:
         """Whether no value this constraint admits equals `value`."""
