@@ -29,6 +29,7 @@ from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from projections.producer import EventProducer
 from projections.projector import Projector
 from projections.read_api import views_router
+from projections.rules_api import rules_router
 from projections.sse import Broadcaster, sse_router
 from projections.store import MemoryStore, ViewStore
 from projections.webhooks import WebhookVerifier
@@ -168,6 +169,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     probe = _KafkaProbe(bootstrap)
     running = lambda: projecting.running  # noqa: E731 - read at call time, set at startup
     api.include_router(views_router(ctx, running))
+    api.include_router(rules_router(ctx))  # before /rules/{rule_id}: /rules/insights
     api.include_router(definitions_router(ctx))
     api.include_router(executions_write_router(ctx))
     api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),
