@@ -24,7 +24,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-__all__ = ["Counters", "install", "serve", "snapshot", "COUNTERS"]
+__all__ = ["COUNTERS", "Counters", "install", "serve", "snapshot"]
 
 _API_NAMES = {0: "produce", 1: "fetch", 2: "list_offsets", 3: "metadata", 8: "commit",
               9: "offset_fetch", 10: "find_coordinator", 11: "join_group", 12: "heartbeat",
