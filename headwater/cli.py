@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.settings import Settings
@@ -32,6 +33,8 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(views_app, name="views")
 app.command("produce")(produce)
 app.command("bench", context_settings={"allow_extra_args": True,
                                        "ignore_unknown_options": True})(bench)

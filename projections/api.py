@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from projections.auth import TokenTable
 from projections.context import ApiContext
+from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
 from projections.errors import ERROR_RESPONSES, install_error_handlers
 from projections.ingest_api import ingest_router
@@ -168,6 +169,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),
                                      on_webhook=metrics.count_webhook))
     api.include_router(sse_router(ctx, broadcaster))
+    api.include_router(dead_letters_router(ctx))
 
     health_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
 

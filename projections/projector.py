@@ -1,7 +1,8 @@
 """The projector: the shell that feeds the log to the folds and commits views with offsets.
 
-It reads ``executions``, ``rule-outcomes`` and ``definitions`` from every partition (each
-process holds whole views, so it assigns partitions itself instead of joining a group),
+It reads ``executions``, ``rule-outcomes``, ``definitions`` and ``dead-letters`` from every
+partition (each process holds whole views, so it assigns partitions itself instead of
+joining a group),
 folds a batch of records through one ``Tx``, and writes the view changes together with the
 next offset of every partition in one atomic batch. A restart resumes at those offsets, so
 no record is applied twice or skipped; a rebuild wipes the store and starts from offset zero.
@@ -26,7 +27,7 @@ __all__ = ["SOURCE_ROLES", "VIEW_FORMAT", "PartitionLag", "Projector"]
 
 log = logging.getLogger(__name__)
 
-SOURCE_ROLES = ("executions", "rule-outcomes", "definitions")
+SOURCE_ROLES = ("executions", "rule-outcomes", "definitions", "dead-letters")
 """The topic roles the views are folded from."""
 
 _OFFSET = "_offset/"
@@ -35,10 +36,10 @@ _FORMAT = "_format"
 SLICE = 100
 """Records folded between two turns of the event loop."""
 
-VIEW_FORMAT = b"3"
+VIEW_FORMAT = b"4"
 """The shape of the stored views. Bump it when a record's fields or a key layout change: a
 projector finding another format in its store wipes it and folds the log again (2: the
-executions' secondary indexes and ``waiting``; 3: ``queued`` executions, gates left out)."""
+executions' secondary indexes and ``waiting``; 3: ``queued`` executions, gates left out; 4: the dead letters)."""
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from projections.access import Principal
 from projections.auth import TokenTable
+from schemas.dead_letters import DeadLetter
 from tests.projections.apikit import client_of, make_api, owned
-from tests.projections.histories import Execution
+from tests.projections.histories import T0, Execution
 
 pytestmark = pytest.mark.kafka
 
@@ -83,6 +84,10 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
     "bulk": ("run", lambda c, _: c.post("/executions/bulk", json={"action": "retry"})),
+    "list dead letters": ("run", lambda c, _: c.get("/dead-letters")),
+    "get dead letter": ("run", lambda c, _: c.get("/dead-letters/hw.triggers:0:1")),
+    "redrive dead letters": ("run", lambda c, _: c.post("/dead-letters/redrive",
+                                                        json={"ids": ["nope"], "dry_run": True})),
     "publish new": ("edit", lambda c, _: c.post("/definitions", json={
         "id": "brand-new", "name": "New", "steps": [{"id": "a", "action": "log"}]})),
 }
@@ -92,6 +97,8 @@ def _views() -> list[BaseModel]:
     events: list[BaseModel] = [
         owned("workflow", "mine", "alice", collaborators=["olga"], visibility="private"),
         owned("workflow", "team", "alice"), owned("rule", "r-alice", "alice")]
+    events.append(DeadLetter(topic="hw.triggers", partition=0, offset=1, value=b"{}",
+                             reason="invalid_cloudevent", failed_at=T0))
     for x in ("mine", "team"):
         events += Execution(f"x-{x}", workflow_id=x).started().events
         events += Execution(f"x-{x}-failed", workflow_id=x).started().step_failed("b").failed().events
