@@ -172,7 +172,7 @@ async def test_the_cli_lists_shows_and_redrives(kafka_bootstrap: str, hw_topics:
         assert code == 0 and orjson.loads(other)["items"][0]["outcome"] == "not_redrivable"
         code, sent = await cli("dead-letters", "redrive", f"{topic}:3:9")
         assert code == 0 and "1 sent" in sent
-        code, none = await cli("dead-letters", "redrive")
+        code, _ = await cli("dead-letters", "redrive")
         assert code == 2
     [back] = await read_records(kafka_bootstrap, topic, 1, topic_prefix)
     assert back == trigger
