@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from projections.admin_api import admin_router
 from projections.auth import TokenTable
 from projections.context import ApiContext
 from projections.dead_letters_api import dead_letters_router
@@ -170,6 +171,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
                                      on_webhook=metrics.count_webhook))
     api.include_router(sse_router(ctx, broadcaster))
     api.include_router(dead_letters_router(ctx))
+    api.include_router(admin_router(ctx, running))
 
     health_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -129,6 +129,18 @@ class Projector:
         self._reset()
         await self._seek_to_stored()
         self._task = asyncio.create_task(self._run(), name="headwater-projector")
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[dict[TopicPartition, int]]:
+        """Stop folding for the block (the views keep what was committed); yields the
+        positions the views hold, and resumes from them after the block."""
+        assert self._consumer is not None, "start the projector first"
+        await self._halt()
+        try:
+            yield {tp: self.position(tp) for tp in self._partitions}
+        finally:
+            await self._seek_to_stored()
+            self._task = asyncio.create_task(self._run(), name="headwater-projector")
 
     async def _halt(self) -> None:
         if self._task is not None:

@@ -41,6 +41,7 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     ("view", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": OK},
     ("run", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": 403},
     ("edit", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": 403, "oscar": 403, "vic": 403},
+    ("admin", "global"): {"root": OK, "alice": 403, "eve": 403, "olga": 403, "oscar": 403, "vic": 403},
 }
 
 Call = Callable[[httpx.AsyncClient, str], Any]
@@ -88,6 +89,7 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "get dead letter": ("run", lambda c, _: c.get("/dead-letters/hw.triggers:0:1")),
     "redrive dead letters": ("run", lambda c, _: c.post("/dead-letters/redrive",
                                                         json={"ids": ["nope"], "dry_run": True})),
+    "rebuild progress": ("admin", lambda c, _: c.get("/admin/views/rebuild")),
     "publish new": ("edit", lambda c, _: c.post("/definitions", json={
         "id": "brand-new", "name": "New", "steps": [{"id": "a", "action": "log"}]})),
 }
