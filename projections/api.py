@@ -19,8 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from projections.admin_api import admin_router
 from projections.auth import TokenTable
 from projections.context import ApiContext
+from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
 from projections.errors import ERROR_RESPONSES, install_error_handlers
 from projections.ingest_api import ingest_router
@@ -175,6 +177,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),
                                      on_webhook=metrics.count_webhook))
     api.include_router(sse_router(ctx, broadcaster))
+    api.include_router(dead_letters_router(ctx))
+    api.include_router(admin_router(ctx, running))
 
     health_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
 

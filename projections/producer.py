@@ -62,11 +62,12 @@ class EventProducer:
                 await self._producer.stop()
                 self._producer = None
 
-    async def send(self, role: str, key: str | None, event: BaseModel) -> None:
+    async def send(self, role: str, key: str | bytes | None, event: BaseModel) -> None:
         """Append ``event`` to the topic of ``role`` and wait until Kafka has it."""
         await self.send_many(role, [(key, event)])
 
-    async def send_many(self, role: str, items: Sequence[tuple[str | None, BaseModel]]) -> None:
+    async def send_many(self, role: str,
+                        items: Sequence[tuple[str | bytes | None, BaseModel]]) -> None:
         """Append several events to one topic; return once Kafka has all of them.
 
         Raises:
@@ -94,3 +95,17 @@ class EventProducer:
             log.warning("cannot write to %s: %s", topic, exc)
             raise HTTPException(503, f"Kafka is not reachable: {type(exc).__name__}") from None
         self.sent_by_role[role] += len(records)
+
+    async def send_raw(self, topic: str, key: bytes | None, value: bytes | None,
+                       headers: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Append a record as it is (a redriven dead letter) and wait until Kafka has it.
+
+        Raises:
+            HTTPException: 503 when Kafka cannot be reached.
+        """
+        try:
+            producer = await self._started()
+            await producer.send_and_wait(topic, value, key=key, headers=list(headers) or None)
+        except KafkaError as exc:
+            log.warning("cannot write to %s: %s", topic, exc)
+            raise HTTPException(503, f"Kafka is not reachable: {type(exc).__name__}") from None
