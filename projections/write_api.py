@@ -63,8 +63,8 @@ class SignalRequest(BaseModel):
 class BulkRequest(BaseModel):
     """Retry or cancel every execution that matches a filter (and that the caller may run).
 
-    Retry applies to failed executions, cancel to running ones; ``dry_run`` (the default)
-    only lists what would be acted on.
+    Retry applies to failed executions, cancel to unfinished ones (queued, running, waiting);
+    ``dry_run`` (the default) only lists what would be acted on.
     """
 
     action: Literal["retry", "cancel"]
@@ -177,7 +177,9 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
     return router
 
 
-_LIVE = ("running", "waiting")
+# Not finished: a queued execution (waiting for a concurrency slot) can be cancelled (the gate
+# drops its ticket) and signalled (the signal is buffered until a wait step takes it).
+_LIVE = ("queued", "running", "waiting")
 
 
 def _runnable(ctx: ApiContext, who: Principal, execution_id: str, statuses: tuple[str, ...],
@@ -191,8 +193,8 @@ def _runnable(ctx: ApiContext, who: Principal, execution_id: str, statuses: tupl
 
 def _matching(ctx: ApiContext, who: Principal, request: BulkRequest) -> tuple[list[str], bool]:
     matched: list[str] = []
-    # A cancel reaches executions waiting on a timer, signal or event as well.
-    for status in ("failed",) if request.action == "retry" else ("running", "waiting"):
+    # A cancel reaches executions waiting on a timer, signal, event or concurrency slot as well.
+    for status in ("failed",) if request.action == "retry" else _LIVE:
         where = ExecutionFilter(workflow_id=request.workflow_id, workflow_version=request.version,
                                 status=status, trigger_type=request.trigger_type,
                                 started_after=request.started_after,
