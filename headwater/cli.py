@@ -335,6 +335,17 @@ def schema(
     sys.stdout.write(orjson.dumps(definition_json_schema(kind), option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
+@app.command("openapi")
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI document (the web UI's types are generated from it)."""
+    from projections.api import create_api
+
+    # No broker is contacted: the document is built from the routes alone.
+    document = create_api("127.0.0.1:1", topic_names("hw."), project=False).openapi()
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2)
+                     .decode() + "\n")
+
+
 @app.command("settings")
 def show_settings() -> None:
     """Print the effective settings (secrets masked) as JSON."""

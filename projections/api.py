@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
@@ -43,17 +44,41 @@ UI_DIR = Path(__file__).with_name("ui")
 """The web UI's static files (docs/ui.md), served at ``/ui``."""
 
 
+_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>headwater</title>
+<p>The web UI has not been built. Run <code>make setup</code> (needs Node.js and npm), or
+<code>npm ci &amp;&amp; npm run build</code> in <code>ui/</code>. The API itself is up: see
+<a href="/docs">/docs</a>.</p>"""
+
+
 class _UiFiles(StaticFiles):
-    """The UI's files, counted by the metrics under the route ``/ui`` rather than "unmatched"
-    (a mount sets no ``route`` in the scope; the middleware reads the same scope dict)."""
+    """The built single-page app (``ui/`` built by Vite into ``UI_DIR``).
+
+    A path that names no file and has no extension is a client-side route (``/ui/executions/x``),
+    so it gets ``index.html`` and the app's router takes over; a missing asset stays a 404.
+    Counted by the metrics under the route ``/ui`` rather than "unmatched" (a mount sets no
+    ``route`` in the scope; the middleware reads the same scope dict).
+    """
 
     def __init__(self, path: str, directory: Path) -> None:
-        super().__init__(directory=directory, html=True)
+        super().__init__(directory=directory, html=True, check_dir=False)
         self.route = Mount(path, app=self)
+        self.index = directory / "index.html"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self.route
+        if not self.index.is_file():
+            await HTMLResponse(_NOT_BUILT, status_code=503)(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+                raise
+        # index.html is never cached: it names the hashed assets of the current build
+        return FileResponse(self.index, headers={"cache-control": "no-cache"})
 
 
 @dataclass
