@@ -236,7 +236,7 @@ def deploy(
     by: Annotated[str | None, typer.Option(help="who publishes (recorded on the event)")] = None,
 ) -> None:
     """Validate definitions and, when all are valid, publish them to the engine."""
-    from headwater.publish import Publisher, validate_files
+    from headwater.publish import Publisher, validate_files, version_conflicts
 
     if not _report(files, as_json, quiet_when_valid=True):
         raise _fail("nothing was published: fix the errors above", code=1)
@@ -245,11 +245,17 @@ def deploy(
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
     definitions = [r.definition for _, r in validate_files(files) if r.definition is not None]
 
-    async def publish() -> list[str]:
-        async with Publisher(settings.kafka_bootstrap or "", settings.topic_prefix) as publisher:
+    async def publish() -> list[str] | str:
+        bootstrap = settings.kafka_bootstrap or ""
+        conflicts = await version_conflicts(bootstrap, settings.topic_prefix, definitions)
+        if conflicts:
+            return "; ".join(conflicts)
+        async with Publisher(bootstrap, settings.topic_prefix) as publisher:
             return await publisher.definitions(definitions, by)
 
     keys = asyncio.run(publish())
+    if isinstance(keys, str):
+        raise _fail(f"nothing was published: {keys}")
     if as_json:
         out.print_json(orjson.dumps({"published": keys}).decode())
     else:

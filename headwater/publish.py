@@ -3,19 +3,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiokafka import AIOKafkaProducer
 
 from schemas.codec import Codec, DecodeError
 from schemas.commands import StartExecution
-from schemas.definition_events import DefinitionPublished
+from schemas.definition_events import DefinitionPublished, content_checksum
+from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.validation import Definition, ValidationReport, parse_text, validate_definition
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ def _validate(file: Path) -> ValidationReport:
 def published_event(definition: Definition, by: str | None, now: datetime) -> DefinitionPublished:
     """The `hw.definitions` record announcing `definition`."""
     body: dict[str, Any] = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
-    checksum = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    checksum = content_checksum(definition)
     return DefinitionPublished(kind="rule" if definition.kind == "rule" else "workflow", definition_id=definition.id, version=definition.version,
                                definition=body, status=definition.status, published_at=now,
                                published_by=by, checksum=checksum)
@@ -125,6 +124,56 @@ async def read_definition_record(bootstrap: str, prefix: str, kind: str,
     store = MemoryStore()
     store.write(fold(store, events))
     return read_definition(store, kind, definition_id)
+
+
+async def version_conflicts(bootstrap: str, prefix: str,
+                            definitions: Sequence[Definition]) -> list[str]:
+    """Why publishing ``definitions`` would be refused: each one whose version is published
+    already with other content (the workers keep the first content published under a version,
+    and dead-letter later ones), as one line naming kind, id and version."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from streams.runtime.registry import partitions_of
+
+    wanted = {(_kind(d), d.id, d.version): content_checksum(d) for d in definitions}
+    topic, codec = f"{prefix}definitions", Codec(prefix=prefix)
+    parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False)
+    await consumer.start()
+    first: dict[tuple[str, str, str], str] = {}
+    try:
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        while any([await consumer.position(tp) < ends[tp] for tp in parts]):
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    try:
+                        event = codec.decode_value(topic, record.value)
+                    except DecodeError:
+                        continue  # the engine dead-letters it; it defines nothing
+                    key = (getattr(event, "kind", ""), getattr(event, "definition_id", ""),
+                           getattr(event, "version", ""))
+                    if isinstance(event, DefinitionPublished) and key in wanted and key not in first:
+                        first[key] = _checksum_of(event)
+    finally:
+        await consumer.stop()
+    return [f"{kind} {definition_id!r} version {version} is published already with other "
+            "content: publish it under a new version" for (kind, definition_id, version), digest
+            in first.items() if digest and digest != wanted[(kind, definition_id, version)]]
+
+
+def _kind(definition: Definition) -> str:
+    return "rule" if definition.kind == "rule" else "workflow"
+
+
+def _checksum_of(event: DefinitionPublished) -> str:
+    model = WorkflowDefinition if event.kind == "workflow" else RuleDefinition
+    try:
+        return content_checksum(model.model_validate(event.definition))
+    except ValueError:
+        return ""  # the workers refused it too: it holds no version
 
 
 def example_definitions(folder: Path) -> list[Definition]:
