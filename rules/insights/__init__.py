@@ -77,9 +77,12 @@ def analyse(
     for p in prepared:
         obs = observations.get(p.id, nothing)
         events = traffic_of(p.rule.trigger.event_type, traffic)[0]
-        findings += condition_findings(p, (cost_us or {}).get(p.id), events)
+        inside = condition_findings(p, (cost_us or {}).get(p.id), events)
+        findings += inside
         findings += limit_findings(p, obs, limits)
-        for single in (never_matched(p, obs, traffic, now, limits),
+        # A rule shown never to fire (shadowed, contradictory) needs no "never matched" too.
+        explained = p.id in shadowed or any(f.kind == "unsatisfiable" for f in inside)
+        for single in (None if explained else never_matched(p, obs, traffic, now, limits),
                        None if p.id in shadowed else observed_shadow(p, obs, limits),
                        failing_actions(p, obs, limits)):
             if single is not None:
