@@ -97,6 +97,36 @@ def cpu_and_wall(fn: Any) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.process_time() - cpu, result
 
 
+def load(rules: list[RuleDefinition]) -> RuleEngine:
+    """The reference: compile and index every rule, as a worker does at start."""
+    engine = RuleEngine()
+    for rule in rules:
+        engine.put(rule)
+    return engine
+
+
+def measure(n: int, seed: int, runs: int) -> None:
+    rnd = random.Random(seed)
+    rules = make_rulebook(n, rnd)
+    observed, traffic = make_observations(rules, rnd)
+    limits = InsightLimits()
+    analysed, loaded = [], []
+    for _ in range(runs):
+        analysed.append(cpu_and_wall(lambda: analyse(rules, observed, traffic, NOW,
+                                                     limits=limits)))
+        loaded.append(cpu_and_wall(lambda: load(rules)))
+    wall = statistics.median(r[0] for r in analysed)
+    cpu = statistics.median(r[1] for r in analysed)
+    ref_wall = statistics.median(r[0] for r in loaded)
+    ref_cpu = statistics.median(r[1] for r in loaded)
+    found = analysed[-1][2]
+    kinds = Counter(f.kind for f in found)
+    print(f"{n:>6} rules  analyse {wall:6.3f} s wall {cpu:6.3f} s cpu   "
+          f"reference (compile + index) {ref_wall:6.3f} s wall {ref_cpu:6.3f} s cpu   "
+          f"ratio {cpu / ref_cpu:4.1f}x cpu   findings {len(found)}")
+    print("        " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rules", default="1000,5000")
@@ -104,32 +134,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
     for n in (int(x) for x in args.rules.split(",")):
-        rnd = random.Random(args.seed)
-        rules = make_rulebook(n, rnd)
-        observed, traffic = make_observations(rules, rnd)
-        limits = InsightLimits()
-        runs, loads, found = [], [], []
-        for _ in range(args.runs):
-            runs.append(cpu_and_wall(lambda: analyse(rules, observed, traffic, NOW,
-                                                     limits=limits)))
-            found = runs[-1][2]
-
-            def load() -> RuleEngine:
-                engine = RuleEngine()
-                for rule in rules:
-                    engine.put(rule)
-                return engine
-
-            loads.append(cpu_and_wall(load))
-        wall = statistics.median(r[0] for r in runs)
-        cpu = statistics.median(r[1] for r in runs)
-        ref_wall = statistics.median(r[0] for r in loads)
-        ref_cpu = statistics.median(r[1] for r in loads)
-        kinds = Counter(f.kind for f in found)
-        print(f"{n:>6} rules  analyse {wall:6.3f} s wall {cpu:6.3f} s cpu   "
-              f"reference (compile + index) {ref_wall:6.3f} s wall {ref_cpu:6.3f} s cpu   "
-              f"ratio {cpu / ref_cpu:4.1f}x cpu   findings {len(found)}")
-        print("        " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+        measure(n, args.seed, args.runs)
 
 
 if __name__ == "__main__":
