@@ -18,6 +18,7 @@ from rich.table import Table
 from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
+from headwater.cli_rules import rules_test
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
@@ -32,6 +33,7 @@ kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaf
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
+rules_app.command("test")(rules_test)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(views_app, name="views")
@@ -211,7 +213,8 @@ def api() -> None:
         err.print(f"[yellow]warning:[/yellow] no API tokens are set and the API listens on "
                   f"{settings.api_host}: anyone who reaches it is an admin", highlight=False)
     application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix),
-                             store=store, tokens=tokens, webhooks=webhooks)
+                             store=store, tokens=tokens, webhooks=webhooks,
+                             body_limit=settings.api_body_limit)
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 
@@ -331,6 +334,17 @@ def schema(
     if kind not in ("workflow", "rule"):
         raise _fail(f"kind must be 'workflow' or 'rule', not {kind!r}")
     sys.stdout.write(orjson.dumps(definition_json_schema(kind), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@app.command("openapi")
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI document (the web UI's types are generated from it)."""
+    from projections.api import create_api
+
+    # No broker is contacted: the document is built from the routes alone.
+    document = create_api("127.0.0.1:1", topic_names("hw."), project=False).openapi()
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2)
+                     .decode() + "\n")
 
 
 @app.command("settings")

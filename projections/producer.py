@@ -12,10 +12,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from fastapi import HTTPException
 from pydantic import BaseModel
 
+from projections.errors import ErrorItem, problem
 from schemas.codec import Codec, EncodeError
 
 __all__ = ["EventProducer"]
@@ -71,7 +72,8 @@ class EventProducer:
 
         Raises:
             HTTPException: 503 when Kafka cannot be reached; 422 when an event cannot be
-                encoded (e.g. an integer beyond 64 bits in a payload).
+                encoded (e.g. an integer beyond 64 bits in a payload); 413 when a record is
+                larger than Kafka takes (the client's mistake, not Kafka's).
         """
         topic = self.topics[role]
         try:
@@ -83,6 +85,12 @@ class EventProducer:
             producer = await self._started()
             futures = [await producer.send(topic, value, key=key) for key, value in records]
             await asyncio.gather(*futures)
+        except MessageSizeTooLargeError:
+            size = max(len(value) for _, value in records)
+            raise problem(413, "record too large for Kafka", [ErrorItem(
+                path="body", code="record_too_large",
+                message=f"the encoded record is {size} bytes, more than the topic {topic} "
+                        "accepts")]) from None
         except KafkaError as exc:
             log.warning("cannot write to %s: %s", topic, exc)
             raise HTTPException(503, f"Kafka is not reachable: {type(exc).__name__}") from None

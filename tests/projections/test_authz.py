@@ -45,6 +45,9 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
 }
 
 Call = Callable[[httpx.AsyncClient, str], Any]
+RULE_BODY = {"id": "r-alice", "name": "R", "owner": "alice", "trigger": {"event_type": "t"},
+             "actions": [{"type": "start_workflow", "workflow_id": "team"}]}
+TEST_EVENT = {"id": "e1", "source": "s", "type": "t", "data": {}}
 
 
 def _definition(x: str) -> dict[str, Any]:
@@ -73,6 +76,8 @@ RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "rule stats": ("view", lambda c, _: c.get("/rules/r-alice/stats")),
     "get rule": ("view", lambda c, _: c.get("/definitions/rule/r-alice")),
     "get rule (catalogue)": ("view", lambda c, _: c.get("/rules/r-alice")),
+    "test rule by id": ("view", lambda c, _: c.post("/rules/test", json={
+        "rule_id": "r-alice", "event": TEST_EVENT})),
     "rule status": ("edit", lambda c, _: c.post("/definitions/rule/r-alice/versions/1.0.0/status",
                                                 json={"status": "deprecated"})),
 }
@@ -82,6 +87,8 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "list workflows": ("view", lambda c, _: c.get("/workflows")),
     "list rules": ("view", lambda c, _: c.get("/rules")),
     "dashboard": ("view", lambda c, _: c.get("/dashboard")),
+    "test inline rule": ("view", lambda c, _: c.post("/rules/test", json={
+        "rule": RULE_BODY, "event": TEST_EVENT})),
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
     "bulk": ("run", lambda c, _: c.post("/executions/bulk", json={"action": "retry"})),
@@ -98,7 +105,8 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
 def _views() -> list[BaseModel]:
     events: list[BaseModel] = [
         owned("workflow", "mine", "alice", collaborators=["olga"], visibility="private"),
-        owned("workflow", "team", "alice"), owned("rule", "r-alice", "alice")]
+        owned("workflow", "team", "alice"),
+        owned("rule", "r-alice", "alice").model_copy(update={"definition": RULE_BODY})]
     events.append(DeadLetter(topic="hw.triggers", partition=0, offset=1, value=b"{}",
                              reason="invalid_cloudevent", failed_at=T0))
     for x in ("mine", "team"):
