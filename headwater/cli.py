@@ -235,6 +235,7 @@ def deploy(
     files: Annotated[list[Path], typer.Argument(exists=True, help="YAML or JSON definitions")],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     by: Annotated[str | None, typer.Option(help="who publishes (recorded on the event)")] = None,
+    reason: Annotated[str, typer.Option(help="why: a change note kept in the history")] = "",
 ) -> None:
     """Validate definitions and, when all are valid, publish them to the engine."""
     from headwater.publish import Publisher, validate_files, version_conflicts
@@ -252,7 +253,7 @@ def deploy(
         if conflicts:
             return "; ".join(conflicts)
         async with Publisher(bootstrap, settings.topic_prefix) as publisher:
-            return await publisher.definitions(definitions, by)
+            return await publisher.definitions(definitions, by, reason)
 
     keys = asyncio.run(publish())
     if isinstance(keys, str):

@@ -35,13 +35,14 @@ def _validate(file: Path) -> ValidationReport:
         return ValidationReport(errors=[Problem("$", "parse_error", str(exc))])
 
 
-def published_event(definition: Definition, by: str | None, now: datetime) -> DefinitionPublished:
+def published_event(definition: Definition, by: str | None, now: datetime,
+                    reason: str = "") -> DefinitionPublished:
     """The `hw.definitions` record announcing `definition`."""
     body: dict[str, Any] = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
     checksum = content_checksum(definition)
     return DefinitionPublished(kind="rule" if definition.kind == "rule" else "workflow", definition_id=definition.id, version=definition.version,
                                definition=body, status=definition.status, published_at=now,
-                               published_by=by, checksum=checksum)
+                               published_by=by, checksum=checksum, reason=reason)
 
 
 class Publisher:
@@ -60,13 +61,15 @@ class Publisher:
     async def __aexit__(self, *_: object) -> None:
         await self._producer.stop()
 
-    async def definitions(self, definitions: Sequence[Definition], by: str | None = None) -> list[str]:
-        """Publish every definition; return their keys (`<kind>:<id>@<version>`)."""
+    async def definitions(self, definitions: Sequence[Definition], by: str | None = None,
+                          reason: str = "") -> list[str]:
+        """Publish every definition (``reason``: why, kept in its history); return their keys
+        (`<kind>:<id>@<version>`)."""
         topic = f"{self.prefix}definitions"
         now = datetime.now(UTC)
         keys = []
         for definition in definitions:
-            event = published_event(definition, by, now)
+            event = published_event(definition, by, now, reason)
             await self._producer.send_and_wait(topic, self.codec.encode_value(topic, event),
                                                key=self.codec.encode_key(topic, event.key))
             keys.append(event.key)

@@ -26,6 +26,7 @@ from projections.context import ApiContext
 from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
 from projections.errors import ERROR_RESPONSES, install_error_handlers
+from projections.history_api import history_router
 from projections.ingest_api import ingest_router
 from projections.limits import KAFKA_RECORD_LIMIT, BodyLimitMiddleware
 from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
@@ -198,6 +199,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api.include_router(views_router(ctx, running))
     api.include_router(rules_router(ctx))  # before /rules/{rule_id}: /rules/insights
     api.include_router(definitions_router(ctx))
+    api.include_router(history_router(ctx))
     api.include_router(executions_write_router(ctx))
     api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),
                                      on_webhook=metrics.count_webhook))

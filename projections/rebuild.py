@@ -31,7 +31,7 @@ VIEWS: Mapping[str, tuple[str, ...]] = {
     "executions": ("x/", "xd/", "xe/", "xi/", "xiw/", "xis/", "xiws/"),
     "workflow-stats": ("ws/",),
     "rule-stats": ("rs/", "rseen/"),
-    "definitions": ("d/", "dbody/", "wh/"),
+    "definitions": ("d/", "dbody/", "wh/", "dhist/", "dhistc/"),
     "dashboard": ("dash", "dh/"),
     "dead-letters": ("dl/", "dlt/"),
 }
