@@ -56,25 +56,45 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _cluster(settings: Settings) -> LocalCluster:
-    layout = ClusterLayout(settings.local_kafka_home().resolve(), settings.kafka_port, settings.kafka_nodes)
+def _cluster(settings: Settings, secure: bool = False) -> LocalCluster:
+    home = settings.local_kafka_home().resolve()
+    # A data folder once started with --secure stays secured: its users live in its metadata.
+    secure = secure or (ClusterLayout(home).security_home / "users.json").exists()
+    layout = ClusterLayout(home, settings.kafka_port, settings.kafka_nodes, secure=secure)
     return LocalCluster(fetch_distribution(settings.kafka_version), layout)
 
 
+SecureOpt = Annotated[bool, typer.Option(
+    "--secure", help="a SASL_SSL listener with SCRAM users and ACLs (prints the settings to use)")]
+
+
 @kafka_app.command("up")
-def kafka_up(nodes: NodesOpt = None, port: PortOpt = None) -> None:
+def kafka_up(nodes: NodesOpt = None, port: PortOpt = None, secure: SecureOpt = False) -> None:
     """Fetch Kafka if needed and start the local cluster; print its address and log files."""
     settings = _settings(kafka_nodes=nodes, kafka_port=port)
     try:
-        cluster = _cluster(settings)
+        cluster = _cluster(settings, secure)
         cluster.start()
         create_topics(cluster.bootstrap, settings.topic_prefix, settings.topic_partitions,
-                      min(settings.replication_factor, settings.kafka_nodes))
+                      min(settings.replication_factor, settings.kafka_nodes),
+                      cluster.client_options("admin"))
+        cluster.grant(settings.topic_prefix, settings.app_id)
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from None
     out.print(f"Kafka {settings.kafka_version} is up: bootstrap [bold]{cluster.bootstrap}[/bold]")
     for node in cluster.layout.all_nodes:
         out.print(f"  node {node.node_id}: 127.0.0.1:{node.port}  log: {node.log}", highlight=False)
+    if cluster.material is not None:
+        material = cluster.material
+        out.print("SASL_SSL with SCRAM users (admin, headwater, producer) and ACLs; as headwater:",
+                  highlight=False)
+        for name, value in (("KAFKA_BOOTSTRAP", cluster.bootstrap),
+                            ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+                            ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+                            ("KAFKA_USERNAME", "headwater"),
+                            ("KAFKA_PASSWORD", material.passwords["headwater"]),
+                            ("KAFKA_SSL_CAFILE", str(material.ca_pem))):
+            out.print(f"  export HEADWATER_{name}={value}", highlight=False, soft_wrap=True)
 
 
 @kafka_app.command("down")
@@ -106,7 +126,8 @@ def kafka_status(nodes: NodesOpt = None, port: PortOpt = None) -> None:
     if running == 0:
         raise _fail("the local Kafka is not running: start it with `headwater kafka up`", code=1)
     try:
-        wait_for_metadata(cluster.bootstrap, expect_brokers=running, timeout_s=5)
+        wait_for_metadata(cluster.bootstrap, expect_brokers=running, timeout_s=5,
+                          client_options=cluster.client_options())
     except KafkaSetupError as exc:
         raise _fail(str(exc), code=1) from None
     out.print(f"answering metadata at {cluster.bootstrap}")
