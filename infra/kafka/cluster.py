@@ -216,8 +216,9 @@ class LocalCluster:
         node.pid_file.unlink(missing_ok=True)
 
     def _format(self, node: NodeLayout) -> None:
-        cmd = self._java(node, "kafka.tools.StorageTool", "format", "-t", self.layout.cluster_id,
-                         "-c", str(node.config), "--ignore-formatted",
+        cmd = self._java(node, "kafka.tools.StorageTool", "format",
+                         f"--cluster-id={self.layout.cluster_id}", "-c", str(node.config),
+                         "--ignore-formatted",
                          *(self.material.scram_arguments() if self.material else []))
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
