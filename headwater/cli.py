@@ -156,7 +156,8 @@ def topics() -> None:
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP, or use `headwater up` / `headwater kafka up`")
     created = create_topics(settings.kafka_bootstrap, settings.topic_prefix,
-                            settings.topic_partitions, settings.replication_factor)
+                            settings.topic_partitions, settings.replication_factor,
+                            settings.kafka_client_options())
     out.print(f"{len(created)} created; topics: {', '.join(topic_names(settings.topic_prefix).values())}")
 
 
@@ -235,7 +236,8 @@ def api() -> None:
                   f"{settings.api_host}: anyone who reaches it is an admin", highlight=False)
     application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix),
                              store=store, tokens=tokens, webhooks=webhooks,
-                             body_limit=settings.api_body_limit)
+                             body_limit=settings.api_body_limit,
+                             kafka_options=settings.kafka_client_options())
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 
@@ -267,7 +269,8 @@ def deploy(
     definitions = [r.definition for _, r in validate_files(files) if r.definition is not None]
 
     async def publish() -> list[str]:
-        async with Publisher(settings.kafka_bootstrap or "", settings.topic_prefix) as publisher:
+        async with Publisher(settings.kafka_bootstrap or "", settings.topic_prefix,
+                             settings.kafka_client_options()) as publisher:
             return await publisher.definitions(definitions, by)
 
     keys = asyncio.run(publish())
@@ -305,12 +308,13 @@ def run(
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
 
     async def start() -> str | tuple[int, str]:
-        bootstrap = settings.kafka_bootstrap or ""
-        record = await read_definition_record(bootstrap, settings.topic_prefix, "workflow", workflow)
+        bootstrap, options = settings.kafka_bootstrap or "", settings.kafka_client_options()
+        record = await read_definition_record(bootstrap, settings.topic_prefix, "workflow", workflow,
+                                              options)
         refused = start_refusal(record, workflow, version)
         if refused is not None:
             return refused
-        async with Publisher(bootstrap, settings.topic_prefix) as publisher:
+        async with Publisher(bootstrap, settings.topic_prefix, options) as publisher:
             return await publisher.start(workflow, payload, version, execution_id)
 
     started = asyncio.run(start())
@@ -375,4 +379,25 @@ def show_settings() -> None:
 
 def main() -> None:
     """Entry point of the `headwater` script."""
-    app()
+    import logging
+
+    from aiokafka.errors import KafkaConnectionError
+    from pydantic import ValidationError
+
+    from headwater.kafka_errors import KafkaLogTail, connection_failure
+
+    tail = KafkaLogTail()
+    logging.getLogger("aiokafka").addHandler(tail)
+    try:
+        app()
+    except KafkaConnectionError as exc:
+        message = connection_failure(Settings(), exc, tail.last)
+        err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except ValidationError as exc:
+        # the settings model refused an environment variable: name it in one line
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        err.print(f"[red]error:[/red] {escape(where)}: {escape(first['msg'])}", highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,11 +48,12 @@ def published_event(definition: Definition, by: str | None, now: datetime) -> De
 class Publisher:
     """An idempotent producer that speaks the engine's wire format."""
 
-    def __init__(self, bootstrap: str, prefix: str = "hw.") -> None:
+    def __init__(self, bootstrap: str, prefix: str = "hw.",
+                 kafka_options: Mapping[str, Any] | None = None) -> None:
         self.codec = Codec(prefix=prefix)
         self.prefix = prefix
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                          enable_idempotence=True)
+                                          enable_idempotence=True, **(kafka_options or {}))
 
     async def __aenter__(self) -> Publisher:
         await self._producer.start()
@@ -91,8 +92,9 @@ class Publisher:
         return execution_id
 
 
-async def read_definition_record(bootstrap: str, prefix: str, kind: str,
-                                 definition_id: str) -> DefinitionRecord | None:
+async def read_definition_record(bootstrap: str, prefix: str, kind: str, definition_id: str,
+                                 kafka_options: Mapping[str, Any] | None = None,
+                                 ) -> DefinitionRecord | None:
     """What the definitions topic says of one workflow or rule: read to its end and folded
     the way the API's view folds it (the topic is compacted and small)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -103,7 +105,7 @@ async def read_definition_record(bootstrap: str, prefix: str, kind: str,
 
     topic, codec = f"{prefix}definitions", Codec(prefix=prefix)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False)
+                                enable_auto_commit=False, **(kafka_options or {}))
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
