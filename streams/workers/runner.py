@@ -56,7 +56,8 @@ class TaskWorker:
         codec: The codec for every topic.
         context: What the actions share (HTTP client, URL guard, publisher).
         clock: The wall clock (deadlines, answer times).
-        concurrency: I/O actions running at once in this worker.
+        concurrency: I/O actions running at once in this worker (intake pauses while ten times
+            as many are started and not yet answered).
         per_host: HTTP actions running at once against one host.
     """
 
@@ -66,6 +67,7 @@ class TaskWorker:
                  clock: Clock, concurrency: int = 200, per_host: int = 50) -> None:
         self._topics, self._codec, self._context, self._clock = topics, codec, context, clock
         self._slots = asyncio.Semaphore(concurrency)
+        self._backlog = 10 * concurrency
         self._per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
         # partition -> offset -> (task, its run), in offset order (dicts keep insertion order)
@@ -116,12 +118,16 @@ class TaskWorker:
         self._running.setdefault(record.partition, {})[record.offset] = (task, run)
 
     async def tick(self, now: datetime, out: Out) -> None:
-        """Stage the answers of the I/O tasks that finished."""
+        """Stage the answers of the I/O tasks that finished; take no more tasks while too many
+        wait for a slot (they would only pile up in memory)."""
+        waiting = 0
         for running in self._running.values():
             done = [offset for offset, (_, run) in running.items() if run.done()]
             for offset in done:
                 task, run = running.pop(offset)
                 self._answer(out, task, run.result(), now)
+            waiting += len(running)
+        out.pause_intake(waiting > self._backlog)
 
     async def _io(self, task: TaskRequested) -> Any:
         host = _host(task) if task.task_type == "http" else None
