@@ -155,6 +155,11 @@ class TaskWorker:
                                 f"over the limit of {exc.limit} bytes", retryable=False,
                                 details={"size": exc.size, "limit": exc.limit})
             out.put(topic, key, self._codec.encode_value(topic, answer(task, failure, now)))
+        except Exception as exc:  # the action ran: answer it, whatever its output was
+            log.exception("task %s: its answer cannot be produced", task.task_id)
+            failure = TaskError("unanswerable_output", f"{type(exc).__name__}: {exc}"[:1000],
+                                retryable=False)
+            out.put(topic, key, self._codec.encode_value(topic, answer(task, failure, now)))
 
 
 async def _attempt(task: TaskRequested, context: ActionContext) -> Any:
