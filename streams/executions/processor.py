@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.codec import Codec
-from schemas.commands import CommandBase, StartExecution
+from schemas.commands import CommandBase, ErrorInfo, StartExecution, TaskCompleted, TaskFailed
 from streams.executions.catch_up import CatchUp
 from streams.executions.gating import GateRouter
 from streams.executions.routing import follow_ups
@@ -37,6 +37,7 @@ from streams.runtime import (
     Record,
     Refused,
     Replay,
+    TooLarge,
     TopicTable,
     decode_record,
     partition_for,
@@ -130,7 +131,20 @@ class ExecutionProcessor:
                 raise Refused("start_not_applied", f"{type(command).__name__} produced no execution")
             return
         assert new_state is not None
-        self._stage(out, partition, record.key, events, new_state)
+        mark = out.mark()
+        try:
+            self._stage(out, partition, record.key, events, new_state)
+        except TooLarge as exc:
+            if not isinstance(command, TaskCompleted) or state is None:
+                raise  # refused whole: a dead letter naming the size and the limit
+            # An output that fits `hw.commands` but not the events it makes: the step fails
+            # with the size and the limit, so its retry and error paths apply.
+            out.rollback(mark)
+            events, new_state = apply_command(state, too_large(command, exc), entry.plan())
+            if not events:
+                return
+            assert new_state is not None
+            self._stage(out, partition, record.key, events, new_state)
         changed[eid] = new_state  # only once every record of the command is staged
 
     def _stage(self, out: Out, partition: int, key: bytes | None, events: list[Any],
@@ -223,3 +237,13 @@ class ExecutionProcessor:
             for eid, timer_id in wheel.due(now):
                 key, _ = self._canonical(eid)
                 out.put(topic, key, self._codec.encode_value(topic, timer_command(eid, timer_id, now)))
+
+
+def too_large(command: TaskCompleted, exc: TooLarge) -> TaskFailed:
+    """The failure that stands for a task answer whose events would be over their limit."""
+    error = ErrorInfo(code="output_too_large", retryable=False,
+                      message=f"the step's output makes a record of {exc.size} bytes for "
+                              f"{exc.topic}, over its limit of {exc.limit} bytes",
+                      details={"size": exc.size, "limit": exc.limit})
+    return TaskFailed(command_id=command.command_id, execution_id=command.execution_id,
+                      time=command.time, task_id=command.task_id, error=error)

@@ -158,6 +158,7 @@ class TriggerAgent:
 
     async def process(self, record: Record, out: Out) -> None:
         """Route one trigger to its subscriptions, then decide what the rules do with it."""
+        self.sync()  # a rule published a moment ago meets this trigger (one comparison if not)
         partition = record.partition
         if record.offset < self._slots.checkpoint(partition):
             return  # stored before a crash that came before the commit: all acknowledged
