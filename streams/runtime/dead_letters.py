@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from schemas.codec import Codec
 from schemas.dead_letters import DeadLetter, Header
 
-__all__ = ["DeadLetterSink", "DeadLetters", "Record", "dead_letter"]
+__all__ = ["DeadLetterSink", "DeadLetters", "RateLimitedLog", "Record", "dead_letter"]
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +61,32 @@ def dead_letter(record: Record, reason: str, message: str, consumer: str,
     )
 
 
-class _RateLimitedLog:
-    """At most `burst` lines per `window_s`; then one line saying how many were not shown."""
+class RateLimitedLog:
+    """At most `burst` lines per `window_s`; then one line saying how many were not shown.
 
-    def __init__(self, burst: int = 20, window_s: float = 10.0) -> None:
-        self._burst, self._window = burst, window_s
+    Args:
+        logger: Where the lines go.
+        what: What is counted, for the summary line ("dead letters").
+        burst: Lines shown per window.
+        window_s: The window.
+    """
+
+    def __init__(self, logger: logging.Logger, what: str, burst: int = 20,
+                 window_s: float = 10.0) -> None:
+        self._log, self._what, self._burst, self._window = logger, what, burst, window_s
         self._started, self._shown, self._hidden = 0.0, 0, 0
 
-    def warning(self, fmt: str, *args: object) -> None:
+    def log(self, level: int, fmt: str, *args: object, exc_info: BaseException | None = None) -> None:
+        """Log one line at `level`, unless this window's burst is spent."""
         now = time.monotonic()
         if now - self._started >= self._window:
             if self._hidden:
-                log.warning("%d more dead letters in the last %.0f s (not logged one by one)",
-                            self._hidden, now - self._started)
+                self._log.warning("%d more %s in the last %.0f s (not logged one by one)",
+                                  self._hidden, self._what, now - self._started)
             self._started, self._shown, self._hidden = now, 0, 0
         if self._shown < self._burst:
             self._shown += 1
-            log.warning(fmt, *args)
+            self._log.log(level, fmt, *args, exc_info=exc_info)
         else:
             self._hidden += 1
 
@@ -94,12 +103,12 @@ class DeadLetters:
     def __init__(self, topic: str, codec: Codec, max_bytes: int = 1_000_000) -> None:
         self.topic, self._codec = topic, codec
         self._max_value = max(0, max_bytes - _ROOM - 2 * 1024)
-        self._log = _RateLimitedLog()
+        self._log = RateLimitedLog(log, "dead letters")
 
     def letter(self, record: Record, reason: str, message: str, consumer: str,
                now: datetime) -> tuple[str, bytes | None, bytes]:
         """The dead letter of `record` as (topic, key, value) bytes, and its log line."""
-        self._log.warning("dead letter from %s[%d]@%d (%s): %s %s", record.topic,
+        self._log.log(logging.WARNING, "dead letter from %s[%d]@%d (%s): %s %s", record.topic,
                           record.partition, record.offset, consumer, reason, message[:200])
         letter = dead_letter(record, reason, message, consumer, now, self._max_value)
         return (self.topic, self._codec.encode_key(self.topic, record.key),

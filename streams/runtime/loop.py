@@ -43,7 +43,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from streams.runtime.config import LoopConfig
-from streams.runtime.dead_letters import DeadLetters
+from streams.runtime.dead_letters import DeadLetters, RateLimitedLog
 from streams.runtime.handler import Checkpoint, Handler, Refused, Replay
 from streams.runtime.out import Out
 from streams.runtime.outbox import Outbox
@@ -89,6 +89,7 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._committed: dict[int, int] = {}  # partition -> offset last committed
         self.paused = False
         self.ticked: datetime | None = None  # the clock of the last cycle completed
+        self._errors = RateLimitedLog(log, "handler errors", burst=5)
 
     @property
     def owned(self) -> frozenset[int]:
@@ -163,9 +164,9 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         if isinstance(exc, Refused):
             out.dead(record, exc.reason, exc.message)
             return
-        log.error("%s: %s[%d]@%d raised; dead-lettered, the partition goes on",
-                  self.handler.name, record.topic, record.partition, record.offset,
-                  exc_info=exc)
+        self._errors.log(logging.ERROR, "%s: %s[%d]@%d raised; dead-lettered, the partition "
+                         "goes on", self.handler.name, record.topic, record.partition,
+                         record.offset, exc_info=exc)
         out.dead(record, "handler_error", f"{type(exc).__name__}: {exc}"[:2000])
 
     async def _commit(self) -> None:
