@@ -9,6 +9,7 @@ workflow and report no rule outcomes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,8 @@ from schemas.definitions.triggers import EventTrigger, ScheduleTrigger
 from streams.runtime.registry import DefinitionRegistry
 
 __all__ = ["Rulebook", "Schedule", "trigger_rule"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,17 @@ def _update(engine: RuleEngine, held: dict[str, RuleDefinition],
         del held[rule_id]
     for rule_id, rule in wanted.items():
         if held.get(rule_id) != rule:
-            engine.put(rule)
+            try:
+                engine.put(rule)
+            except Exception:
+                # A rule the validator let through but the compiler refuses must not stop
+                # the agent (it would, on every restart: the definitions are read again).
+                log.exception("rule %r version %s cannot be compiled; it is not applied",
+                              rule_id, rule.version)
+                if rule_id in held:
+                    engine.remove(rule_id)
+                    del held[rule_id]
+                continue
             held[rule_id] = rule
 
 
