@@ -248,7 +248,8 @@ class Processes:
         own = resource.getrusage(resource.RUSAGE_SELF)
         return {"worker": sum(cpu_seconds(pid) for pid in self.workers),
                 "broker": cpu_seconds(self.broker) if self.broker else float("nan"),
-                "client": own.ru_utime + own.ru_stime}
+                "client": own.ru_utime + own.ru_stime,
+                "worker_waited": sum(runqueue_seconds(pid) for pid in self.workers)}
 
     def counters(self) -> dict[str, Any]:
         total: dict[str, Any] = {"requests": {}, "items": {}, "empty": {}, "seconds": {},
@@ -271,6 +272,7 @@ class Measured:
     cpu: dict[str, float]
     requests: dict[str, dict[str, float]]
     samples: dict[str, list[float]] = field(default_factory=dict)
+    workers: int = 1
 
 
 @contextlib.contextmanager
@@ -283,18 +285,31 @@ def measuring(procs: Processes, out: list[Measured]) -> Iterator[None]:
                    if v != counts[part].get(k, 0)}
             for part in ("requests", "items", "empty", "seconds")}
     samples = {k: v[len(counts["samples"].get(k, [])):] for k, v in counts_after["samples"].items()}
-    out.append(Measured(seconds, {k: cpu_after[k] - cpu[k] for k in cpu}, diff, samples))
+    out.append(Measured(seconds, {k: cpu_after[k] - cpu[k] for k in cpu}, diff, samples,
+                        len(procs.workers)))
+
+
+def runqueue_seconds(pid: int) -> float:
+    """How long the main thread of `pid` has waited for a CPU while runnable (Linux
+    schedstat), 0 where unknown: on a shared machine, the part of latency that is the
+    machine's."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def cpu_line(m: Measured, executions: int | None) -> str:
     parts = []
     for who in ("worker", "broker", "client"):
-        used = m.cpu[who]
+        used = m.cpu[who]  # worker: all worker processes together
         text = f"{who} {100 * used / m.seconds:5.1f}% of a core"
         if executions:
             text += f" ({1000 * used / executions:.2f} ms/execution)"
         parts.append(text)
-    return "CPU: " + ", ".join(parts)
+    waited = m.cpu["worker_waited"] / m.workers
+    return ("CPU: " + ", ".join(parts) +
+            f"; the worker's event loop waited for a CPU {100 * waited / m.seconds:.0f}% of the time")
 
 
 def request_lines(m: Measured, executions: int | None) -> list[str]:
