@@ -437,7 +437,8 @@ async def run(bench: Broker, args: argparse.Namespace) -> tuple[list[str], dict[
 
             measured: list[Measured] = []
             if args.idle > 0:
-                with measuring(procs, measured):
+                with sampling(args.profile if args.profile_rate == 0 else None, procs.workers[0]), \
+                        measuring(procs, measured):
                     await asyncio.sleep(args.idle)
                 m = measured[-1]
                 lines += [f"idle {args.idle:.0f} s: {cpu_line(m, None)}", *request_lines(m, None)]
@@ -512,8 +513,9 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=20.0, help="idle phase seconds (0: none)")
     parser.add_argument("--warm-up", type=int, default=100)
     parser.add_argument("--workers", type=int, default=1, help="worker processes, one group")
-    parser.add_argument("--profile", type=Path, help="py-spy the worker in one open-loop phase")
-    parser.add_argument("--profile-rate", type=float, default=50.0)
+    parser.add_argument("--profile", type=Path, help="py-spy the worker in one phase (see --profile-rate)")
+    parser.add_argument("--profile-rate", type=float, default=50.0,
+                        help="the open-loop rate to profile (0: the idle phase)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 200 closed, 3 s per rate, 2 s idle")
     args = parser.parse_args()
