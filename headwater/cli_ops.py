@@ -190,14 +190,33 @@ def executions_retry(
 
 @executions_app.command("cancel")
 def executions_cancel(
-    execution_id: Annotated[str | None, typer.Argument(help="a running execution")] = None,
-    workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="every running one")] = None,
+    execution_id: Annotated[str | None, typer.Argument(
+        help="a running, waiting or queued execution")] = None,
+    workflow: Annotated[str | None, typer.Option(
+        "--workflow", "-w", help="every running, waiting or queued one")] = None,
     reason: Annotated[str, typer.Option(help="recorded on the cancellation")] = "",
     yes: Annotated[bool, typer.Option("--yes", help="act (bulk is a dry run otherwise)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Cancel running executions."""
     _act("cancel", execution_id, workflow, yes, as_json, {"reason": reason})
+
+
+@executions_app.command("signal")
+def executions_signal(
+    execution_id: Annotated[str, typer.Argument(help="a running, waiting or queued execution")],
+    name: Annotated[str, typer.Argument(help="the signal a wait step waits for")],
+    payload: Annotated[str, typer.Option("--payload", "-p", help="JSON payload")] = "null",
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a named signal (a queued execution keeps it until it runs)."""
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        err.print(f"[red]error:[/red] --payload is not JSON: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    result = _call("POST", f"/executions/{execution_id}/signals/{name}", json={"payload": value})
+    print_json(result) if as_json else out.print(f"signal {name} sent to {execution_id}")
 
 
 @rules_app.command("ls")
@@ -281,14 +300,16 @@ def produce(
         err.print("[red]error:[/red] set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
         raise typer.Exit(2)
     sent, elapsed = asyncio.run(_produce(settings.kafka_bootstrap, settings.topic_prefix, count,
-                                         rate, event_type, source, progress=not as_json))
+                                         rate, event_type, source, progress=not as_json,
+                                         kafka_options=settings.kafka_client_options()))
     figures = {"sent": sent, "seconds": round(elapsed, 3), "rate": round(sent / elapsed, 1)}
     print_json(figures) if as_json else out.print(
         f"sent {sent} events in {elapsed:.2f} s ({figures['rate']} events/s)")
 
 
 async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_type: str,
-                   source: str, progress: bool) -> tuple[int, float]:
+                   source: str, progress: bool,
+                   kafka_options: dict[str, Any] | None = None) -> tuple[int, float]:
     from datetime import UTC, datetime
 
     from aiokafka import AIOKafkaProducer
@@ -297,7 +318,8 @@ async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_t
     from schemas.triggers import TriggerEvent
 
     codec, topic = Codec(prefix=prefix), f"{prefix}triggers"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                                **(kafka_options or {}))
     await producer.start()
     started = time.perf_counter()
     bar = Progress(TextColumn("producing"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

@@ -4,8 +4,10 @@ Every key and value is ``0x00`` (magic byte), a 4-byte big-endian schema id, the
 binary body (schemaless). Values are one record of the topic's value union (see
 ``schemas.avro.catalogue``); free-form JSON inside records is orjson text. Records written
 with an older schema id are read through Avro schema resolution (fastavro) into today's
-models. Records of today's schemas are written and read by compiled writers and readers
-(``schemas.codec_topic``), with fastavro as the reference they fall back to.
+models; the writer schema of an id is today's, any released one (``schemas/avro/releases``,
+so every record any release wrote stays readable), or else the registry's. Records of today's
+schemas are written and read by compiled writers and readers (``schemas.codec_topic``), with
+fastavro as the reference they fall back to.
 
 Anything undecodable raises one error, ``DecodeError``, naming the topic, partition, offset
 and a reason code, which is all the dead-letter path needs.
@@ -23,14 +25,15 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.avro import model_decoder
 from schemas.avro.catalogue import CATALOGUE, key_schema, value_schema
+from schemas.avro.release import known_schema
 from schemas.codec_errors import CodecError, DecodeError, DecodeReason, EncodeError
 from schemas.codec_topic import HEADER, MAGIC_BYTE, TopicCodec, Where, branch_at, read_body
 from schemas.registry import (
-    InMemorySchemaRegistry,
     SchemaRegistry,
     SchemaRegistryError,
     subject_name,
 )
+from schemas.registry_http import default_registry
 from schemas.triggers import (
     InvalidTrigger,
     TriggerEvent,
@@ -54,7 +57,9 @@ class Codec:
     """Encodes and decodes the keys and values of headwater's topics.
 
     Args:
-        registry: Where schema ids come from; an ``InMemorySchemaRegistry`` by default.
+        registry: Where schema ids come from; by default the Confluent-API registry at
+            ``$HEADWATER_SCHEMA_REGISTRY_URL`` if set (``schemas.registry_http``), else an
+            ``InMemorySchemaRegistry`` (fingerprint ids).
         prefix: The topic prefix (``hw.`` by default); a topic is ``<prefix><role>``, and
             ``<prefix><role>.<anything>`` (e.g. one task topic per task type) reads as the role.
 
@@ -66,9 +71,7 @@ class Codec:
     """
 
     def __init__(self, registry: SchemaRegistry | None = None, *, prefix: str = "hw.") -> None:
-        self.registry: SchemaRegistry = (
-            registry if registry is not None else InMemorySchemaRegistry()
-        )
+        self.registry: SchemaRegistry = registry if registry is not None else default_registry()
         self.prefix = prefix
         self._roles: dict[str, TopicCodec] = {}
         self._topics: dict[str, TopicCodec] = {}
@@ -151,7 +154,7 @@ class Codec:
             name, record = self._read(where, data, codec.value_schema, codec.branches)
         else:
             name, record = fast
-        model = codec.models.get(name) if name else _only(codec.models.values())
+        model = codec.models.get(name) if name else _only(codec.models.values(), record)
         if model is None:
             raise DecodeError(*where, DecodeReason.UNKNOWN_EVENT_TYPE, f"{name} is not known here")
         try:
@@ -297,6 +300,8 @@ class Codec:
     def _writer_schema(self, where: Where, schema_id: int) -> Any:
         writer = self._writer_schemas.get(schema_id)
         if writer is None:
+            writer = known_schema(schema_id)  # a released build's schema: readable forever
+        if writer is None:
             try:
                 writer = parse_schema(orjson.loads(self.registry.get_schema(schema_id)))
             except SchemaRegistryError as exc:
@@ -311,6 +316,14 @@ def _is_cloudevent(headers: Iterable[tuple[str, bytes | None]]) -> bool:
     return any(name.lower() in ("ce_specversion", "content-type") for name, _ in headers)
 
 
-def _only(models: Iterable[type[BaseModel]]) -> type[BaseModel] | None:
+def _only(models: Iterable[type[BaseModel]], record: Any) -> type[BaseModel] | None:
+    """The model of a record whose writer schema named no union branch: the only model, or
+    the one its ``type`` field names (a topic that had one event type when it was written
+    and has more now: its old records are a one-branch union)."""
     listed = list(models)
-    return listed[0] if len(listed) == 1 else None
+    if len(listed) == 1:
+        return listed[0]
+    kind = record.get("type") if isinstance(record, dict) else None
+    found = [m for m in listed if kind is not None and m.model_fields.get("type") is not None
+             and m.model_fields["type"].default == kind]
+    return found[0] if len(found) == 1 else None

@@ -19,6 +19,7 @@ from schemas.definitions._common import (
     parse_duration,
 )
 from schemas.definitions.conditions import ConditionError, check_condition, parse_condition
+from schemas.definitions.layout import Layout, NodePosition, Viewport
 from schemas.definitions.rule import (
     AbsencePattern,
     Action,
@@ -76,9 +77,11 @@ __all__ = [
     "Duration",
     "ErrorHandling",
     "EventTrigger",
+    "Layout",
     "LoopStep",
     "ManualTrigger",
     "Monitoring",
+    "NodePosition",
     "ParallelBranch",
     "ParallelStep",
     "Pattern",
@@ -99,6 +102,7 @@ __all__ = [
     "SubprocessStep",
     "ThresholdPattern",
     "Trigger",
+    "Viewport",
     "WaitEvent",
     "WaitStep",
     "WebhookTrigger",

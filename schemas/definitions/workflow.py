@@ -20,6 +20,7 @@ from schemas.definitions._common import (
     Status,
     StepId,
 )
+from schemas.definitions.layout import Layout
 from schemas.definitions.steps import AnyStep, LoopStep, ParallelStep, Step
 from schemas.definitions.triggers import ManualTrigger, Trigger
 
@@ -67,6 +68,9 @@ class WorkflowDefinition(Frozen):
     status: Status = "active"
     category: str | None = None
     tags: list[Label] = Field(default_factory=list)
+    layout: Layout | None = Field(
+        default=None, description="where the visual designer draws each step; the engine ignores it"
+    )
 
     def all_steps(self) -> Iterator[AnyStep]:
         """Every step, depth first, including loop bodies and parallel branches."""
