@@ -194,7 +194,7 @@ class _Parser:
         try:
             compile_expression(arg)
         except ExpressionError as exc:
-            self.fail(path, "invalid_expression", exc.message)
+            self.fail(path, "invalid_expression", f"{exc.code}: {exc.message}")
             return None
         return Expr(arg)
 
