@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from rules import ConditionError, RuleEngine
-from schemas.expressions import ExpressionError
 from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.definitions.triggers import EventTrigger, ScheduleTrigger
+from schemas.expressions import ExpressionError
 from streams.runtime.registry import DefinitionRegistry
 
 __all__ = ["Rulebook", "Schedule", "trigger_rule"]
