@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,23 +35,25 @@ def _validate(file: Path) -> ValidationReport:
         return ValidationReport(errors=[Problem("$", "parse_error", str(exc))])
 
 
-def published_event(definition: Definition, by: str | None, now: datetime) -> DefinitionPublished:
+def published_event(definition: Definition, by: str | None, now: datetime,
+                    reason: str = "") -> DefinitionPublished:
     """The `hw.definitions` record announcing `definition`."""
     body: dict[str, Any] = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
     checksum = content_checksum(definition)
     return DefinitionPublished(kind="rule" if definition.kind == "rule" else "workflow", definition_id=definition.id, version=definition.version,
                                definition=body, status=definition.status, published_at=now,
-                               published_by=by, checksum=checksum)
+                               published_by=by, checksum=checksum, reason=reason)
 
 
 class Publisher:
     """An idempotent producer that speaks the engine's wire format."""
 
-    def __init__(self, bootstrap: str, prefix: str = "hw.") -> None:
+    def __init__(self, bootstrap: str, prefix: str = "hw.",
+                 kafka_options: Mapping[str, Any] | None = None) -> None:
         self.codec = Codec(prefix=prefix)
         self.prefix = prefix
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                          enable_idempotence=True)
+                                          enable_idempotence=True, **(kafka_options or {}))
 
     async def __aenter__(self) -> Publisher:
         await self._producer.start()
@@ -60,13 +62,15 @@ class Publisher:
     async def __aexit__(self, *_: object) -> None:
         await self._producer.stop()
 
-    async def definitions(self, definitions: Sequence[Definition], by: str | None = None) -> list[str]:
-        """Publish every definition; return their keys (`<kind>:<id>@<version>`)."""
+    async def definitions(self, definitions: Sequence[Definition], by: str | None = None,
+                          reason: str = "") -> list[str]:
+        """Publish every definition (``reason``: why, kept in its history); return their keys
+        (`<kind>:<id>@<version>`)."""
         topic = f"{self.prefix}definitions"
         now = datetime.now(UTC)
         keys = []
         for definition in definitions:
-            event = published_event(definition, by, now)
+            event = published_event(definition, by, now, reason)
             await self._producer.send_and_wait(topic, self.codec.encode_value(topic, event),
                                                key=self.codec.encode_key(topic, event.key))
             keys.append(event.key)
@@ -90,8 +94,9 @@ class Publisher:
         return execution_id
 
 
-async def read_definition_record(bootstrap: str, prefix: str, kind: str,
-                                 definition_id: str) -> DefinitionRecord | None:
+async def read_definition_record(bootstrap: str, prefix: str, kind: str, definition_id: str,
+                                 kafka_options: Mapping[str, Any] | None = None,
+                                 ) -> DefinitionRecord | None:
     """What the definitions topic says of one workflow or rule: read to its end and folded
     the way the API's view folds it (the topic is compacted and small)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -102,7 +107,7 @@ async def read_definition_record(bootstrap: str, prefix: str, kind: str,
 
     topic, codec = f"{prefix}definitions", Codec(prefix=prefix)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False)
+                                enable_auto_commit=False, **(kafka_options or {}))
     await consumer.start()
     try:
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
@@ -126,23 +131,21 @@ async def read_definition_record(bootstrap: str, prefix: str, kind: str,
     return read_definition(store, kind, definition_id)
 
 
-async def version_conflicts(bootstrap: str, prefix: str,
-                            definitions: Sequence[Definition]) -> list[str]:
+async def version_conflicts(bootstrap: str, prefix: str, definitions: Sequence[Definition],
+                            kafka_options: Mapping[str, Any] | None = None) -> list[str]:
     """Why publishing ``definitions`` would be refused: each one whose version is published
     already with other content (the workers keep the first content published under a version,
     and dead-letter later ones), as one line naming kind, id and version."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from streams.runtime.registry import partitions_of
-
     wanted = {(_kind(d), d.id, d.version): content_checksum(d) for d in definitions}
     topic, codec = f"{prefix}definitions", Codec(prefix=prefix)
-    parts = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False)
+                                enable_auto_commit=False, **(kafka_options or {}))
     await consumer.start()
     first: dict[tuple[str, str, str], str] = {}
     try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
         consumer.assign(parts)
         await consumer.seek_to_beginning(*parts)
         ends = await consumer.end_offsets(parts)

@@ -37,6 +37,8 @@ class VersionView(BaseModel):
     owner: str | None = None
     collaborators: list[str] = []
     visibility: Literal["private", "team", "public"] = "team"
+    published_by: str | None = None
+    reason: str = ""
 
 
 class DefinitionRecord(BaseModel):
@@ -99,6 +101,7 @@ def apply_definition_event(tx: Tx, event: DefinitionEvent) -> DefinitionRecord |
         view = VersionView(version=event.version, status=event.status,
                            published_at=event.published_at, updated_at=event.published_at,
                            checksum=event.checksum, name=str(event.definition.get("name", "")),
+                           published_by=event.published_by, reason=event.reason,
                            **_access(event.definition))
     else:
         base = current or VersionView(version=event.version, status=event.status,

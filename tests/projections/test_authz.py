@@ -78,6 +78,7 @@ RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "get rule (catalogue)": ("view", lambda c, _: c.get("/rules/r-alice")),
     "test rule by id": ("view", lambda c, _: c.post("/rules/test", json={
         "rule_id": "r-alice", "event": TEST_EVENT})),
+    "rule insights": ("view", lambda c, _: c.get("/rules/r-alice/insights")),
     "rule status": ("edit", lambda c, _: c.post("/definitions/rule/r-alice/versions/1.0.0/status",
                                                 json={"status": "deprecated"})),
 }
@@ -87,6 +88,7 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "list workflows": ("view", lambda c, _: c.get("/workflows")),
     "list rules": ("view", lambda c, _: c.get("/rules")),
     "dashboard": ("view", lambda c, _: c.get("/dashboard")),
+    "all rule insights": ("view", lambda c, _: c.get("/rules/insights")),
     "test inline rule": ("view", lambda c, _: c.post("/rules/test", json={
         "rule": RULE_BODY, "event": TEST_EVENT})),
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
