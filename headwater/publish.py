@@ -136,6 +136,14 @@ async def version_conflicts(bootstrap: str, prefix: str, definitions: Sequence[D
     """Why publishing ``definitions`` would be refused: each one whose version is published
     already with other content (the workers keep the first content published under a version,
     and dead-letter later ones), as one line naming kind, id and version."""
+    found = await conflicting_versions(bootstrap, prefix, definitions, kafka_options)
+    return list(found.values())
+
+
+async def conflicting_versions(bootstrap: str, prefix: str, definitions: Sequence[Definition],
+                               kafka_options: Mapping[str, Any] | None = None
+                               ) -> dict[tuple[str, str, str], str]:
+    """``version_conflicts`` by (kind, id, version)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     wanted = {(_kind(d), d.id, d.version): content_checksum(d) for d in definitions}
@@ -162,9 +170,15 @@ async def version_conflicts(bootstrap: str, prefix: str, definitions: Sequence[D
                         first[key] = _checksum_of(event)
     finally:
         await consumer.stop()
-    return [f"{kind} {definition_id!r} version {version} is published already with other "
-            "content: publish it under a new version" for (kind, definition_id, version), digest
-            in first.items() if digest and digest != wanted[(kind, definition_id, version)]]
+    return {(kind, definition_id, version): f"{kind} {definition_id!r} version {version} is "
+            "published already with other content: publish it under a new version"
+            for (kind, definition_id, version), digest in first.items()
+            if digest and digest != wanted[(kind, definition_id, version)]}
+
+
+def definition_ref(definition: Definition) -> tuple[str, str, str]:
+    """(kind, id, version) of a definition."""
+    return _kind(definition), definition.id, definition.version
 
 
 def _kind(definition: Definition) -> str:

@@ -17,7 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from headwater.publish import Publisher, example_definitions
+from headwater.publish import (
+    Publisher,
+    conflicting_versions,
+    definition_ref,
+    example_definitions,
+)
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
 from infra.topics import create_topics
@@ -124,11 +129,18 @@ class Stack:
         if not folder.is_dir():
             return
         definitions = example_definitions(folder)
+        options = self.settings.kafka_client_options()
 
         async def publish() -> list[str]:
-            async with Publisher(bootstrap, self.settings.topic_prefix,
-                                 self.settings.kafka_client_options()) as publisher:
-                return await publisher.definitions(definitions, by="headwater up")
+            # An example edited without a new version would be refused by the workers (they
+            # keep the first content): say so and leave it out; the rest deploy as usual.
+            conflicts = await conflicting_versions(bootstrap, self.settings.topic_prefix,
+                                                   definitions, options)
+            for reason in conflicts.values():
+                self.say(f"not deployed: {reason}")
+            fresh = [d for d in definitions if definition_ref(d) not in conflicts]
+            async with Publisher(bootstrap, self.settings.topic_prefix, options) as publisher:
+                return await publisher.definitions(fresh, by="headwater up")
 
         keys = asyncio.run(publish())
         self.say(f"deployed {len(keys)} example definitions from {folder}")
