@@ -19,6 +19,7 @@ from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.cli_rules import rules_test
+from headwater.cli_templates import templates_app
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
@@ -37,6 +38,7 @@ rules_app.command("test")(rules_test)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(views_app, name="views")
+app.add_typer(templates_app, name="templates")
 app.command("produce")(produce)
 app.command("bench", context_settings={"allow_extra_args": True,
                                        "ignore_unknown_options": True})(bench)
@@ -140,12 +142,17 @@ def topics() -> None:
 
 
 @app.command("up")
-def up() -> None:
+def up(
+    examples: Annotated[Path | None, typer.Option(
+        "--examples", help="folder of definitions to deploy (default: the bundled examples)")] = None,
+) -> None:
     """Start everything: the local broker (unless one is configured), topics, worker and API."""
     from headwater.stack import Stack
 
+    if examples is not None and not examples.is_dir():
+        raise _fail(f"--examples {examples}: not a folder")
     try:
-        code = Stack(_settings(), say=lambda m: out.print(f"[cyan]headwater[/cyan] {m}", highlight=False)).run()
+        code = Stack(_settings(examples_dir=examples), say=lambda m: out.print(f"[cyan]headwater[/cyan] {m}", highlight=False)).run()
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code)

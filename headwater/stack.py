@@ -10,14 +10,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from headwater.bundled import example_places, examples_dir
 from headwater.publish import Publisher, example_definitions
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
 from infra.topics import create_topics
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
@@ -81,8 +79,12 @@ class Stack:
             self.shutdown()
 
     def _deploy_examples(self, bootstrap: str) -> None:
-        folder = self.settings.examples_dir or EXAMPLES
-        if not folder.is_dir():
+        folder = self.settings.examples_dir or examples_dir()
+        if folder is None or not folder.is_dir():
+            looked = [str(self.settings.examples_dir)] if self.settings.examples_dir else [
+                str(p) for p in example_places()]
+            self.say(f"no examples deployed: no examples folder at {' or '.join(looked)} "
+                     "(`headwater up --examples PATH` or HEADWATER_EXAMPLES_DIR names one)")
             return
         definitions = example_definitions(folder)
 

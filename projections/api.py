@@ -36,6 +36,7 @@ from projections.read_api import views_router
 from projections.rules_api import rules_router
 from projections.sse import Broadcaster, sse_router
 from projections.store import MemoryStore, ViewStore
+from projections.templates_api import bundled_templates, templates_router
 from projections.webhooks import WebhookVerifier
 from projections.write_api import executions_write_router
 
@@ -162,7 +163,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
                project: bool = True, clock: Callable[[], datetime] = _utc_now,
                tokens: TokenTable | None = None,
                webhooks: WebhookVerifier | None = None,
-               body_limit: int = KAFKA_RECORD_LIMIT) -> FastAPI:
+               body_limit: int = KAFKA_RECORD_LIMIT,
+               templates_dir: Path | None = None) -> FastAPI:
     """The FastAPI application serving headwater's HTTP API.
 
     Args:
@@ -179,6 +181,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
             ``HEADWATER_WEBHOOK_SECRET`` if None.
         body_limit: Largest request body in bytes; a larger one is answered 413 before it
             is read (``projections.limits``).
+        templates_dir: The bundled examples (``<dir>/workflows/*.yaml``), served as the
+            default templates; none if None.
     """
     views = store if store is not None else MemoryStore()
     producer = EventProducer(bootstrap, topics)
@@ -206,6 +210,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api.include_router(sse_router(ctx, broadcaster))
     api.include_router(dead_letters_router(ctx))
     api.include_router(admin_router(ctx, running))
+    api.include_router(templates_router(ctx, bundled_templates(templates_dir)))
 
     health_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.avro import UtcDatetime
+from schemas.template_events import TEMPLATE_EVENT_TYPES
 
 __all__ = [
     "DEFINITION_EVENT_TYPES",
@@ -134,5 +135,6 @@ class DefinitionCommented(BaseModel):
 
 
 DefinitionEvent = DefinitionPublished | DefinitionStatusChanged
-DEFINITION_EVENT_TYPES: tuple[type[BaseModel], ...] = (DefinitionPublished, DefinitionStatusChanged,
-                                                       DefinitionCommented)
+DEFINITION_EVENT_TYPES: tuple[type[BaseModel], ...] = (
+    DefinitionPublished, DefinitionStatusChanged, DefinitionCommented, *TEMPLATE_EVENT_TYPES)
+"""The value union of the definitions topic, in its fixed order (append only)."""
