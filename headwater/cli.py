@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -195,6 +196,22 @@ def _secrets(settings: Settings) -> SecretStore:
     return SecretStore(values, settings.secrets_dir)
 
 
+@app.command("stub")
+def stub() -> None:
+    """Stand-ins for the examples' outside services (inventory, shipping, payments): `up`
+    starts it so that the demo runs to completion on one machine."""
+    from headwater.demo_stub import run_stub
+
+    settings = _settings()
+    if not settings.kafka_bootstrap:
+        raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
+    if not settings.demo_stub_port:
+        raise _fail("HEADWATER_DEMO_STUB_PORT is 0: the stub is off")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_stub(settings.kafka_bootstrap, settings.topic_prefix,
+                             settings.demo_stub_port))
+
+
 @app.command("api")
 def api() -> None:
     """Serve the HTTP API and the web UI."""
@@ -272,6 +289,9 @@ def run(
     version: Annotated[str | None, typer.Option(help="exact version or range, e.g. ^1.2")] = None,
     execution_id: Annotated[str | None, typer.Option("--id", help="execution id (idempotency)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    wait: Annotated[float | None, typer.Option(
+        "--wait", help="then wait up to this many seconds for it to finish (through the API); "
+                       "exit 1 unless it completed")] = None,
 ) -> None:
     """Start an execution of WORKFLOW; print its execution id.
 
@@ -303,7 +323,20 @@ def run(
     started = asyncio.run(start())
     if isinstance(started, tuple):
         raise _fail(f"not started: {started[1]}")
-    out.print_json(orjson.dumps({"execution_id": started}).decode()) if as_json else out.print(started)
+    summary = None
+    if wait is not None:
+        from headwater.cli_ops import wait_finished
+
+        summary = wait_finished(started, wait)
+    if as_json:
+        out.print_json(orjson.dumps({"execution_id": started, "summary": summary}).decode()
+                       if wait is not None else orjson.dumps({"execution_id": started}).decode())
+    else:
+        out.print(started)
+    if wait is not None and (summary is None or summary["status"] != "completed"):
+        state = "did not finish in time" if summary is None else (
+            f"{summary['status']}: {summary.get('error') or ''}")
+        raise _fail(f"execution {started} {state}", code=1)
 
 
 def _report(files: list[Path], as_json: bool, quiet_when_valid: bool = False) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from headwater.bundled import example_places, examples_dir
+from headwater.demo_stub import demo_secrets
 from headwater.publish import Publisher, example_definitions
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
@@ -70,6 +72,9 @@ class Stack:
             self.say(f"topics ready ({len(created)} created)")
             self._deploy_examples(bootstrap)
             env = {**os.environ, "HEADWATER_KAFKA_BOOTSTRAP": bootstrap}
+            if self.settings.demo_stub_port:
+                self._spawn("stub", [sys.executable, "-m", "headwater", "stub"], env)
+                env = self._pointed_at_stub(env)
             self._spawn("worker", [sys.executable, "-m", "headwater", "worker"], env)
             self._spawn("api", [sys.executable, "-m", "headwater", "api"], env)
             self.say(f"headwater is up: API http://{self.settings.api_host}:{self.settings.api_port}"
@@ -94,6 +99,18 @@ class Stack:
 
         keys = asyncio.run(publish())
         self.say(f"deployed {len(keys)} example definitions from {folder}")
+
+    def _pointed_at_stub(self, env: dict[str, str]) -> dict[str, str]:
+        """The worker's environment with the examples' outside services on the demo stub:
+        its secrets added (yours win) and 127.0.0.1 allowed to HTTP steps (loopback is
+        refused otherwise), unless you set ``HEADWATER_HTTP_ALLOW`` yourself."""
+        port = self.settings.demo_stub_port
+        secrets = demo_secrets(port) | self.settings.secret_values()
+        self.say(f"demo stub for the examples' outside services on 127.0.0.1:{port} "
+                 "(HEADWATER_DEMO_STUB_PORT=0 turns it off)")
+        allow = self.settings.http_allow if "HEADWATER_HTTP_ALLOW" in env else ["127.0.0.1"]
+        return env | {"HEADWATER_SECRETS": json.dumps(secrets),
+                      "HEADWATER_HTTP_ALLOW": json.dumps(allow)}
 
     def _replication(self) -> int:
         nodes = self.settings.kafka_nodes if not self.settings.kafka_bootstrap else None
