@@ -22,7 +22,7 @@ from rich.tree import Tree
 
 from headwater.cli_ops import JsonOpt, _call, err, out, print_json
 
-__all__ = ["rules_test"]
+__all__ = ["rules_insights", "rules_test"]
 
 
 def _read_event(text: str) -> dict[str, Any]:
@@ -143,3 +143,48 @@ def _print_trial(rule: str, result: dict[str, Any]) -> None:
             out.print(f"{escape(head)}: [red]{escape(action['error']['message'])}[/red]")
         else:
             out.print(f"{escape(head)}: {escape(_short(action['rendered']))}", highlight=False)
+
+
+def rules_insights(
+    rule_id: Annotated[str | None, typer.Argument(help="only the findings of this rule")] = None,
+    kind: Annotated[str | None, typer.Option(help="only this kind, e.g. shadowed")] = None,
+    drafts: Annotated[Path | None, typer.Option(
+        help="write each finding's drafts into this folder as JSON (publish with deploy)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What to improve in the active rules: dead, duplicated, slow, held back or failing."""
+    path = "/rules/insights" if rule_id is None else f"/rules/{rule_id}/insights"
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {k: v for k, v in {"kind": kind, "cursor": cursor, "limit": 500}.items() if v}
+        page = _call("GET", path, params=params)
+        items += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    if drafts is not None:
+        drafts.mkdir(parents=True, exist_ok=True)
+        for finding in items:
+            for draft in finding["drafts"]:
+                name = f"{draft['id']}@{draft['version']}.{finding['kind']}.json"
+                (drafts / name).write_bytes(orjson.dumps(draft, option=orjson.OPT_INDENT_2))
+    if as_json:
+        print_json(items)
+        return
+    if not items:
+        out.print("no findings")
+    for finding in items:
+        rules = ", ".join(finding["rules"])
+        out.print(f"[bold]{escape(finding['kind'])}[/bold] {escape(rules)}")
+        out.print(f"  {escape(finding['suggestion'])}")
+        numbers = {k: v for k, v in finding["evidence"].items() if k != "conditions"}
+        if numbers:
+            out.print(f"  evidence: {escape(_short_long(numbers))}", highlight=False)
+        if finding["drafts"]:
+            out.print(f"  {len(finding['drafts'])} draft(s): "
+                      + ", ".join(f"{d['id']}@{d['version']}" for d in finding["drafts"]))
+
+
+def _short_long(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 300 else text[:297] + "..."

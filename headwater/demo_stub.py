@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,7 +54,7 @@ def stub_app() -> FastAPI:
     return app
 
 
-async def _payments(bootstrap: str, prefix: str) -> None:
+async def _payments(bootstrap: str, prefix: str, options: Mapping[str, Any]) -> None:
     """Answer ``payments.*`` tasks: a charge succeeds with a payment id derived from the task."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -64,8 +65,9 @@ async def _payments(bootstrap: str, prefix: str) -> None:
     codec = Codec(prefix=prefix)
     tasks, commands = f"{prefix}tasks", f"{prefix}commands"
     consumer = AIOKafkaConsumer(tasks, bootstrap_servers=bootstrap, group_id=f"{prefix}demo-payments",
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+                                enable_auto_commit=False, auto_offset_reset="earliest", **options)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                **options)
     await consumer.start()
     await producer.start()
     try:
@@ -86,10 +88,12 @@ async def _payments(bootstrap: str, prefix: str) -> None:
         await producer.stop()
 
 
-async def run_stub(bootstrap: str, prefix: str, port: int) -> None:
-    """Serve the HTTP stand-ins and run the payments worker until cancelled."""
+async def run_stub(bootstrap: str, prefix: str, port: int,
+                   kafka_options: Mapping[str, Any] | None = None) -> None:
+    """Serve the HTTP stand-ins and run the payments worker until cancelled (``kafka_options``:
+    aiokafka's security arguments)."""
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(stub_app(), host="127.0.0.1", port=port,
                                            log_level="warning"))
-    await asyncio.gather(server.serve(), _payments(bootstrap, prefix))
+    await asyncio.gather(server.serve(), _payments(bootstrap, prefix, dict(kafka_options or {})))

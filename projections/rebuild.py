@@ -115,6 +115,7 @@ class Rebuild:
         if not wanted:
             return side
         consumer = AIOKafkaConsumer(bootstrap_servers=projector.bootstrap, group_id=None,
+                                    **projector.kafka_options,
                                     enable_auto_commit=False)
         await consumer.start()
         try:

@@ -16,6 +16,7 @@ from projections.access import Principal, Right
 from projections.auth import check, require
 from projections.context import ApiContext
 from projections.errors import ErrorItem, problem
+from projections.insights_api import insights_routes
 from projections.rulebook import active_rules, rule_version
 from projections.views.rule_stats import read_rule_stats
 from rules.conditions import ConditionError
@@ -99,6 +100,7 @@ def rules_router(ctx: ApiContext) -> APIRouter:
                 path="rule", code="invalid_rule", message=str(exc))]) from None
         return RuleTestOut.model_validate(trial.as_json())
 
+    insights_routes(router, ctx, caller)
     return router
 
 

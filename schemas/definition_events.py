@@ -8,8 +8,10 @@ subprocess version range may still need; a status change is keyed like the versi
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.avro import UtcDatetime
@@ -23,6 +25,7 @@ __all__ = [
     "DefinitionPublished",
     "DefinitionStatus",
     "DefinitionStatusChanged",
+    "content_checksum",
     "definition_key",
 ]
 
@@ -33,6 +36,14 @@ DefinitionStatus = Literal["draft", "active", "paused", "deprecated"]
 def definition_key(kind: str, definition_id: str, version: str) -> str:
     """The Kafka key of one definition version, e.g. ``"workflow:order-flow@1.2.0"``."""
     return f"{kind}:{definition_id}@{version}"
+
+
+def content_checksum(definition: BaseModel) -> str:
+    """The digest that tells a re-publish of a version from a change: SHA-256 of the validated
+    definition's JSON (``model_dump(mode="json", by_alias=True, exclude_none=True)``, keys
+    sorted), as the API, the CLI and the workers compute it."""
+    body = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class DefinitionPublished(BaseModel):

@@ -95,6 +95,8 @@ def apply_definition_event(tx: Tx, event: DefinitionEvent) -> DefinitionRecord |
     at = event.published_at if isinstance(event, DefinitionPublished) else event.changed_at
     if current is not None and at < current.updated_at:
         return None
+    if isinstance(event, DefinitionPublished) and current is not None and current.published_at:
+        return None  # a version is immutable: the workers keep the first content and its status
     if isinstance(event, DefinitionPublished):
         view = VersionView(version=event.version, status=event.status,
                            published_at=event.published_at, updated_at=event.published_at,

@@ -184,8 +184,10 @@ class FieldC:
     num: _Interval = field(default_factory=_Interval)
     text: _Interval = field(default_factory=_Interval)
     regexes: set[tuple[str, str]] = field(default_factory=set)
+    _sat: bool | None = None  # satisfiable(), once the constraint is complete
 
     def add(self, op: str, value: Any) -> None:
+        self._sat = None
         if op == "nex":
             self.absent = True
             return
@@ -230,6 +232,11 @@ class FieldC:
         return False
 
     def satisfiable(self) -> bool:
+        if self._sat is None:
+            self._sat = self._satisfiable()
+        return self._sat
+
+    def _satisfiable(self) -> bool:
         if self.absent:
             return not self.present
         if not self.types:
@@ -305,9 +312,13 @@ class Conj:
     fields: dict[str, FieldC]
     opaque: frozenset[str]
     atoms: tuple[Atom, ...]
+    sat: bool = True
+
+    def __post_init__(self) -> None:
+        self.sat = all(f.satisfiable() for f in self.fields.values())
 
     def satisfiable(self) -> bool:
-        return all(f.satisfiable() for f in self.fields.values())
+        return self.sat
 
     def implies(self, other: Conj) -> bool:
         """Every event satisfying self satisfies `other`."""

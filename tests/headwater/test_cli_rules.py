@@ -65,3 +65,25 @@ async def test_a_published_rule_by_id_through_the_api(monkeypatch: pytest.Monkey
     assert found.exit_code == 0, found.output
     assert orjson.loads(found.output)["matched"] is True
     assert missing.exit_code == 1 and "404" in missing.output
+
+
+async def test_insights_list_every_finding_and_write_the_drafts(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.projections.test_insights_api import NOW, _events
+
+    api = make_api("127.0.0.1:1", {"definitions": "hw.definitions"}, _events(), now=NOW)
+    async with served(api) as url:
+        monkeypatch.setenv("HEADWATER_API_URL", url)
+        listed = await asyncio.to_thread(runner.invoke, app, [
+            "rules", "insights", "--json", "--drafts", str(tmp_path)])
+        human = await asyncio.to_thread(runner.invoke, app, ["rules", "insights", "flaky"])
+        bad = await asyncio.to_thread(runner.invoke, app, ["rules", "insights", "--kind", "x"])
+    assert listed.exit_code == 0, listed.output
+    assert [f["kind"] for f in orjson.loads(listed.output)] == [
+        "shadowed", "never_matched", "failing_actions", "residual"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "fr-huge@1.1.0.shadowed.json", "slow@1.1.0.residual.json"]
+    validated = runner.invoke(app, ["validate", *map(str, tmp_path.iterdir())])
+    assert validated.exit_code == 0, validated.output
+    assert human.exit_code == 0 and "failing_actions" in human.output and "HTTP 500" in human.output
+    assert bad.exit_code == 1 and "422" in bad.output
