@@ -33,6 +33,7 @@ TINY: dict[str, tuple[list[str], str]] = {
     "core": (["--quick", "--waiting", "100"], "sequential-3"),
     "e2e": (["--executions", "10", "--rate", "10", "--seconds", "0.5", "--raw-records", "500"],
             "executions/s"),
+    "expressions": ([], "longest accepted evaluation"),
     "insights": (["--rules", "100", "--runs", "1"], "findings"),
     "kafka_baseline": (["--records", "500"], "rec/s"),
     "regex": (["--quick"], "nested quantifier"),
