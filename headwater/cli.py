@@ -201,7 +201,8 @@ def worker() -> None:
                        topics=topic_names(settings.topic_prefix),
                        data_dir=(settings.data_dir / "worker").resolve(),
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
-                       http_allow=tuple(settings.http_allow), secrets=_secrets(settings))
+                       http_allow=tuple(settings.http_allow), secrets=_secrets(settings),
+                       kafka_options=settings.kafka_client_options())
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
