@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.values import equality_key
+from schemas.expressions import ExpressionError, compile_regex
 
 __all__ = ["Atom", "Conj", "FieldC", "canonical", "conj_of", "disjoint_dnf", "dnf",
            "implies_dnf", "jtype", "satisfiable"]
@@ -297,9 +298,10 @@ class FieldC:
 
 
 def _full(op: str, pattern: str, value: str) -> bool:
+    # The engine's own matcher (RE2), so "this value matches" means what the worker does.
     try:
-        return re.fullmatch(pattern, value, re.IGNORECASE if op == "imt" else 0) is not None
-    except re.error:
+        return compile_regex(pattern, ignore_case=op == "imt")(value)
+    except ExpressionError:
         return False
 
 
