@@ -31,7 +31,7 @@ _Read = Callable[[Any], Any]
 _Test = Callable[[Any], bool]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every firing, and frozen __init__ costs
 class ConditionNode:
     """One operator of a condition, evaluated against one event.
 

@@ -281,7 +281,7 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         started_by = self.book.triggers.decide(event, now)
         if evaluation == _NOTHING and started_by == _NOTHING:
             return out  # most triggers: no rule is even a candidate
-        out += self._outcomes(evaluation, event, elapsed)
+        out += self._outcomes(evaluation, event, elapsed, engine)
         for firing in evaluation.fired:
             out += action_records(occasion_of(firing.rule_id, event, now), firing.actions)
         for firing in started_by.fired:
@@ -310,11 +310,12 @@ class TriggerAgent(ConsumerRebalanceListener):  # type: ignore[misc]
         return True, [] if replaying else resumed
 
     def _outcomes(self, evaluation: Evaluation, event: dict[str, Any],
-                  elapsed_us: int) -> list[Outgoing]:
+                  elapsed_us: int, engine: RuleEngine | None = None) -> list[Outgoing]:
         if not (evaluation.fired or evaluation.skipped or evaluation.failed or evaluation.deferred):
             return []
+        explain = engine.explain if engine is not None else None  # firings keep their tree
         return [Outgoing("rule-outcomes", o.rule_id, o)
-                for o in to_outcomes(evaluation, event, self._clock(), elapsed_us)]
+                for o in to_outcomes(evaluation, event, self._clock(), elapsed_us, explain=explain)]
 
     def _encode(self, out: Outgoing) -> tuple[str, bytes | None, bytes]:
         topic = self._topics[out.role]

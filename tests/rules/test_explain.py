@@ -207,3 +207,23 @@ def test_a_field_comparison_shows_the_other_fields_value() -> None:
     tree = compile_explainer({"$gt": {"data.a": {"$m": "data.b"}}}).explain(
         {"data": {"a": 3, "b": 2}})
     assert shape(tree) == ("$gt", "data.a", {"$m": "data.b", "value": 2}, 3, True)
+
+
+def test_a_firing_outcome_stores_the_same_tree_the_test_shows(rule_factory: RuleFactory) -> None:
+    from rules import RuleEngine, to_outcomes
+
+    rule, event = example("priority-support")
+    engine = RuleEngine()
+    engine.put(rule)
+    evaluation = engine.evaluate(event, T0)
+    (outcome,) = to_outcomes(evaluation, event, T0, 5, explain=engine.explain)
+    trial = try_rule(rule, event, T0)
+    assert trial.conditions is not None
+    assert outcome.condition_result == trial.conditions.as_json()
+    # Without `explain` nothing is stored (and nothing is computed).
+    (plain,) = to_outcomes(evaluation, event, T0, 5)
+    assert plain.condition_result is None
+    # A changed rule gets a new tree.
+    engine.put(rule.model_copy(update={"conditions": {"data.plan": "team"}}))
+    assert engine.explain(rule.id, event) == compile_explainer({"data.plan": "team"}).explain(
+        event)
