@@ -87,3 +87,26 @@ async def test_insights_list_every_finding_and_write_the_drafts(
     assert validated.exit_code == 0, validated.output
     assert human.exit_code == 0 and "failing_actions" in human.output and "HTTP 500" in human.output
     assert bad.exit_code == 1 and "422" in bad.output
+
+
+def test_import_writes_rules_that_validate_and_reports_the_rest(tmp_path: Path) -> None:
+    from tests.rules.test_durable_import import RULESET
+
+    source = tmp_path / "orders.json"
+    source.write_bytes(orjson.dumps(RULESET))
+    out_dir = tmp_path / "out"
+    result = runner.invoke(app, ["rules", "import", str(source), "--out", str(out_dir)])
+    assert result.exit_code == 1  # some rules cannot be carried
+    assert "not imported orders/state" in result.output and "cannot carry: `$s`" in result.output
+    assert "meaning changes:" in result.output
+    written = sorted(p.name for p in out_dir.iterdir())
+    assert written == ["orders-approve.yaml", "orders-either.yaml", "orders-flagged.yaml",
+                       "orders-flat.yaml", "orders-own-field.yaml", "orders-tagged.yaml",
+                       "orders-texty.yaml"]
+    validated = runner.invoke(app, ["validate", *map(str, out_dir.iterdir())])
+    assert validated.exit_code == 0, validated.output
+    as_json = runner.invoke(app, ["rules", "import", str(source), "--out", str(out_dir),
+                                  "--json"])
+    report = {row["rule"]: row for row in orjson.loads(as_json.output)}
+    assert report["pair"]["written"] is None and report["pair"]["problems"]
+    assert report["approve"]["written"].endswith("orders-approve.yaml")
