@@ -189,7 +189,7 @@ PROBES: dict[str, tuple[list[Any], dict[str, Any]]] = {
     "or_twice": ([["r", {"$or": [{"data.a": 1}, {"data.b": 2}]}, 0]], {"a": 1, "b": 2}),
     "dotted_key": ([["r", {"data.a.b": 1}, 0]], {"a.b": 1}),
     "nex": ([["r", {"$nex": {"data.c": 1}}, 0], ["r1", {"data.b": "x"}, 0]], {"c": 2, "b": "x"}),
-    # The three decided in issue 15 (docs/rules.md says why headwater keeps its behaviour).
+    # Three decided later (docs/rules.md says why headwater keeps its behaviour).
     "mt_number": ([["r", {"$mt": {"data.a": "1.*"}}, 0]], {"a": 123}),
     "mt_boolean": ([["r", {"$mt": {"data.a": "tr.*"}}, 0]], {"a": True}),
     "mt_null": ([["r", {"$mt": {"data.a": ".*"}}, 0]], {"a": None}),
