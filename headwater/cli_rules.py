@@ -221,7 +221,7 @@ def rules_import(
             target = out_dir / f"{item.rule['id']}.yaml"
             target.write_text(yaml.safe_dump(item.rule, sort_keys=False, allow_unicode=True))
             written.append(str(target))
-    report = [{"ruleset": i.ruleset, "rule": i.name,
+    report: list[dict[str, Any]] = [{"ruleset": i.ruleset, "rule": i.name,
                "written": str(out_dir / f"{i.rule['id']}.yaml") if i.rule else None,
                "problems": list(i.problems), "warnings": list(i.warnings)} for i in imported]
     if as_json:

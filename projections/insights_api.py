@@ -23,10 +23,10 @@ from projections.errors import ErrorItem, problem
 from projections.rulebook import active_rules
 from projections.views.definitions import DefinitionRecord
 from projections.views.rule_stats import RuleStats
-from rules.conditions import ConditionError, compile_condition
+from rules.conditions import compile_condition
 from rules.insights import KINDS, Finding, RuleObservation, Traffic, analyse
 from rules.insights.constraints import dnf
-from schemas.definitions import RuleDefinition
+from schemas.definitions import ConditionError, RuleDefinition
 
 __all__ = ["FindingOut", "InsightPage", "insights_routes", "rule_insights"]
 

@@ -19,9 +19,8 @@ from projections.errors import ErrorItem, problem
 from projections.insights_api import insights_routes
 from projections.rulebook import active_rules, rule_version
 from projections.views.rule_stats import read_rule_stats
-from rules.conditions import ConditionError
 from rules.trial import Observed, try_rule
-from schemas.definitions import RuleDefinition
+from schemas.definitions import ConditionError, RuleDefinition
 from schemas.expressions import ExpressionError
 from schemas.triggers import TriggerEvent
 from schemas.validation import validate_definition

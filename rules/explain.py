@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rules.conditions import ConditionError, compile_condition
+from rules.conditions import compile_condition
 from rules.values import MISSING, path_getter
 from schemas.expressions import ExpressionError, compile_expression
 
@@ -122,8 +122,8 @@ def compile_explainer(condition: Mapping[str, Any] | None) -> Explainer:
 
 
 def _node(node: Any, item: bool) -> _Plan:
-    if not isinstance(node, Mapping):
-        raise ConditionError(f"expected a JSON object, got {node!r}")
+    if not isinstance(node, Mapping):  # compile_condition refused it already
+        raise TypeError(f"expected a JSON object, got {node!r}")
     pairs = [_pair(key, operand, item) for key, operand in node.items()]
     if len(pairs) == 1:
         return pairs[0]
