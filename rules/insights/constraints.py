@@ -324,12 +324,13 @@ class Conj:
 
     def implies(self, other: Conj) -> bool:
         """Every event satisfying self satisfies `other`."""
-        if not self.satisfiable():
+        if not self.sat:
             return True
-        if not other.opaque <= self.opaque:
+        # A field self leaves open cannot imply any constraint other puts on it.
+        if not (other.opaque <= self.opaque and other.fields.keys() <= self.fields.keys()):
             return False
-        empty = FieldC()
-        return all(self.fields.get(path, empty).implies(c) for path, c in other.fields.items())
+        mine = self.fields
+        return all(mine[path].implies(c) for path, c in other.fields.items())
 
     def merged(self, other: Conj) -> Conj:
         return conj_of(self.atoms + other.atoms)
