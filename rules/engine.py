@@ -196,15 +196,20 @@ class RuleEngine:
         if rule is not None:
             self._file(rule)
 
-    def explain(self, rule_id: str, event: Mapping[str, Any]) -> ConditionNode | None:
-        """The condition tree of a rule for an event (`rules.explain`), or None."""
+    def explain(self, rule_id: str, event: Mapping[str, Any], *, matched: bool = False
+                ) -> ConditionNode | None:
+        """The condition tree of a rule for an event (`rules.explain`), or None.
+
+        `matched`: the rule's condition held for `event` (it fired), which spares
+        evaluating its conjuncts again.
+        """
         explainer = self._explainers.get(rule_id)
         if explainer is None:
             rule = self._rules.get(rule_id)
             if rule is None:
                 return None
             explainer = self._explainers[rule_id] = compile_explainer(rule.definition.conditions)
-        return explainer.explain(event)
+        return explainer.explain(event, matched=matched)
 
     def rule(self, rule_id: str) -> CompiledRule | None:
         """The compiled rule under an id, filed or not."""

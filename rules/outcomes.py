@@ -17,7 +17,7 @@ def to_outcomes(
     evaluated_at: dt.datetime,
     evaluation_us: int,
     *,
-    explain: Callable[[str, Mapping[str, Any]], ConditionNode | None] | None = None,
+    explain: Callable[..., ConditionNode | None] | None = None,
 ) -> list[RuleOutcome]:
     """One outcome per rule the evaluation touched: matched, skipped or failed.
 
@@ -30,7 +30,8 @@ def to_outcomes(
         event: the trigger event as JSON (for its id, source and type).
         evaluated_at: when (the caller's clock).
         evaluation_us: how long `decide` took, measured by the caller.
-        explain: gives a fired rule's condition tree for an event (`RuleEngine.explain`);
+        explain: gives a fired rule's condition tree for an event (`RuleEngine.explain`,
+            called with `matched=True`);
             it is stored as `condition_result`, the tree `POST /rules/test` shows. For a
             batch or a pattern, the tree is of the event that completed it.
     """
@@ -51,7 +52,9 @@ def to_outcomes(
         )
         tree = None
         if explain is not None:
-            node = explain(firing.rule_id, firing.events[-1] if firing.events else event)
+            # Every event a firing carries passed the rule's conditions.
+            node = explain(firing.rule_id, firing.events[-1] if firing.events else event,
+                           matched=True)
             tree = None if node is None else node.as_json()
         out.append(
             RuleMatched(

@@ -227,3 +227,15 @@ def test_a_firing_outcome_stores_the_same_tree_the_test_shows(rule_factory: Rule
     engine.put(rule.model_copy(update={"conditions": {"data.plan": "team"}}))
     assert engine.explain(rule.id, event) == compile_explainer({"data.plan": "team"}).explain(
         event)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_a_known_match_gives_the_tree_a_full_evaluation_gives(seed: int) -> None:
+    gen = Generator(seed)
+    condition = gen.condition()
+    explainer, test = compile_explainer(condition), compile_condition(condition).test
+    for _ in range(20):
+        event = {"id": "1", **gen.event("t")}
+        if test(event):
+            assert explainer.explain(event, matched=True) == explainer.explain(event)
