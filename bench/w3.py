@@ -329,6 +329,11 @@ def request_lines(m: Measured, executions: int | None) -> list[str]:
         shown = ", ".join(f"{k} {v / scale:.2f}" for k, v in sorted(other.items(), key=lambda kv: -kv[1]))
         lines.append(f"  other: {shown}")
     _ = secs
+    deliver = sorted(k for k in m.samples if k.startswith("deliver:") and m.samples[k])
+    if deliver:
+        shown = ", ".join(f"{k[8:]} {1000 * percentile(m.samples[k], 0.5):.1f} / "
+                          f"{1000 * percentile(m.samples[k], 0.99):.1f}" for k in deliver)
+        lines.append(f"  delivery, record appended → the worker's getmany returns it (p50 / p99 ms): {shown}")
     return lines
 
 

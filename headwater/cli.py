@@ -63,25 +63,45 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _cluster(settings: Settings) -> LocalCluster:
-    layout = ClusterLayout(settings.local_kafka_home().resolve(), settings.kafka_port, settings.kafka_nodes)
+def _cluster(settings: Settings, secure: bool = False) -> LocalCluster:
+    home = settings.local_kafka_home().resolve()
+    # A data folder once started with --secure stays secured: its users live in its metadata.
+    secure = secure or (ClusterLayout(home).security_home / "users.json").exists()
+    layout = ClusterLayout(home, settings.kafka_port, settings.kafka_nodes, secure=secure)
     return LocalCluster(fetch_distribution(settings.kafka_version), layout)
 
 
+SecureOpt = Annotated[bool, typer.Option(
+    "--secure", help="a SASL_SSL listener with SCRAM users and ACLs (prints the settings to use)")]
+
+
 @kafka_app.command("up")
-def kafka_up(nodes: NodesOpt = None, port: PortOpt = None) -> None:
+def kafka_up(nodes: NodesOpt = None, port: PortOpt = None, secure: SecureOpt = False) -> None:
     """Fetch Kafka if needed and start the local cluster; print its address and log files."""
     settings = _settings(kafka_nodes=nodes, kafka_port=port)
     try:
-        cluster = _cluster(settings)
+        cluster = _cluster(settings, secure)
         cluster.start()
         create_topics(cluster.bootstrap, settings.topic_prefix, settings.topic_partitions,
-                      min(settings.replication_factor, settings.kafka_nodes))
+                      min(settings.replication_factor, settings.kafka_nodes),
+                      cluster.client_options("admin"))
+        cluster.grant(settings.topic_prefix, settings.app_id)
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from None
     out.print(f"Kafka {settings.kafka_version} is up: bootstrap [bold]{cluster.bootstrap}[/bold]")
     for node in cluster.layout.all_nodes:
         out.print(f"  node {node.node_id}: 127.0.0.1:{node.port}  log: {node.log}", highlight=False)
+    if cluster.material is not None:
+        material = cluster.material
+        out.print("SASL_SSL with SCRAM users (admin, headwater, producer) and ACLs; as headwater:",
+                  highlight=False)
+        for name, value in (("KAFKA_BOOTSTRAP", cluster.bootstrap),
+                            ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+                            ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+                            ("KAFKA_USERNAME", "headwater"),
+                            ("KAFKA_PASSWORD", material.passwords["headwater"]),
+                            ("KAFKA_SSL_CAFILE", str(material.ca_pem))):
+            out.print(f"  export HEADWATER_{name}={value}", highlight=False, soft_wrap=True)
 
 
 @kafka_app.command("down")
@@ -113,7 +133,8 @@ def kafka_status(nodes: NodesOpt = None, port: PortOpt = None) -> None:
     if running == 0:
         raise _fail("the local Kafka is not running: start it with `headwater kafka up`", code=1)
     try:
-        wait_for_metadata(cluster.bootstrap, expect_brokers=running, timeout_s=5)
+        wait_for_metadata(cluster.bootstrap, expect_brokers=running, timeout_s=5,
+                          client_options=cluster.client_options())
     except KafkaSetupError as exc:
         raise _fail(str(exc), code=1) from None
     out.print(f"answering metadata at {cluster.bootstrap}")
@@ -137,7 +158,8 @@ def topics() -> None:
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP, or use `headwater up` / `headwater kafka up`")
     created = create_topics(settings.kafka_bootstrap, settings.topic_prefix,
-                            settings.topic_partitions, settings.replication_factor)
+                            settings.topic_partitions, settings.replication_factor,
+                            settings.kafka_client_options())
     out.print(f"{len(created)} created; topics: {', '.join(topic_names(settings.topic_prefix).values())}")
 
 
@@ -216,7 +238,8 @@ def api() -> None:
                   f"{settings.api_host}: anyone who reaches it is an admin", highlight=False)
     application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix),
                              store=store, tokens=tokens, webhooks=webhooks,
-                             body_limit=settings.api_body_limit)
+                             body_limit=settings.api_body_limit,
+                             kafka_options=settings.kafka_client_options())
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 
@@ -236,9 +259,10 @@ def deploy(
     files: Annotated[list[Path], typer.Argument(exists=True, help="YAML or JSON definitions")],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     by: Annotated[str | None, typer.Option(help="who publishes (recorded on the event)")] = None,
+    reason: Annotated[str, typer.Option(help="why: a change note kept in the history")] = "",
 ) -> None:
     """Validate definitions and, when all are valid, publish them to the engine."""
-    from headwater.publish import Publisher, validate_files
+    from headwater.publish import Publisher, validate_files, version_conflicts
 
     if not _report(files, as_json, quiet_when_valid=True):
         raise _fail("nothing was published: fix the errors above", code=1)
@@ -247,11 +271,17 @@ def deploy(
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
     definitions = [r.definition for _, r in validate_files(files) if r.definition is not None]
 
-    async def publish() -> list[str]:
-        async with Publisher(settings.kafka_bootstrap or "", settings.topic_prefix) as publisher:
-            return await publisher.definitions(definitions, by)
+    async def publish() -> list[str] | str:
+        bootstrap, options = settings.kafka_bootstrap or "", settings.kafka_client_options()
+        conflicts = await version_conflicts(bootstrap, settings.topic_prefix, definitions, options)
+        if conflicts:
+            return "; ".join(conflicts)
+        async with Publisher(bootstrap, settings.topic_prefix, options) as publisher:
+            return await publisher.definitions(definitions, by, reason)
 
     keys = asyncio.run(publish())
+    if isinstance(keys, str):
+        raise _fail(f"nothing was published: {keys}")
     if as_json:
         out.print_json(orjson.dumps({"published": keys}).decode())
     else:
@@ -286,12 +316,13 @@ def run(
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
 
     async def start() -> str | tuple[int, str]:
-        bootstrap = settings.kafka_bootstrap or ""
-        record = await read_definition_record(bootstrap, settings.topic_prefix, "workflow", workflow)
+        bootstrap, options = settings.kafka_bootstrap or "", settings.kafka_client_options()
+        record = await read_definition_record(bootstrap, settings.topic_prefix, "workflow", workflow,
+                                              options)
         refused = start_refusal(record, workflow, version)
         if refused is not None:
             return refused
-        async with Publisher(bootstrap, settings.topic_prefix) as publisher:
+        async with Publisher(bootstrap, settings.topic_prefix, options) as publisher:
             return await publisher.start(workflow, payload, version, execution_id)
 
     started = asyncio.run(start())
@@ -356,4 +387,25 @@ def show_settings() -> None:
 
 def main() -> None:
     """Entry point of the `headwater` script."""
-    app()
+    import logging
+
+    from aiokafka.errors import KafkaConnectionError
+    from pydantic import ValidationError
+
+    from headwater.kafka_errors import KafkaLogTail, connection_failure
+
+    tail = KafkaLogTail()
+    logging.getLogger("aiokafka").addHandler(tail)
+    try:
+        app()
+    except KafkaConnectionError as exc:
+        message = connection_failure(Settings(), exc, tail.last)
+        err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except ValidationError as exc:
+        # the settings model refused an environment variable: name it in one line
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        err.print(f"[red]error:[/red] {escape(where)}: {escape(first['msg'])}", highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)

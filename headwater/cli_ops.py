@@ -300,14 +300,16 @@ def produce(
         err.print("[red]error:[/red] set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
         raise typer.Exit(2)
     sent, elapsed = asyncio.run(_produce(settings.kafka_bootstrap, settings.topic_prefix, count,
-                                         rate, event_type, source, progress=not as_json))
+                                         rate, event_type, source, progress=not as_json,
+                                         kafka_options=settings.kafka_client_options()))
     figures = {"sent": sent, "seconds": round(elapsed, 3), "rate": round(sent / elapsed, 1)}
     print_json(figures) if as_json else out.print(
         f"sent {sent} events in {elapsed:.2f} s ({figures['rate']} events/s)")
 
 
 async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_type: str,
-                   source: str, progress: bool) -> tuple[int, float]:
+                   source: str, progress: bool,
+                   kafka_options: dict[str, Any] | None = None) -> tuple[int, float]:
     from datetime import UTC, datetime
 
     from aiokafka import AIOKafkaProducer
@@ -316,7 +318,8 @@ async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_t
     from schemas.triggers import TriggerEvent
 
     codec, topic = Codec(prefix=prefix), f"{prefix}triggers"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                                **(kafka_options or {}))
     await producer.start()
     started = time.perf_counter()
     bar = Progress(TextColumn("producing"), BarColumn(), TextColumn("{task.completed}/{task.total}"),

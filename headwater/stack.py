@@ -68,7 +68,8 @@ class Stack:
         bootstrap, self.cluster = ensure_kafka(self.settings, self.say)
         try:
             created = create_topics(bootstrap, self.settings.topic_prefix,
-                                    self.settings.topic_partitions, self._replication())
+                                    self.settings.topic_partitions, self._replication(),
+                                    self.settings.kafka_client_options())
             self.say(f"topics ready ({len(created)} created)")
             self._deploy_examples(bootstrap)
             env = {**os.environ, "HEADWATER_KAFKA_BOOTSTRAP": bootstrap}
@@ -87,7 +88,8 @@ class Stack:
         definitions = example_definitions(folder)
 
         async def publish() -> list[str]:
-            async with Publisher(bootstrap, self.settings.topic_prefix) as publisher:
+            async with Publisher(bootstrap, self.settings.topic_prefix,
+                                 self.settings.kafka_client_options()) as publisher:
                 return await publisher.definitions(definitions, by="headwater up")
 
         keys = asyncio.run(publish())

@@ -31,7 +31,7 @@ VIEWS: Mapping[str, tuple[str, ...]] = {
     "executions": ("x/", "xd/", "xe/", "xi/", "xiw/", "xis/", "xiws/"),
     "workflow-stats": ("ws/",),
     "rule-stats": ("rs/", "rseen/"),
-    "definitions": ("d/", "dbody/", "wh/"),
+    "definitions": ("d/", "dbody/", "wh/", "dhist/", "dhistc/"),
     "dashboard": ("dash", "dh/"),
     "dead-letters": ("dl/", "dlt/"),
 }
@@ -114,6 +114,7 @@ class Rebuild:
         if not wanted:
             return side
         consumer = AIOKafkaConsumer(bootstrap_servers=projector.bootstrap, group_id=None,
+                                    **projector.kafka_options,
                                     enable_auto_commit=False)
         await consumer.start()
         try:

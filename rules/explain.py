@@ -166,8 +166,8 @@ def _leaf_test(condition: Mapping[str, Any], item: bool) -> _Test:
         return compile_condition(condition).test
     # Inside $iany/$iall the item is `$i`: test one item as the only element of an array,
     # so the result is exactly what the engine's item scope gives.
-    wrapped = compile_condition({"$iany": {"item": condition}}).test
-    return lambda one: wrapped({"item": [one]})
+    wrapped = compile_condition({"$iany": {"items": condition}}).test
+    return lambda one: wrapped({"items": [one]})
 
 
 def _getter(path: str, item: bool) -> _Read:

@@ -37,6 +37,8 @@ class VersionView(BaseModel):
     owner: str | None = None
     collaborators: list[str] = []
     visibility: Literal["private", "team", "public"] = "team"
+    published_by: str | None = None
+    reason: str = ""
 
 
 class DefinitionRecord(BaseModel):
@@ -93,10 +95,13 @@ def apply_definition_event(tx: Tx, event: DefinitionEvent) -> DefinitionRecord |
     at = event.published_at if isinstance(event, DefinitionPublished) else event.changed_at
     if current is not None and at < current.updated_at:
         return None
+    if isinstance(event, DefinitionPublished) and current is not None and current.published_at:
+        return None  # a version is immutable: the workers keep the first content and its status
     if isinstance(event, DefinitionPublished):
         view = VersionView(version=event.version, status=event.status,
                            published_at=event.published_at, updated_at=event.published_at,
                            checksum=event.checksum, name=str(event.definition.get("name", "")),
+                           published_by=event.published_by, reason=event.reason,
                            **_access(event.definition))
     else:
         base = current or VersionView(version=event.version, status=event.status,

@@ -89,6 +89,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/stats/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Statistics of a page of workflows, by id */
+        get: operations["workflows_stats_stats_workflows_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/stats/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Statistics of a page of rules, by id */
+        get: operations["rules_stats_stats_rules_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dashboard": {
         parameters: {
             query?: never;
@@ -512,8 +546,8 @@ export interface components {
          * BulkRequest
          * @description Retry or cancel every execution that matches a filter (and that the caller may run).
          *
-         *     Retry applies to failed executions, cancel to running ones; ``dry_run`` (the default)
-         *     only lists what would be acted on.
+         *     Retry applies to failed executions, cancel to unfinished ones (queued, running, waiting);
+         *     ``dry_run`` (the default) only lists what would be acted on.
          */
         BulkRequest: {
             /**
@@ -1051,6 +1085,16 @@ export interface components {
             last_error: components["schemas"]["LastError"] | null;
         };
         /**
+         * RuleStatsPage
+         * @description Statistics of one page of rules, by id (the rules the caller may view).
+         */
+        RuleStatsPage: {
+            /** Items */
+            items: components["schemas"]["RuleStatsOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
          * SignalRequest
          * @description The payload a signal carries to a waiting step.
          */
@@ -1226,6 +1270,16 @@ export interface components {
             step_retries: {
                 [key: string]: number;
             };
+        };
+        /**
+         * WorkflowStatsPage
+         * @description Statistics of one page of workflows, by id (the workflows the caller may view).
+         */
+        WorkflowStatsPage: {
+            /** Items */
+            items: components["schemas"]["WorkflowStatsOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
     };
     responses: never;
@@ -1587,6 +1641,160 @@ export interface operations {
                 };
             };
             /** @description No such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    workflows_stats_stats_workflows_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowStatsPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rules_stats_stats_rules_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleStatsPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
             404: {
                 headers: {
                     [name: string]: unknown;
