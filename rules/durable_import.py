@@ -157,9 +157,10 @@ def _uncarried(condition: Any, alias: str, aliases: set[str]) -> list[str]:
                          "a `$expr` in CEL may express it")
         elif key in _COMPARE and isinstance(operand, Mapping):
             for value in operand.values():
-                if isinstance(value, Mapping) and (set(value) - {"$m"}):
-                    other = next(iter(set(value) - {"$m"}))
-                    problems.add(f"a value taken from event `{other}` is a join")
+                others = sorted(k for k in value if not k.startswith("$")) \
+                    if isinstance(value, Mapping) else []
+                if others:  # {"first": "ref"}: a field of another event
+                    problems.add(f"a value taken from event `{others[0]}` is a join")
     return sorted(problems)
 
 

@@ -110,3 +110,17 @@ def test_import_writes_rules_that_validate_and_reports_the_rest(tmp_path: Path) 
     report = {row["rule"]: row for row in orjson.loads(as_json.output)}
     assert report["pair"]["written"] is None and report["pair"]["problems"]
     assert report["approve"]["written"].endswith("orders-approve.yaml")
+
+
+def test_the_durable_rules_example_imports_three_rules_and_explains_two(tmp_path: Path) -> None:
+    source = Path(__file__).parents[2] / "examples" / "durable_rules" / "expense.json"
+    result = runner.invoke(app, ["rules", "import", str(source), "--out", str(tmp_path),
+                                 "--json"])
+    report = {row["rule"]: row for row in orjson.loads(result.output)}
+    assert result.exit_code == 1
+    assert [r for r, row in report.items() if row["written"]] == ["approve", "deny", "escalate"]
+    assert report["request-then-grant"]["problems"] == [
+        "`all` over 2 events is a join; headwater rules read one event (a sequence pattern "
+        "may fit)"]
+    assert report["over-budget"]["problems"] == [
+        "`$s` reads the ruleset's state, which headwater rules do not keep"]
