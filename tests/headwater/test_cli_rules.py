@@ -19,7 +19,7 @@ runner = CliRunner()
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.yaml")))
 def test_every_example_rule_with_its_sample_event(name: str) -> None:
-    rule, event = EXAMPLES / f"{name}.yaml", EXAMPLES / "events" / f"{name}.json"
+    rule, event = EXAMPLES / f"{name}.yaml", EXAMPLES.parent / "events" / f"{name}.json"
     as_json = runner.invoke(app, ["rules", "test", str(rule), str(event), "--json"])
     assert as_json.exit_code == 0, as_json.output
     body = orjson.loads(as_json.output)
@@ -56,7 +56,7 @@ async def test_a_published_rule_by_id_through_the_api(monkeypatch: pytest.Monkey
     limited = {**body_of("vip-order"), "id": "limited", "max_executions": 1}
     api = make_api("127.0.0.1:1", {"definitions": "hw.definitions"},
                    [publish(body_of("big-order")), publish(limited)])
-    event = str(EXAMPLES / "events" / "big-order.json")
+    event = str(EXAMPLES.parent / "events" / "big-order.json")
     async with served(api) as url:
         monkeypatch.setenv("HEADWATER_API_URL", url)
         found = await asyncio.to_thread(

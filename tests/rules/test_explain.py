@@ -24,7 +24,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "rules"
 def example(name: str) -> tuple[RuleDefinition, dict[str, Any]]:
     rule = load_definition(EXAMPLES / f"{name}.yaml")
     assert isinstance(rule, RuleDefinition)
-    event = json.loads((EXAMPLES / "events" / f"{name}.json").read_text())
+    event = json.loads((EXAMPLES.parent / "events" / f"{name}.json").read_text())
     return rule, event
 
 
@@ -36,7 +36,7 @@ def shape(node: ConditionNode | None) -> Any:
     return (here, [shape(c) for c in node.children]) if node.children else here
 
 
-# Each example rule with its sample event (examples/rules/events/): the tree a user sees.
+# Each example rule with its sample event (examples/events/): the tree a user sees.
 EXPECTED_TREES: dict[str, Any] = {
     "big-order": (("$and", None, None, None, True), [
         ("$gt", "data.total", 5000, 7200, True),
@@ -85,7 +85,7 @@ EXPECTED_HOLDS: dict[str, str | None] = {
 
 def test_every_example_rule_has_a_sample_event_and_an_expected_tree() -> None:
     names = {p.stem for p in EXAMPLES.glob("*.yaml")}
-    assert names == set(EXPECTED_TREES) == {p.stem for p in (EXAMPLES / "events").glob("*.json")}
+    assert names == set(EXPECTED_TREES) == {p.stem for p in (EXAMPLES.parent / "events").glob("*.json")}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_TREES))
