@@ -24,14 +24,17 @@ from pydantic import BaseModel
 
 from schemas.codec import Codec, DecodeError
 from schemas.commands import CommandBase, StartExecution
+from schemas.definitions import WorkflowDefinition
 from streams.executions.catch_up import CatchUp
 from streams.executions.gating import GateRouter
+from streams.executions.reach import child_refusal, rule_start_refusal
 from streams.executions.routing import follow_ups
 from streams.executions.store import StateStore
 from streams.executions.timers import TimerWheel, timer_command
 from streams.machine import GateState, State, apply_command, is_gate
 from streams.runtime.dead_letters import DeadLetterSink, Record
 from streams.runtime.outbox import Outbox
+from streams.runtime.outgoing import Outgoing
 from streams.runtime.registry import DefinitionsFeed, Entry
 
 __all__ = ["ExecutionProcessor", "Refused"]
@@ -203,6 +206,14 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         changed = batch.changed(partition)
         state = changed[eid] if eid in changed else self._store.get(partition, eid)
         entry = await self._definition(state, command)
+        if state is None and isinstance(command, StartExecution):
+            assert isinstance(entry.definition, WorkflowDefinition)
+            refused = rule_start_refusal(self._definitions.registry, command, entry.definition)
+            if refused is not None:  # an outcome with the reason, and no execution
+                topic = self._topics["rule-outcomes"]
+                await batch.outbox.send(topic, self._codec.encode_key(topic, refused.rule_id),
+                                        self._codec.encode_value(topic, refused))
+                return
         events, new_state = apply_command(state, command, entry.plan())
         if not events:
             if state is None:
@@ -219,6 +230,11 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
             await batch.outbox.append(topic, partition, key, self._codec.encode_value(topic, event))
         for out in follow_ups(events, new_state.workflow_id, new_state.workflow_version,
                               new_state.slot):
+            if isinstance(out.value, StartExecution):
+                assert isinstance(entry.definition, WorkflowDefinition)
+                failed = child_refusal(self._definitions.registry, entry.definition, out.value)
+                if failed is not None:
+                    out = Outgoing("commands", failed.execution_id, failed)
             value = self._codec.encode_value(self._topics[out.role], out.value)
             if out.role == "tasks" and out.key == eid and self._tasks_copartitioned:
                 await batch.outbox.append(self._topics["tasks"], partition, key, value)
