@@ -21,11 +21,12 @@ def may_reach(owner: str | None, target: WorkflowDefinition) -> bool:
     return owner is not None and (owner == target.owner or owner in target.collaborators)
 
 
-def reach_refusal(actor: str, owner: str | None, target: WorkflowDefinition) -> str | None:
-    """Why ``actor`` (e.g. ``rule 'r1'``) owned by ``owner`` may not start ``target``; None if
-    it may."""
+def reach_refusal(actor: str, owner: str | None, target: WorkflowDefinition,
+                  verb: str = "start") -> str | None:
+    """Why ``actor`` (e.g. ``rule 'r1'``) owned by ``owner`` may not ``verb`` (start, signal)
+    ``target``; None if it may."""
     if may_reach(owner, target):
         return None
     whose = f"owned by {owner!r}" if owner else "owned by nobody"
-    return (f"{actor} ({whose}) may not start private workflow {target.id!r} of "
+    return (f"{actor} ({whose}) may not {verb} private workflow {target.id!r} of "
             f"{target.owner!r}: only its owner and collaborators may")

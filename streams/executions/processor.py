@@ -23,11 +23,11 @@ from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 
 from schemas.codec import Codec, DecodeError
-from schemas.commands import CommandBase, StartExecution
+from schemas.commands import CommandBase, SignalReceived, StartExecution
 from schemas.definitions import WorkflowDefinition
 from streams.executions.catch_up import CatchUp
 from streams.executions.gating import GateRouter
-from streams.executions.reach import child_refusal, rule_start_refusal
+from streams.executions.reach import child_refusal, rule_signal_refusal, rule_start_refusal
 from streams.executions.routing import follow_ups
 from streams.executions.store import StateStore
 from streams.executions.timers import TimerWheel, timer_command
@@ -206,10 +206,14 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         changed = batch.changed(partition)
         state = changed[eid] if eid in changed else self._store.get(partition, eid)
         entry = await self._definition(state, command)
-        if state is None and isinstance(command, StartExecution):
+        if (state is None and isinstance(command, StartExecution)) or isinstance(
+                command, SignalReceived):
             assert isinstance(entry.definition, WorkflowDefinition)
-            refused = rule_start_refusal(self._definitions.registry, command, entry.definition)
-            if refused is not None:  # an outcome with the reason, and no execution
+            registry = self._definitions.registry
+            refused = (rule_start_refusal(registry, command, entry.definition)
+                       if isinstance(command, StartExecution)
+                       else rule_signal_refusal(registry, command, entry.definition))
+            if refused is not None:  # an outcome with the reason; the execution is untouched
                 topic = self._topics["rule-outcomes"]
                 await batch.outbox.send(topic, self._codec.encode_key(topic, refused.rule_id),
                                         self._codec.encode_value(topic, refused))

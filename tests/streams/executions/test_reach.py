@@ -34,10 +34,22 @@ def test_only_the_owner_and_collaborators_reach_a_private_workflow() -> None:
         "only its owner and collaborators may")
 
 
+VAULT = WorkflowDefinition.model_validate({
+    "id": "vault", "name": "vault", "owner": "alice", "visibility": "private",
+    "steps": [{"id": "wait", "type": "wait", "signal": "open"}]})
+
+
 def _rule(rule_id: str, owner: str) -> RuleDefinition:
     return RuleDefinition.model_validate({
         "id": rule_id, "name": rule_id, "owner": owner, "trigger": {"event_type": "pay.*"},
         "actions": [{"type": "start_workflow", "workflow_id": "payroll", "input": {}}]})
+
+
+def _signaller(rule_id: str, owner: str) -> RuleDefinition:
+    return RuleDefinition.model_validate({
+        "id": rule_id, "name": rule_id, "owner": owner,
+        "trigger": {"event_type": f"open.{owner}"},
+        "actions": [{"type": "signal_execution", "execution_id": "'v-1'", "signal": "open"}]})
 
 
 async def _publish(client: Client, kind: str, definition: WorkflowDefinition | RuleDefinition
@@ -71,6 +83,28 @@ async def test_a_rule_of_another_owner_is_refused_with_an_outcome_and_a_subproce
             kafka_bootstrap, hw_topics["executions"], client.codec,
             lambda found: any(e.type == "execution_failed" for e in history(found, "n-1")))
 
+        # Signals: eve's rule is refused (the execution keeps waiting), bob's is not.
+        for kind, definition in [("workflow", VAULT), ("rule", _signaller("eve-opens", "eve")),
+                                 ("rule", _signaller("bob-opens", "bob"))]:
+            await _publish(client, kind, definition.model_copy(update={"collaborators": ["bob"]})
+                           if definition is VAULT else definition)
+        await eventually(lambda: agent.book.rules.rule("bob-opens") is not None, 5.0)
+        await client.send("commands", "v-1", _start("v-1", "vault"))
+        await client.send("triggers", "k", TriggerEvent(id="ev-2", source="x", type="open.eve",
+                                                        time=NOW, data={}))
+        signalled = await read_until(
+            kafka_bootstrap, hw_topics["rule-outcomes"], client.codec,
+            lambda found: any(o.type == "rule_failed" and o.rule_id == "eve-opens"
+                              for o in found))
+        waiting = history(await read_until(
+            kafka_bootstrap, hw_topics["executions"], client.codec,
+            lambda found: any(e.type == "execution_started" for e in history(found, "v-1"))), "v-1")
+        await client.send("triggers", "k", TriggerEvent(id="ev-3", source="x", type="open.bob",
+                                                        time=NOW, data={}))
+        opened = await read_until(
+            kafka_bootstrap, hw_topics["executions"], client.codec,
+            lambda found: any(e.type == "execution_completed" for e in history(found, "v-1")))
+
     (failed,) = [o for o in outcomes if o.type == "rule_failed"]
     assert (failed.rule_id, failed.stage, failed.error_code) == ("eves", "action", "not_permitted")
     assert "may not start private workflow 'payroll' of 'alice'" in failed.message
@@ -81,6 +115,13 @@ async def test_a_rule_of_another_owner_is_refused_with_an_outcome_and_a_subproce
     (step_failed,) = [e for e in nosy if e.type == "step_failed"]
     assert step_failed.error.code == "not_permitted"
     assert nosy[-1].type == "execution_failed"
+    (refused,) = [o for o in signalled if o.type == "rule_failed" and o.rule_id == "eve-opens"]
+    assert refused.error_code == "not_permitted"
+    assert "may not signal private workflow 'vault'" in refused.message
+    assert not [e for e in waiting if "signal" in e.type]  # eve's signal changed nothing
+    v1 = history(opened, "v-1")
+    assert [e.type for e in v1 if "signal" in e.type] == ["signal_consumed"] or any(
+        e.type == "step_completed" and e.step_id == "wait" for e in v1)
 
 
 def _start(execution_id: str, workflow_id: str) -> object:
