@@ -18,6 +18,7 @@ from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.validation import Definition, ValidationReport, parse_text, validate_definition
 
 if TYPE_CHECKING:
+    from projections.store import ViewStore
     from projections.views.definitions import DefinitionRecord
 
 
@@ -94,16 +95,16 @@ class Publisher:
         return execution_id
 
 
-async def read_definition_record(bootstrap: str, prefix: str, kind: str, definition_id: str,
+async def read_definition_view(bootstrap: str, prefix: str, kind: str, definition_id: str,
                                  kafka_options: Mapping[str, Any] | None = None,
-                                 ) -> DefinitionRecord | None:
-    """What the definitions topic says of one workflow or rule: read to its end and folded
-    the way the API's view folds it (the topic is compacted and small)."""
+                                 ) -> ViewStore:
+    """What the definitions topic says of one workflow or rule (its record and each version's
+    body): read to its end and folded the way the API's view folds it (the topic is compacted
+    and small)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from projections.store import MemoryStore
     from projections.views import fold
-    from projections.views.definitions import read_definition
 
     topic, codec = f"{prefix}definitions", Codec(prefix=prefix)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
@@ -128,6 +129,17 @@ async def read_definition_record(bootstrap: str, prefix: str, kind: str, definit
         await consumer.stop()
     store = MemoryStore()
     store.write(fold(store, events))
+    return store
+
+
+async def read_definition_record(bootstrap: str, prefix: str, kind: str, definition_id: str,
+                                 kafka_options: Mapping[str, Any] | None = None,
+                                 ) -> DefinitionRecord | None:
+    """The record of one workflow or rule as the definitions topic says it (see
+    `read_definition_view`)."""
+    from projections.views.definitions import read_definition
+
+    store = await read_definition_view(bootstrap, prefix, kind, definition_id, kafka_options)
     return read_definition(store, kind, definition_id)
 
 
