@@ -134,11 +134,19 @@ class TimerFired(CommandBase):
 
 
 class SignalReceived(CommandBase):
-    """A named signal for the execution (buffered if no wait step expects it yet)."""
+    """A named signal for the execution (buffered if no wait step expects it yet).
+
+    Attributes:
+        name: The signal's name (a wait step's ``signal``).
+        payload: Its data, as JSON.
+        sent_by_rule: The rule whose ``signal_execution`` action sent it, if one did: the
+            engine checks that the rule's owner may reach the execution's workflow.
+    """
 
     type: Literal["signal_received"] = "signal_received"
     name: str
     payload: Any = None
+    sent_by_rule: str | None = None
 
 
 class EventReceived(CommandBase):

@@ -125,7 +125,8 @@ def _signal(occasion: Occasion, position: int, params: Mapping[str, Any]) -> Out
     execution_id = str(params["execution_id"])
     command = SignalReceived(command_id=f"{occasion.id(position)}:signal",
                              execution_id=execution_id, time=occasion.time,
-                             name=str(params["signal"]), payload=params.get("payload"))
+                             name=str(params["signal"]), payload=params.get("payload"),
+                             sent_by_rule=occasion.owner if occasion.trigger_type == "rule" else None)
     return Outgoing("commands", execution_id, command)
 
 
