@@ -37,6 +37,10 @@ __all__ = ["DeadLetterOut", "DeadLetterPage", "RedriveRequest", "RedriveResult",
 
 limit_q = Annotated[int, Query(ge=1, le=500)]
 _MAX_REDRIVE = 1000
+_SHOWN = frozenset({"type", "topic", "partition", "offset", "key", "value", "headers", "reason",
+                    "message", "failed_at", "consumer", "original_timestamp_ms"})
+"""A letter's fields the items show by name; any other (the exception, the handler, as a
+newer engine writes them) goes into ``details`` as written."""
 
 
 class DeadLetterOut(BaseModel):
@@ -143,7 +147,8 @@ def dead_letters_router(ctx: ApiContext) -> APIRouter:
             "decoded_as": how, "redriven_at": at, "redriven_by": record.redriven_by,
             "redrivable": letter.topic in own_topics,
             "key": _key_text(ctx, letter),
-            "details": {k: v for k, v in record.letter.items() if k not in DeadLetter.model_fields},
+            "details": {k: v for k, v in record.letter.items()
+                        if k not in _SHOWN and v not in (None, "", [], {})},
         }
         if not detail:
             return DeadLetterOut(**fields)

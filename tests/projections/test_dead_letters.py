@@ -176,3 +176,25 @@ async def test_the_cli_lists_shows_and_redrives(kafka_bootstrap: str, hw_topics:
         assert code == 2
     [back] = await read_records(kafka_bootstrap, topic, 1, topic_prefix)
     assert back == trigger
+
+
+async def test_fields_a_newer_engine_adds_are_served_as_details(
+        kafka_bootstrap: str, hw_topics: dict[str, str]) -> None:
+    from projections.auth import TokenTable
+    from projections.views._tx import canonical_json, time_key
+    from projections.views.dead_letters import DeadLetterRecord
+    from tests.projections.apikit import client_of
+
+    refused = letter(5, 1)
+    written = refused.model_dump(mode="json") | {"exception": "ValueError: no", "handler": "h"}
+    store = MemoryStore()
+    store.write({"dl/hw.triggers:0:5": canonical_json(DeadLetterRecord(id="hw.triggers:0:5",
+                                                                       letter=written)),
+                 f"dlt/{time_key(refused.failed_at)}/hw.triggers:0:5": b""})
+    api = create_api(kafka_bootstrap, hw_topics, store=store, project=False, tokens=TokenTable())
+    async with client_of(api) as client:
+        item = (await client.get("/dead-letters/hw.triggers:0:5")).json()
+        listed = (await client.get("/dead-letters")).json()["items"]
+    assert item["details"] == {"exception": "ValueError: no", "handler": "h"}
+    assert item["decoded"] == {"a": 1} and item["decoded_as"] == "json"
+    assert [i["details"] for i in listed] == [item["details"]]
