@@ -329,11 +329,14 @@ def run(
 ) -> None:
     """Start an execution of WORKFLOW; print its execution id.
 
-    The definitions are read first: an unknown or paused workflow, or a version (range) with
-    no active match, fails with the reason (exit 2) instead of a start the engine refuses.
+    The definitions are read first: an unknown or paused workflow, a version (range) with no
+    active match, or an input its declared inputs refuse fails with the reason (exit 2)
+    instead of a start the engine refuses.
     """
-    from headwater.publish import Publisher, read_definition_record
-    from projections.views.definitions import start_refusal
+    from headwater.publish import Publisher, read_definition_view
+    from projections.views.bodies import read_body
+    from projections.views.definitions import read_definition, start_version
+    from projections.write_api import input_refusal
 
     try:
         payload = orjson.loads(input_json)
@@ -347,11 +350,14 @@ def run(
 
     async def start() -> str | tuple[int, str]:
         bootstrap, options = settings.kafka_bootstrap or "", settings.kafka_client_options()
-        record = await read_definition_record(bootstrap, settings.topic_prefix, "workflow", workflow,
-                                              options)
-        refused = start_refusal(record, workflow, version)
-        if refused is not None:
-            return refused
+        view = await read_definition_view(bootstrap, settings.topic_prefix, "workflow", workflow,
+                                          options)
+        resolved = start_version(read_definition(view, "workflow", workflow), workflow, version)
+        if isinstance(resolved, tuple):
+            return resolved
+        refusal = input_refusal(read_body(view, "workflow", workflow, resolved), payload)
+        if refusal:
+            return 422, "; ".join(f"{p.path}: {p.message}" for p in refusal)
         async with Publisher(bootstrap, settings.topic_prefix, options) as publisher:
             return await publisher.start(workflow, payload, version, execution_id)
 

@@ -25,6 +25,7 @@ from projections.auth import TokenTable
 from projections.context import ApiContext
 from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
+from projections.docs_ui import install_docs
 from projections.errors import ERROR_RESPONSES, install_error_handlers
 from projections.history_api import history_router
 from projections.ingest_api import ingest_router
@@ -201,7 +202,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api = FastAPI(title="headwater", version="0.1.0",
                   description="Event-sourced workflow-automation and rules engine on Apache Kafka",
                   lifespan=projecting.lifespan if project else _closing(producer),
-                  responses=ERROR_RESPONSES)
+                  responses=ERROR_RESPONSES, docs_url=None, redoc_url=None)
+    install_docs(api)
     install_error_handlers(api)
     metrics = Metrics(views, producer, lambda: projecting.running)
     api.add_middleware(MetricsMiddleware, metrics=metrics)

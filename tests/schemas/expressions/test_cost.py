@@ -65,9 +65,9 @@ def test_single_comprehensions_over_long_lists_are_bounded_too() -> None:
     ("source", "context", "expected"),
     [
         ("input.items.map(x, input.items.map(y, y)).size()", {"input": {"items": [1, 2, 3]}}, 3),
-        ("input.items.map(x, x * 2)", {"input": {"items": list(range(500))}},
-         [2 * i for i in range(500)]),
-        ("input.items.exists(x, x == 9999)", {"input": {"items": list(range(10_000))}}, True),
+        ("input.items.map(x, x * 2)", {"input": {"items": list(range(400))}},
+         [2 * i for i in range(400)]),
+        ("input.items.exists(x, x == 4999)", {"input": {"items": list(range(5_000))}}, True),
         ("input.s.replace('a', 'bb')", {"input": {"s": "aXa"}}, "bbXbb"),
         # An unread, large part of the context neither costs nor counts.
         ("steps.a.output.ok", {"steps": {"a": {"output": {"ok": True, "big": list(range(50_000))}},
