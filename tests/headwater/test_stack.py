@@ -33,3 +33,18 @@ def test_a_stub_that_keeps_dying_is_dropped_and_the_stack_serves_on() -> None:
         assert any("going on without it" in line for line in said), said
     finally:
         stack.shutdown()
+
+
+def test_the_worker_is_pointed_at_the_stub_and_your_values_win() -> None:
+    import json
+
+    said: list[str] = []
+    mine = Stack(Settings(demo_stub_port=9001, secrets='{"SHIPPING_URL": "https://ship.example"}'),
+                 say=said.append)._pointed_at_stub({"HEADWATER_HTTP_ALLOW": '["10.0.0.0/8"]'})
+    assert json.loads(mine["HEADWATER_SECRETS"]) == {
+        "INVENTORY_URL": "http://127.0.0.1:9001/inventory", "SHIPPING_URL": "https://ship.example"}
+    assert json.loads(mine["HEADWATER_HTTP_ALLOW"]) == ["10.0.0.0/8"]  # set by you: kept
+    fresh = Stack(Settings(demo_stub_port=9001), say=said.append)._pointed_at_stub({})
+    assert json.loads(fresh["HEADWATER_HTTP_ALLOW"]) == ["127.0.0.1"]
+    broken = Stack(Settings(demo_stub_port=9001, secrets="not json"), say=said.append)
+    assert broken._pointed_at_stub({"A": "1"}) == {"A": "1"}  # the worker says what is wrong
