@@ -20,7 +20,7 @@ from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_history import workflows_history  # noqa: F401 - adds workflows history|diff|comment
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
-from headwater.cli_rules import rules_import, rules_insights, rules_test
+from headwater.cli_rules import rules_firings, rules_import, rules_insights, rules_test
 from headwater.cli_templates import templates_app
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
@@ -38,6 +38,7 @@ app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
 rules_app.command("test")(rules_test)
 rules_app.command("insights")(rules_insights)
+rules_app.command("firings")(rules_firings)
 rules_app.command("import")(rules_import)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(dead_letters_app, name="dead-letters")

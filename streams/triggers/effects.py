@@ -28,6 +28,7 @@ __all__ = [
     "WEBHOOK_WORKFLOW",
     "Occasion",
     "action_records",
+    "action_ref",
     "digest",
     "occasion_of",
     "webhook_workflow",
@@ -99,6 +100,12 @@ def action_records(occasion: Occasion, actions: Iterable[RenderedAction]) -> lis
     return out
 
 
+def action_ref(occasion: Occasion, action_type: str, position: int) -> str:
+    """The id of the record an action makes: what its end is joined to in the views."""
+    record_id = occasion.id(position)
+    return f"{record_id}:signal" if action_type == "signal_execution" else record_id
+
+
 def _version(version: object) -> str | None:
     return None if version in (None, "*") else str(version)
 
@@ -123,7 +130,7 @@ def _as_input(data: object) -> dict[str, Any]:
 
 def _signal(occasion: Occasion, position: int, params: Mapping[str, Any]) -> Outgoing:
     execution_id = str(params["execution_id"])
-    command = SignalReceived(command_id=f"{occasion.id(position)}:signal",
+    command = SignalReceived(command_id=action_ref(occasion, "signal_execution", position),
                              execution_id=execution_id, time=occasion.time,
                              name=str(params["signal"]), payload=params.get("payload"),
                              sent_by_rule=occasion.owner if occasion.trigger_type == "rule" else None)
