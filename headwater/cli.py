@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.cli_rules import rules_insights, rules_test
+from headwater.cli_templates import templates_app
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
@@ -38,6 +40,7 @@ rules_app.command("insights")(rules_insights)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(views_app, name="views")
+app.add_typer(templates_app, name="templates")
 app.command("produce")(produce)
 app.command("bench", context_settings={"allow_extra_args": True,
                                        "ignore_unknown_options": True})(bench)
@@ -163,12 +166,17 @@ def topics() -> None:
 
 
 @app.command("up")
-def up() -> None:
+def up(
+    examples: Annotated[Path | None, typer.Option(
+        "--examples", help="folder of definitions to deploy (default: the bundled examples)")] = None,
+) -> None:
     """Start everything: the local broker (unless one is configured), topics, worker and API."""
     from headwater.stack import Stack
 
+    if examples is not None and not examples.is_dir():
+        raise _fail(f"--examples {examples}: not a folder")
     try:
-        code = Stack(_settings(), say=lambda m: out.print(f"[cyan]headwater[/cyan] {m}", highlight=False)).run()
+        code = Stack(_settings(examples_dir=examples), say=lambda m: out.print(f"[cyan]headwater[/cyan] {m}", highlight=False)).run()
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code)
@@ -211,6 +219,22 @@ def _secrets(settings: Settings) -> SecretStore:
     return SecretStore(values, settings.secrets_dir)
 
 
+@app.command("stub")
+def stub() -> None:
+    """Stand-ins for the examples' outside services (inventory, shipping, payments): `up`
+    starts it so that the demo runs to completion on one machine."""
+    from headwater.demo_stub import run_stub
+
+    settings = _settings()
+    if not settings.kafka_bootstrap:
+        raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
+    if not settings.demo_stub_port:
+        raise _fail("HEADWATER_DEMO_STUB_PORT is 0: the stub is off")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_stub(settings.kafka_bootstrap, settings.topic_prefix,
+                             settings.demo_stub_port, settings.kafka_client_options()))
+
+
 @app.command("api")
 def api() -> None:
     """Serve the HTTP API and the web UI."""
@@ -235,10 +259,13 @@ def api() -> None:
     if tokens.open and settings.api_host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]warning:[/yellow] no API tokens are set and the API listens on "
                   f"{settings.api_host}: anyone who reaches it is an admin", highlight=False)
+    from headwater.bundled import examples_dir
+
     application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix),
                              store=store, tokens=tokens, webhooks=webhooks,
                              body_limit=settings.api_body_limit,
-                             kafka_options=settings.kafka_client_options())
+                             kafka_options=settings.kafka_client_options(),
+                             templates_dir=settings.examples_dir or examples_dir())
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 
@@ -295,14 +322,20 @@ def run(
     version: Annotated[str | None, typer.Option(help="exact version or range, e.g. ^1.2")] = None,
     execution_id: Annotated[str | None, typer.Option("--id", help="execution id (idempotency)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    wait: Annotated[float | None, typer.Option(
+        "--wait", help="then wait up to this many seconds for it to finish (through the API); "
+                       "exit 1 unless it completed")] = None,
 ) -> None:
     """Start an execution of WORKFLOW; print its execution id.
 
-    The definitions are read first: an unknown or paused workflow, or a version (range) with
-    no active match, fails with the reason (exit 2) instead of a start the engine refuses.
+    The definitions are read first: an unknown or paused workflow, a version (range) with no
+    active match, or an input its declared inputs refuse fails with the reason (exit 2)
+    instead of a start the engine refuses.
     """
-    from headwater.publish import Publisher, read_definition_record
-    from projections.views.definitions import start_refusal
+    from headwater.publish import Publisher, read_definition_view
+    from projections.views.bodies import read_body
+    from projections.views.definitions import read_definition, start_version
+    from projections.write_api import input_refusal
 
     try:
         payload = orjson.loads(input_json)
@@ -316,18 +349,34 @@ def run(
 
     async def start() -> str | tuple[int, str]:
         bootstrap, options = settings.kafka_bootstrap or "", settings.kafka_client_options()
-        record = await read_definition_record(bootstrap, settings.topic_prefix, "workflow", workflow,
-                                              options)
-        refused = start_refusal(record, workflow, version)
-        if refused is not None:
-            return refused
+        view = await read_definition_view(bootstrap, settings.topic_prefix, "workflow", workflow,
+                                          options)
+        resolved = start_version(read_definition(view, "workflow", workflow), workflow, version)
+        if isinstance(resolved, tuple):
+            return resolved
+        refusal = input_refusal(read_body(view, "workflow", workflow, resolved), payload)
+        if refusal:
+            return 422, "; ".join(f"{p.path}: {p.message}" for p in refusal)
         async with Publisher(bootstrap, settings.topic_prefix, options) as publisher:
             return await publisher.start(workflow, payload, version, execution_id)
 
     started = asyncio.run(start())
     if isinstance(started, tuple):
         raise _fail(f"not started: {started[1]}")
-    out.print_json(orjson.dumps({"execution_id": started}).decode()) if as_json else out.print(started)
+    summary = None
+    if wait is not None:
+        from headwater.cli_ops import wait_finished
+
+        summary = wait_finished(started, wait)
+    if as_json:
+        out.print_json(orjson.dumps({"execution_id": started, "summary": summary}).decode()
+                       if wait is not None else orjson.dumps({"execution_id": started}).decode())
+    else:
+        out.print(started)
+    if wait is not None and (summary is None or summary["status"] != "completed"):
+        state = "did not finish in time" if summary is None else (
+            f"{summary['status']}: {summary.get('error') or ''}")
+        raise _fail(f"execution {started} {state}", code=1)
 
 
 def _report(files: list[Path], as_json: bool, quiet_when_valid: bool = False) -> bool:

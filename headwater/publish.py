@@ -18,6 +18,7 @@ from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.validation import Definition, ValidationReport, parse_text, validate_definition
 
 if TYPE_CHECKING:
+    from projections.store import ViewStore
     from projections.views.definitions import DefinitionRecord
 
 
@@ -94,16 +95,16 @@ class Publisher:
         return execution_id
 
 
-async def read_definition_record(bootstrap: str, prefix: str, kind: str, definition_id: str,
+async def read_definition_view(bootstrap: str, prefix: str, kind: str, definition_id: str,
                                  kafka_options: Mapping[str, Any] | None = None,
-                                 ) -> DefinitionRecord | None:
-    """What the definitions topic says of one workflow or rule: read to its end and folded
-    the way the API's view folds it (the topic is compacted and small)."""
+                                 ) -> ViewStore:
+    """What the definitions topic says of one workflow or rule (its record and each version's
+    body): read to its end and folded the way the API's view folds it (the topic is compacted
+    and small)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from projections.store import MemoryStore
     from projections.views import fold
-    from projections.views.definitions import read_definition
 
     topic, codec = f"{prefix}definitions", Codec(prefix=prefix)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
@@ -128,6 +129,17 @@ async def read_definition_record(bootstrap: str, prefix: str, kind: str, definit
         await consumer.stop()
     store = MemoryStore()
     store.write(fold(store, events))
+    return store
+
+
+async def read_definition_record(bootstrap: str, prefix: str, kind: str, definition_id: str,
+                                 kafka_options: Mapping[str, Any] | None = None,
+                                 ) -> DefinitionRecord | None:
+    """The record of one workflow or rule as the definitions topic says it (see
+    `read_definition_view`)."""
+    from projections.views.definitions import read_definition
+
+    store = await read_definition_view(bootstrap, prefix, kind, definition_id, kafka_options)
     return read_definition(store, kind, definition_id)
 
 
@@ -136,6 +148,14 @@ async def version_conflicts(bootstrap: str, prefix: str, definitions: Sequence[D
     """Why publishing ``definitions`` would be refused: each one whose version is published
     already with other content (the workers keep the first content published under a version,
     and dead-letter later ones), as one line naming kind, id and version."""
+    found = await conflicting_versions(bootstrap, prefix, definitions, kafka_options)
+    return list(found.values())
+
+
+async def conflicting_versions(bootstrap: str, prefix: str, definitions: Sequence[Definition],
+                               kafka_options: Mapping[str, Any] | None = None
+                               ) -> dict[tuple[str, str, str], str]:
+    """``version_conflicts`` by (kind, id, version)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     wanted = {(_kind(d), d.id, d.version): content_checksum(d) for d in definitions}
@@ -162,9 +182,15 @@ async def version_conflicts(bootstrap: str, prefix: str, definitions: Sequence[D
                         first[key] = _checksum_of(event)
     finally:
         await consumer.stop()
-    return [f"{kind} {definition_id!r} version {version} is published already with other "
-            "content: publish it under a new version" for (kind, definition_id, version), digest
-            in first.items() if digest and digest != wanted[(kind, definition_id, version)]]
+    return {(kind, definition_id, version): f"{kind} {definition_id!r} version {version} is "
+            "published already with other content: publish it under a new version"
+            for (kind, definition_id, version), digest in first.items()
+            if digest and digest != wanted[(kind, definition_id, version)]}
+
+
+def definition_ref(definition: Definition) -> tuple[str, str, str]:
+    """(kind, id, version) of a definition."""
+    return _kind(definition), definition.id, definition.version
 
 
 def _kind(definition: Definition) -> str:

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         description="addresses or CIDRs that HTTP steps may reach although private or loopback "
                     "(the SSRF guard blocks them otherwise), e.g. '[\"127.0.0.1\", \"10.0.0.0/8\"]'")
     examples_dir: Path | None = Field(default=None, description="definitions deployed by `up`")
+    demo_stub_port: int = Field(
+        default=8079, ge=0, le=65535,
+        description="`up` serves stand-ins for the examples' outside services (inventory, "
+                    "shipping, a payments worker) on 127.0.0.1 at this port; 0: none")
     secrets: SecretStr | None = Field(
         default=None, description='values of the secrets HTTP steps reference as {{ secrets.NAME }}, '
                                   'as JSON {"NAME": "value"}; read by workers only')

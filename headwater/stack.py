@@ -8,6 +8,7 @@ repeated deaths in a short window (5 in 60 s) stop the stack, saying so.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -15,14 +16,18 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from headwater.publish import Publisher, example_definitions
+from headwater.bundled import example_places, examples_dir
+from headwater.demo_stub import demo_secrets
+from headwater.publish import (
+    Publisher,
+    conflicting_versions,
+    definition_ref,
+    example_definitions,
+)
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
 from infra.topics import create_topics
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def local_cluster(settings: Settings) -> LocalCluster:
@@ -105,8 +110,12 @@ class Stack:
             self.say(f"topics ready ({len(created)} created)")
             self._deploy_examples(bootstrap)
             env = {**os.environ, "HEADWATER_KAFKA_BOOTSTRAP": bootstrap}
-            self.start({"worker": [sys.executable, "-m", "headwater", "worker"],
-                        "api": [sys.executable, "-m", "headwater", "api"]}, env)
+            children = {"worker": [sys.executable, "-m", "headwater", "worker"],
+                        "api": [sys.executable, "-m", "headwater", "api"]}
+            if self.settings.demo_stub_port:
+                children = {"stub": [sys.executable, "-m", "headwater", "stub"], **children}
+                env = self._pointed_at_stub(env)
+            self.start(children, env)
             self.say(f"headwater is up: API http://{self.settings.api_host}:{self.settings.api_port}"
                      " (Ctrl-C stops everything)")
             return self._supervise()
@@ -120,18 +129,41 @@ class Stack:
             self._spawn(name, cmd, env)
 
     def _deploy_examples(self, bootstrap: str) -> None:
-        folder = self.settings.examples_dir or EXAMPLES
-        if not folder.is_dir():
+        folder = self.settings.examples_dir or examples_dir()
+        if folder is None or not folder.is_dir():
+            looked = [str(self.settings.examples_dir)] if self.settings.examples_dir else [
+                str(p) for p in example_places()]
+            self.say(f"no examples deployed: no examples folder at {' or '.join(looked)} "
+                     "(`headwater up --examples PATH` or HEADWATER_EXAMPLES_DIR names one)")
             return
         definitions = example_definitions(folder)
+        options = self.settings.kafka_client_options()
 
         async def publish() -> list[str]:
-            async with Publisher(bootstrap, self.settings.topic_prefix,
-                                 self.settings.kafka_client_options()) as publisher:
-                return await publisher.definitions(definitions, by="headwater up")
+            # An example edited without a new version would be refused by the workers (they
+            # keep the first content): say so and leave it out; the rest deploy as usual.
+            conflicts = await conflicting_versions(bootstrap, self.settings.topic_prefix,
+                                                   definitions, options)
+            for reason in conflicts.values():
+                self.say(f"not deployed: {reason}")
+            fresh = [d for d in definitions if definition_ref(d) not in conflicts]
+            async with Publisher(bootstrap, self.settings.topic_prefix, options) as publisher:
+                return await publisher.definitions(fresh, by="headwater up")
 
         keys = asyncio.run(publish())
         self.say(f"deployed {len(keys)} example definitions from {folder}")
+
+    def _pointed_at_stub(self, env: dict[str, str]) -> dict[str, str]:
+        """The worker's environment with the examples' outside services on the demo stub:
+        its secrets added (yours win) and 127.0.0.1 allowed to HTTP steps (loopback is
+        refused otherwise), unless you set ``HEADWATER_HTTP_ALLOW`` yourself."""
+        port = self.settings.demo_stub_port
+        secrets = demo_secrets(port) | self.settings.secret_values()
+        self.say(f"demo stub for the examples' outside services on 127.0.0.1:{port} "
+                 "(HEADWATER_DEMO_STUB_PORT=0 turns it off)")
+        allow = self.settings.http_allow if "HEADWATER_HTTP_ALLOW" in env else ["127.0.0.1"]
+        return env | {"HEADWATER_SECRETS": json.dumps(secrets),
+                      "HEADWATER_HTTP_ALLOW": json.dumps(allow)}
 
     def _replication(self) -> int:
         nodes = self.settings.kafka_nodes if not self.settings.kafka_bootstrap else None

@@ -25,6 +25,7 @@ from projections.auth import TokenTable
 from projections.context import ApiContext
 from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
+from projections.docs_ui import install_docs
 from projections.errors import ERROR_RESPONSES, install_error_handlers
 from projections.history_api import history_router
 from projections.ingest_api import ingest_router
@@ -36,6 +37,7 @@ from projections.read_api import views_router
 from projections.rules_api import rules_router
 from projections.sse import Broadcaster, sse_router
 from projections.store import MemoryStore, ViewStore
+from projections.templates_api import bundled_templates, templates_router
 from projections.webhooks import WebhookVerifier
 from projections.write_api import executions_write_router
 
@@ -167,7 +169,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
                tokens: TokenTable | None = None,
                webhooks: WebhookVerifier | None = None,
                body_limit: int = KAFKA_RECORD_LIMIT,
-               kafka_options: Mapping[str, Any] | None = None) -> FastAPI:
+               kafka_options: Mapping[str, Any] | None = None,
+               templates_dir: Path | None = None) -> FastAPI:
     """The FastAPI application serving headwater's HTTP API.
 
     Args:
@@ -186,6 +189,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
             is read (``projections.limits``).
         kafka_options: aiokafka's security keyword arguments (``Settings.kafka_client_options``)
             for every client the API builds.
+        templates_dir: The bundled examples (``<dir>/workflows/*.yaml``), served as the
+            default templates; none if None.
     """
     options = dict(kafka_options or {})
     views = store if store is not None else MemoryStore()
@@ -197,7 +202,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api = FastAPI(title="headwater", version="0.1.0",
                   description="Event-sourced workflow-automation and rules engine on Apache Kafka",
                   lifespan=projecting.lifespan if project else _closing(producer),
-                  responses=ERROR_RESPONSES)
+                  responses=ERROR_RESPONSES, docs_url=None, redoc_url=None)
+    install_docs(api)
     install_error_handlers(api)
     metrics = Metrics(views, producer, lambda: projecting.running)
     api.add_middleware(MetricsMiddleware, metrics=metrics)
@@ -214,6 +220,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api.include_router(sse_router(ctx, broadcaster))
     api.include_router(dead_letters_router(ctx))
     api.include_router(admin_router(ctx, running))
+    api.include_router(templates_router(ctx, bundled_templates(templates_dir)))
 
     health_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
 

@@ -34,6 +34,7 @@ VIEWS: Mapping[str, tuple[str, ...]] = {
     "definitions": ("d/", "dbody/", "wh/", "dhist/", "dhistc/"),
     "dashboard": ("dash", "dh/"),
     "dead-letters": ("dl/", "dlt/"),
+    "templates": ("tpl/", "tpldel/"),
 }
 """Each view by name and the key prefixes it owns (docs/projections.md, "Views and keys")."""
 

@@ -295,6 +295,9 @@ class Codec:
             )
         if isinstance(datum, tuple):
             return datum[0], datum[1]
+        if isinstance(writer, list) and len(writer) == 1 and isinstance(writer[0], dict):
+            # fastavro names no branch of a one-record union; the reader's union may have grown
+            return str(writer[0]["name"]), datum
         return None, datum
 
     def _writer_schema(self, where: Where, schema_id: int) -> Any:

@@ -16,10 +16,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
 from infra.topics import create_topics
 from tests.support import free_port_pair, free_ports
+
+
+# CI and developers run the suite on 2 shared cores, often beside other work: a property holds
+# or not whatever the time an example takes, so no example has a deadline and slow data
+# generation is no failure. Tests that want other settings still set them.
+settings.register_profile("shared-machine", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 
 def _docker_answers() -> bool:

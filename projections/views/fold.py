@@ -15,6 +15,7 @@ from projections.views.executions import apply_execution_event
 from projections.views.history import apply_history_event
 from projections.views.indexes import update_indexes
 from projections.views.rule_stats import apply_rule_outcome
+from projections.views.templates import apply_template_event
 from projections.views.workflow_stats import apply_workflow_stats
 from schemas.commands import GATE_PREFIX
 from schemas.dead_letters import DeadLetter, DeadLetterRedriven
@@ -25,6 +26,7 @@ from schemas.definition_events import (
 )
 from schemas.executions import ExecutionEventBase
 from schemas.outcomes import RuleFailed, RuleMatched, RuleSkipped
+from schemas.template_events import TemplateDeleted, TemplateSaved
 
 __all__ = ["apply_event", "fold"]
 
@@ -44,6 +46,8 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
         return True
     if isinstance(event, RuleMatched | RuleSkipped | RuleFailed):
         return apply_rule_outcome(tx, event)
+    if isinstance(event, TemplateSaved | TemplateDeleted):
+        return apply_template_event(tx, event)
     if isinstance(event, DefinitionCommented):
         apply_history_event(tx, event)
         return True

@@ -192,6 +192,10 @@ class DefinitionsFeed:
             await self._dead.refuse(record, "invalid_definition", str(exc)[:2000], "definitions")
         except DefinitionConflict as exc:
             await self._dead.refuse(record, "definition_version_conflict", str(exc), "definitions")
+        except Exception as exc:  # a definition no check foresaw must not stop every worker
+            log.error("definition at %s:%d refused", record.partition, record.offset, exc_info=exc)
+            await self._dead.refuse(record, "invalid_definition",
+                                    f"{type(exc).__name__}: {exc}"[:2000], "definitions")
 
     async def sync(self) -> None:
         """Wait until every record on the topic now is applied (read-your-writes)."""

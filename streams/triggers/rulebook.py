@@ -13,10 +13,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rules import ConditionError, RuleEngine
+from rules import RuleEngine
 from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.definitions.triggers import EventTrigger, ScheduleTrigger
-from schemas.expressions import ExpressionError
 from streams.runtime.registry import DefinitionRegistry
 
 __all__ = ["Rulebook", "Schedule", "trigger_rule"]
@@ -101,7 +100,7 @@ def _update(engine: RuleEngine, held: dict[str, RuleDefinition],
         held[rule_id] = rule
         try:
             engine.put(rule)
-        except (ConditionError, ExpressionError, ValueError) as exc:
+        except Exception as exc:  # a rule the compiler refuses must not stop the agent
             engine.remove(rule_id)  # an older version that compiled is no longer wanted
             refused[rule_id] = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("rule %s %s does not compile and is not applied: %s",

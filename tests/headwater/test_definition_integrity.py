@@ -105,3 +105,12 @@ async def test_pausing_an_example_survives_up_and_a_changed_version_is_refused_e
         letters[0].message)
     view = await read_definition_record(kafka_bootstrap, topic_prefix, "workflow", "hello")
     assert view is not None and view.versions["1.0.0"].checksum == entry.checksum
+
+    # `headwater up` with an example edited in place: it says so and deploys the others.
+    (examples / "hello.yaml").write_text(CHANGED_HELLO)
+    shutil.copy(EXAMPLES / "workflows" / "approval.yaml", examples / "approval.yaml")
+    said: list[str] = []
+    stack.say = said.append
+    await asyncio.to_thread(stack._deploy_examples, kafka_bootstrap)
+    assert said[0].startswith("not deployed: workflow 'hello' version 1.0.0 is published already")
+    assert said[-1].startswith("deployed 1 example definitions")

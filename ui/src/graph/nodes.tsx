@@ -2,6 +2,7 @@
 // may register its own editable ones under the same type names).
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 
+import { KindIcon } from "./icons";
 import { stepKind, type GraphNode } from "./model";
 
 export interface NodeStatus {
@@ -18,10 +19,6 @@ export interface StepData {
   selected?: boolean;
   [key: string]: unknown;
 }
-
-const ICONS: Record<string, string> = {
-  action: "▶", condition: "◆", loop: "↻", parallel: "⇉", subprocess: "⧉", wait: "⏸",
-};
 
 function detail(node: GraphNode): string {
   const step = node.step;
@@ -42,7 +39,7 @@ export function StepNode({ data }: NodeProps) {
     <div className={`gnode gnode-${kind} ${status ? `st-${status.status}` : ""}`}
       title={status?.error ? `${status.error.code}: ${status.error.message}` : undefined}>
       <Handle type="target" position={Position.Top} isConnectable={false} />
-      <span className="gnode-icon" aria-hidden="true">{ICONS[kind] ?? "•"}</span>
+      <span className="gnode-icon"><KindIcon kind={kind} /></span>
       <span className="gnode-text">
         <span className="gnode-id">{node.label}</span>
         <span className="gnode-detail">{detail(node)}</span>
@@ -66,7 +63,7 @@ export function ContainerNode({ data }: NodeProps) {
     <div className={`gcontainer gcontainer-${node.kind} ${status ? `st-${status.status}` : ""}`}>
       <Handle type="target" position={Position.Top} isConnectable={false} />
       <div className="gcontainer-label">
-        <span aria-hidden="true">{node.kind === "loop" ? ICONS.loop : node.kind === "parallel" ? ICONS.parallel : "┆"}</span>
+        <KindIcon kind={node.kind} size={12} />
         {node.label}
         {status && <span className={`dot st-${status.status}`} aria-hidden="true" />}
         {status && status.runs > 1 && <span className="faint">{status.runs} runs</span>}
