@@ -181,9 +181,9 @@ class Expression:
         Raises:
             ExpressionError: on any failure; never anything else.
         """
-        if not size_checked:
-            check_context(context)
         env = self.narrow(context)
+        if not size_checked:  # what CEL is given is what must be plain data and in limits
+            check_context(env)
         units = self._model.units(_cost.measure(env))
         if units > _cost.COST_BUDGET:
             raise ExpressionError(
