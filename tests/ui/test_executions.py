@@ -61,6 +61,18 @@ def test_a_failed_execution_shows_the_failed_node_with_its_error(stack: Stack, p
     page.goto("/ui/executions?status=failed")
     expect(page.locator("tbody tr").first).to_contain_text(execution_id)
     shot(page, "executions")
+    # A saved view brings the filter back.
+    page.once("dialog", lambda dialog: dialog.accept("Failed runs"))
+    page.get_by_role("button", name="Save view").click()
+    page.goto("/ui/executions")
+    page.get_by_role("button", name="Failed runs", exact=True).click()
+    expect(page).to_have_url(f"{stack.url}/ui/executions?status=failed")
+    # Bulk retry by filter: the dry run lists what would be retried, nothing is sent yet.
+    page.get_by_role("button", name="Bulk action…").click()
+    bulk = page.get_by_role("dialog", name="Bulk action")
+    bulk.get_by_role("button", name="Preview (dry run)").click()
+    expect(bulk.get_by_test_id("bulk-preview")).to_contain_text(execution_id)
+    expect(bulk.get_by_role("button", name="Retry 1 execution")).to_be_enabled()
 
 
 def test_a_waiting_execution_is_approved_with_a_signal_from_its_page(stack: Stack, page: Any) -> None:

@@ -5,7 +5,6 @@ import { ApiError } from "../api/errors";
 import { useQuery } from "../api/hooks";
 import { TimeChart } from "../components/charts";
 import { Page } from "../components/Page";
-import { StatusBadge } from "../components/StatusBadge";
 import { ErrorState, Loading } from "../components/states";
 import { count } from "../lib/format";
 import { countPerMinute, perMinute, rates } from "./monitoring/series";
@@ -86,8 +85,8 @@ export default function Monitoring() {
       actions={<><a className="btn btn-sm btn-ghost" href="/metrics">Prometheus /metrics</a><a className="btn btn-sm btn-ghost" href="/docs">API docs</a></>}>
       <div className="row" style={{ marginBottom: "var(--s4)" }}>
         {health.data ? <>
-          <StatusBadge status={health.data.kafka.status === "ok" ? "completed" : "failed"} />
-          <span className="small">Kafka {health.data.kafka.status === "ok" ? `up: ${health.data.kafka.brokers} broker(s), ${health.data.kafka.topics} topics` : `down: ${health.data.kafka.error ?? ""}`}</span>
+          <span className={`badge ${health.data.kafka.status === "ok" ? "badge-ok" : "badge-danger"}`}>Kafka {health.data.kafka.status === "ok" ? "up" : "down"}</span>
+          <span className="small muted">{health.data.kafka.status === "ok" ? `${health.data.kafka.brokers} broker(s), ${health.data.kafka.topics} topics` : health.data.kafka.error ?? ""}</span>
         </> : <span className="muted small">Checking Kafka…</span>}
       </div>
       <div className="grid monitoring-grid">

@@ -54,7 +54,7 @@ export default function Templates() {
                 <div className="row small muted">
                   {[...kinds(t.definition.steps)].map((k) => <span key={k} className="badge plain"><KindIcon kind={k} size={11} /> {k}</span>)}
                   <span className="spacer" />
-                  <span>{t.definition.steps.length} steps</span>
+                  <span>{t.definition.steps.length} step{t.definition.steps.length === 1 ? "" : "s"}</span>
                 </div>
                 <div className="row">
                   <button className="btn btn-primary btn-sm" onClick={() => choose(t)}>Use template</button>
