@@ -23,7 +23,7 @@ from rich.table import Table
 from headwater.settings import Settings
 
 __all__ = ["JsonOpt", "err", "executions_app", "out", "print_json", "produce", "rules_app",
-           "workflows_app"]
+           "wait_finished", "workflows_app"]
 
 executions_app = typer.Typer(no_args_is_help=True, help="List, inspect, follow and act on executions")
 rules_app = typer.Typer(no_args_is_help=True, help="Rules and their statistics")
@@ -61,6 +61,26 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
                   + (f" ({escape(problems)})" if problems else ""))
         raise typer.Exit(1)
     return response.json()
+
+
+_FINISHED = ("completed", "failed", "cancelled", "timed_out")
+
+
+def wait_finished(execution_id: str, timeout_s: float) -> dict[str, Any] | None:
+    """The execution's summary once it has finished (polling the API), None on timeout."""
+    deadline = time.monotonic() + timeout_s
+    with _client() as client:
+        while time.monotonic() < deadline:
+            try:
+                response = client.get(f"/executions/{execution_id}")
+            except httpx.HTTPError:
+                response = None  # the API is starting: try again
+            if response is not None and response.status_code == 200:
+                summary: dict[str, Any] = response.json()["summary"]
+                if summary["status"] in _FINISHED:
+                    return summary
+            time.sleep(0.2)
+    return None
 
 
 def print_json(value: Any) -> None:
@@ -190,14 +210,33 @@ def executions_retry(
 
 @executions_app.command("cancel")
 def executions_cancel(
-    execution_id: Annotated[str | None, typer.Argument(help="a running execution")] = None,
-    workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="every running one")] = None,
+    execution_id: Annotated[str | None, typer.Argument(
+        help="a running, waiting or queued execution")] = None,
+    workflow: Annotated[str | None, typer.Option(
+        "--workflow", "-w", help="every running, waiting or queued one")] = None,
     reason: Annotated[str, typer.Option(help="recorded on the cancellation")] = "",
     yes: Annotated[bool, typer.Option("--yes", help="act (bulk is a dry run otherwise)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Cancel running executions."""
     _act("cancel", execution_id, workflow, yes, as_json, {"reason": reason})
+
+
+@executions_app.command("signal")
+def executions_signal(
+    execution_id: Annotated[str, typer.Argument(help="a running, waiting or queued execution")],
+    name: Annotated[str, typer.Argument(help="the signal a wait step waits for")],
+    payload: Annotated[str, typer.Option("--payload", "-p", help="JSON payload")] = "null",
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a named signal (a queued execution keeps it until it runs)."""
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        err.print(f"[red]error:[/red] --payload is not JSON: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    result = _call("POST", f"/executions/{execution_id}/signals/{name}", json={"payload": value})
+    print_json(result) if as_json else out.print(f"signal {name} sent to {execution_id}")
 
 
 @rules_app.command("ls")
@@ -275,20 +314,34 @@ def produce(
     source: Annotated[str, typer.Option(help="CloudEvents source")] = "shop/demo",
     as_json: JsonOpt = False,
 ) -> None:
-    """Send demo trigger events (orders) to hw.triggers at a steady rate, with progress."""
+    """Send demo trigger events (orders) to hw.triggers at a steady rate, with progress.
+
+    With `headwater up` (its demo stub included) every execution they start completes.
+    """
     settings = Settings()
     if not settings.kafka_bootstrap:
         err.print("[red]error:[/red] set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
         raise typer.Exit(2)
     sent, elapsed = asyncio.run(_produce(settings.kafka_bootstrap, settings.topic_prefix, count,
-                                         rate, event_type, source, progress=not as_json))
+                                         rate, event_type, source, progress=not as_json,
+                                         kafka_options=settings.kafka_client_options()))
     figures = {"sent": sent, "seconds": round(elapsed, 3), "rate": round(sent / elapsed, 1)}
     print_json(figures) if as_json else out.print(
         f"sent {sent} events in {elapsed:.2f} s ({figures['rate']} events/s)")
 
 
+def demo_order(i: int, order: str) -> dict[str, Any]:
+    """The ``i``-th demo order: what the example order workflows read (items, total,
+    currency, customer). Totals stay under the big-order review's 5,000 so the demo starts no
+    approval that waits days for a manager."""
+    return {"order_id": order, "total": 10 + (i * 37) % 4900, "currency": "EUR",
+            "items": [{"sku": f"sku-{i % 7}", "qty": 1 + i % 3}],
+            "customer": {"tier": "standard" if i % 3 else "gold", "email": f"c{i % 50}@example.com"}}
+
+
 async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_type: str,
-                   source: str, progress: bool) -> tuple[int, float]:
+                   source: str, progress: bool,
+                   kafka_options: dict[str, Any] | None = None) -> tuple[int, float]:
     from datetime import UTC, datetime
 
     from aiokafka import AIOKafkaProducer
@@ -297,7 +350,8 @@ async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_t
     from schemas.triggers import TriggerEvent
 
     codec, topic = Codec(prefix=prefix), f"{prefix}triggers"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                                **(kafka_options or {}))
     await producer.start()
     started = time.perf_counter()
     bar = Progress(TextColumn("producing"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -309,8 +363,7 @@ async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_t
                 order = f"order-{i}"
                 event = TriggerEvent(id=f"demo-{int(started * 1000)}-{i}", source=source,
                                      type=event_type, subject=order, time=datetime.now(UTC),
-                                     data={"order_id": order, "total": (i * 37) % 9000,
-                                           "customer": {"tier": "standard" if i % 3 else "gold"}})
+                                     data=demo_order(i, order))
                 await producer.send(topic, codec.encode_value(topic, event),
                                     key=codec.encode_key(topic, event.key))
                 now = time.perf_counter() - started

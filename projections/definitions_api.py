@@ -11,7 +11,7 @@ import hashlib
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
 
 from projections.access import Principal, Right, allowed
@@ -95,8 +95,19 @@ def _items(problems: list[Problem]) -> list[ErrorItem]:
 
 
 def checksum(body: dict[str, Any]) -> str:
-    """The digest of a definition's JSON that tells a re-publish from a change."""
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """The digest of a definition's JSON that tells a re-publish from a change.
+
+    Raises:
+        HTTPException: 422 `too_deep` when the definition nests deeper than orjson writes
+            (254 levels; about 125 nested loops).
+    """
+    try:
+        text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        raise problem(422, "invalid definition: 1 problem(s)", [ErrorItem(
+            path="$", code="too_deep", message=f"the definition cannot be written: {exc}")]
+        ) from None
+    return hashlib.sha256(text).hexdigest()
 
 
 class VersionBodyOut(BaseModel):
@@ -138,6 +149,8 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
     @router.post("/definitions", status_code=201, summary="Validate and publish a definition")
     async def publish(definition: Annotated[dict[str, Any], Body(
             description="a workflow or rule definition, as JSON")],
+            reason: Annotated[str, Query(max_length=2000,
+                                         description="why (a change note, kept in the history)")] = "",
             who: Principal = caller) -> PublishedOut:
         _may_edit(ctx, who, definition)
         report = validate_definition(definition)
@@ -151,7 +164,7 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
         event = DefinitionPublished(kind=parsed.kind, definition_id=parsed.id,
                                     version=parsed.version, definition=body,
                                     status=parsed.status, published_at=ctx.clock(),
-                                    published_by=who.subject, checksum=digest)
+                                    published_by=who.subject, checksum=digest, reason=reason)
         await ctx.producer.send("definitions", event.key, event)
         return PublishedOut(key=event.key, kind=event.kind, definition_id=event.definition_id,
                             version=event.version, status=event.status, checksum=digest,

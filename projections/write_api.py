@@ -21,10 +21,13 @@ from pydantic import BaseModel, Field
 from projections.access import Principal, Right
 from projections.auth import check, require
 from projections.context import ApiContext
-from projections.errors import problem
+from projections.errors import ErrorItem, problem
+from projections.views.bodies import read_body
+from projections.views.definitions import start_version
 from projections.views.executions import ExecutionSummary, read_summary
 from projections.views.listing import ExecutionFilter, list_executions
 from schemas.commands import CancelExecution, RetryExecution, SignalReceived, StartExecution
+from schemas.definitions.inputs import check_input, inputs_of
 
 __all__ = ["BulkRequest", "BulkResult", "StartRequest", "executions_write_router",
            "idempotent_execution_id"]
@@ -36,7 +39,8 @@ class StartRequest(BaseModel):
     """What to start a workflow with."""
 
     input: dict[str, Any] = {}
-    version: str | None = Field(default=None, description="exact version; default the engine's")
+    version: str | None = Field(default=None, description=(
+        "an exact version or a range (^1.2, ~1.2.3, >=1.0 <2); default the newest active one"))
     trigger_type: Literal["manual", "api"] = "api"
 
 
@@ -63,8 +67,8 @@ class SignalRequest(BaseModel):
 class BulkRequest(BaseModel):
     """Retry or cancel every execution that matches a filter (and that the caller may run).
 
-    Retry applies to failed executions, cancel to unfinished ones (queued, running, waiting);
-    ``dry_run`` (the default) only lists what would be acted on.
+    Retry applies to failed executions, cancel to running, waiting and queued ones; ``dry_run`` (the default)
+    only lists what would be acted on.
     """
 
     action: Literal["retry", "cancel"]
@@ -100,6 +104,12 @@ def _command_id(action: str, execution_id: str, key: str | None) -> str:
     return f"{action}:{execution_id}:{hashlib.sha256(key.encode()).hexdigest()[:20]}"
 
 
+def input_refusal(definition: dict[str, Any] | None, payload: Any) -> list[ErrorItem]:
+    """Each problem of a start's input against the version's declared inputs, with its path."""
+    return [ErrorItem(path=p.path, code=p.code, message=p.message)
+            for p in check_input(inputs_of(definition), payload)]
+
+
 def executions_write_router(ctx: ApiContext) -> APIRouter:
     """Endpoints that send commands."""
     router = APIRouter(tags=["executions"])
@@ -114,10 +124,13 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
         if record is None:
             raise problem(404, f"{what} not found")
         check(who, Right.RUN, record.acl, what)
-        if request.version is not None and request.version not in record.versions:
-            raise problem(404, f"{what} has no version {request.version!r}")
-        if not record.active:
-            raise problem(409, f"{what} has no active version")
+        resolved = start_version(record, workflow_id, request.version)
+        if isinstance(resolved, tuple):
+            raise problem(*resolved)
+        refusal = input_refusal(read_body(ctx.store, "workflow", workflow_id, resolved),
+                                request.input)
+        if refusal:
+            raise problem(422, f"the input does not match {what}'s declared inputs", refusal)
         execution_id = (f"{workflow_id}-{uuid.uuid4().hex[:12]}" if idempotency_key is None
                         else idempotent_execution_id(workflow_id, idempotency_key))
         command = StartExecution(command_id=f"start:{execution_id}", execution_id=execution_id,
@@ -177,9 +190,9 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
     return router
 
 
-# Not finished: a queued execution (waiting for a concurrency slot) can be cancelled (the gate
-# drops its ticket) and signalled (the signal is buffered until a wait step takes it).
-_LIVE = ("queued", "running", "waiting")
+_LIVE = ("running", "waiting", "queued")
+"""What cancel and signal reach: a queued execution (waiting for a concurrency slot) is
+cancelled out of the queue, and a signal to it is buffered until it runs (the core's rules)."""
 
 
 def _runnable(ctx: ApiContext, who: Principal, execution_id: str, statuses: tuple[str, ...],
@@ -193,7 +206,7 @@ def _runnable(ctx: ApiContext, who: Principal, execution_id: str, statuses: tupl
 
 def _matching(ctx: ApiContext, who: Principal, request: BulkRequest) -> tuple[list[str], bool]:
     matched: list[str] = []
-    # A cancel reaches executions waiting on a timer, signal, event or concurrency slot as well.
+    # A cancel reaches executions waiting on a timer, signal, event or their turn as well.
     for status in ("failed",) if request.action == "retry" else _LIVE:
         where = ExecutionFilter(workflow_id=request.workflow_id, workflow_version=request.version,
                                 status=status, trigger_type=request.trigger_type,

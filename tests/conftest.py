@@ -2,7 +2,8 @@
 
 The broker comes from, in order: `HEADWATER_KAFKA_BOOTSTRAP`; a testcontainers Kafka where a
 Docker engine answers; else a local KRaft broker fetched from Maven Central by `infra/` and
-started once for the session on a free port.
+started once for the session on a free port. A schema registry (`schema_registry_url`) is
+started the same way, only by the tests that ask for it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
 from infra.topics import create_topics
 from tests.support import free_port_pair, free_ports
+
+
+# CI and developers run the suite on 2 shared cores, often beside other work: a property holds
+# or not whatever the time an example takes, so no example has a deadline and slow data
+# generation is no failure. Tests that want other settings still set them.
+settings.register_profile("shared-machine", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 
 def _docker_answers() -> bool:
@@ -52,6 +62,26 @@ def kafka_bootstrap() -> Iterator[str]:
     finally:
         cluster.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url() -> Iterator[str]:
+    """The Confluent-API base URL of a real schema registry for this session:
+    `HEADWATER_TEST_SCHEMA_REGISTRY_URL`, else Apicurio Registry fetched from Maven Central by
+    `infra/` and started once (in memory, empty), on free ports."""
+    explicit = os.environ.get("HEADWATER_TEST_SCHEMA_REGISTRY_URL")
+    if explicit:
+        yield explicit
+        return
+    from infra.registry import LocalRegistry, fetch_apicurio
+
+    registry = LocalRegistry(fetch_apicurio(), free_ports(2))
+    took = registry.start()
+    print(f"\n{registry.dist.describe()} answered in {took:.1f} s")
+    try:
+        yield registry.url
+    finally:
+        registry.stop()
 
 
 @pytest.fixture

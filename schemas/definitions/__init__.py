@@ -19,6 +19,8 @@ from schemas.definitions._common import (
     parse_duration,
 )
 from schemas.definitions.conditions import ConditionError, check_condition, parse_condition
+from schemas.definitions.inputs import InputParam, InputProblem, check_input, fill_input
+from schemas.definitions.layout import Layout, NodePosition, Viewport
 from schemas.definitions.rule import (
     AbsencePattern,
     Action,
@@ -76,9 +78,13 @@ __all__ = [
     "Duration",
     "ErrorHandling",
     "EventTrigger",
+    "InputParam",
+    "InputProblem",
+    "Layout",
     "LoopStep",
     "ManualTrigger",
     "Monitoring",
+    "NodePosition",
     "ParallelBranch",
     "ParallelStep",
     "Pattern",
@@ -99,11 +105,14 @@ __all__ = [
     "SubprocessStep",
     "ThresholdPattern",
     "Trigger",
+    "Viewport",
     "WaitEvent",
     "WaitStep",
     "WebhookTrigger",
     "WorkflowDefinition",
     "check_condition",
+    "check_input",
+    "fill_input",
     "is_version_range",
     "iter_steps",
     "parse_condition",

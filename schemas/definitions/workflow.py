@@ -20,6 +20,8 @@ from schemas.definitions._common import (
     Status,
     StepId,
 )
+from schemas.definitions.inputs import InputParam
+from schemas.definitions.layout import Layout
 from schemas.definitions.steps import AnyStep, LoopStep, ParallelStep, Step
 from schemas.definitions.triggers import ManualTrigger, Trigger
 
@@ -50,6 +52,10 @@ class WorkflowDefinition(Frozen):
     triggers: list[Trigger] = Field(default_factory=lambda: _manual_only(), max_length=64)
     steps: list[Step] = Field(min_length=1)
     start_at: StepId | None = None
+    inputs: dict[StepId, InputParam] | None = Field(
+        default=None, max_length=256,
+        description="declared input parameters, checked at every start (missing, ill-typed or "
+                    "not in enum: refused with the field's path); defaults are filled in")
     variables: dict[str, Any] = Field(
         default_factory=dict, description="initial vars; a mapping over input"
     )
@@ -67,6 +73,9 @@ class WorkflowDefinition(Frozen):
     status: Status = "active"
     category: str | None = None
     tags: list[Label] = Field(default_factory=list)
+    layout: Layout | None = Field(
+        default=None, description="where the visual designer draws each step; the engine ignores it"
+    )
 
     def all_steps(self) -> Iterator[AnyStep]:
         """Every step, depth first, including loop bodies and parallel branches."""

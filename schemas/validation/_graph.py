@@ -148,11 +148,26 @@ class FlowGraph:
         if isinstance(step, ConditionStep):
             targets += [(b.next, f"{path}.branches[{j}].next") for j, b in enumerate(step.branches)]
             targets.append((step.default, f"{path}.default") if step.default else fallthrough)
+            if not step.default and not step.next and following == END:
+                self._silent_end(node)
         elif not concurrent_top:
             targets.append(fallthrough)
         if step.on_error is not None and step.on_error.goto is not None:
             targets.append((step.on_error.goto, f"{path}.on_error.goto"))
         return targets
+
+    def _silent_end(self, node: Node) -> None:
+        # The last step of a list without `default` or `next` falls through to the end: when
+        # no branch holds, the scope (at the top level, the workflow) just stops.
+        where = "the workflow" if node.scope.kind == "top" else "its " + node.scope.kind
+        self.warnings.append(
+            Problem(
+                f"{node.path}.default",
+                "ends_silently",
+                f"when no branch holds, {where} ends here; set `default` (or `next: $end` "
+                "to say so)",
+            )
+        )
 
     def _bad_target(self, node: Node, target: str, where: str) -> None:
         if target not in self.by_id:

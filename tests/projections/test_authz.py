@@ -17,8 +17,10 @@ from pydantic import BaseModel
 
 from projections.access import Principal
 from projections.auth import TokenTable
+from schemas.dead_letters import DeadLetter
+from schemas.template_events import TemplateSaved
 from tests.projections.apikit import client_of, make_api, owned
-from tests.projections.histories import Execution
+from tests.projections.histories import T0, Execution
 
 pytestmark = pytest.mark.kafka
 
@@ -40,9 +42,15 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     ("view", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": OK},
     ("run", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": 403},
     ("edit", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": 403, "oscar": 403, "vic": 403},
+    ("view", "template"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": OK},
+    ("edit", "template"): {"root": OK, "alice": OK, "eve": 403, "olga": 403, "oscar": 403, "vic": 403},
+    ("admin", "global"): {"root": OK, "alice": 403, "eve": 403, "olga": 403, "oscar": 403, "vic": 403},
 }
 
 Call = Callable[[httpx.AsyncClient, str], Any]
+RULE_BODY = {"id": "r-alice", "name": "R", "owner": "alice", "trigger": {"event_type": "t"},
+             "actions": [{"type": "start_workflow", "workflow_id": "team"}]}
+TEST_EVENT = {"id": "e1", "source": "s", "type": "t", "data": {}}
 
 
 def _definition(x: str) -> dict[str, Any]:
@@ -64,6 +72,12 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     "retry": ("run", lambda c, x: c.post(f"/executions/x-{x}-failed/retry")),
     "signal": ("run", lambda c, x: c.post(f"/executions/x-{x}/signals/go", json={})),
     "publish version": ("edit", lambda c, x: c.post("/definitions", json=_definition(x))),
+    "history": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/history")),
+    "diff": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/diff",
+                                        params={"from": "1.0.0", "to": "1.0.0"})),
+    "comments": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/comments")),
+    "comment": ("run", lambda c, x: c.post(f"/definitions/workflow/{x}/comments",
+                                           json={"text": "looks right"})),
     "change status": ("edit", lambda c, x: c.post(f"/definitions/workflow/{x}/versions/1.0.0/status",
                                                   json={"status": "paused"})),
 }
@@ -71,8 +85,17 @@ RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "rule stats": ("view", lambda c, _: c.get("/rules/r-alice/stats")),
     "get rule": ("view", lambda c, _: c.get("/definitions/rule/r-alice")),
     "get rule (catalogue)": ("view", lambda c, _: c.get("/rules/r-alice")),
+    "test rule by id": ("view", lambda c, _: c.post("/rules/test", json={
+        "rule_id": "r-alice", "event": TEST_EVENT})),
+    "rule insights": ("view", lambda c, _: c.get("/rules/r-alice/insights")),
     "rule status": ("edit", lambda c, _: c.post("/definitions/rule/r-alice/versions/1.0.0/status",
                                                 json={"status": "deprecated"})),
+}
+TEMPLATE_ENDPOINTS: dict[str, tuple[str, Call]] = {
+    "get template": ("view", lambda c, _: c.get("/templates/t-alice")),
+    "instantiate template": ("view", lambda c, _: c.post("/templates/t-alice/instantiate",
+                                                         json={"workflow_id": "made"})),
+    "delete template": ("edit", lambda c, _: c.delete("/templates/t-alice")),
 }
 GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "list executions": ("view", lambda c, _: c.get("/executions")),
@@ -80,9 +103,21 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "list workflows": ("view", lambda c, _: c.get("/workflows")),
     "list rules": ("view", lambda c, _: c.get("/rules")),
     "dashboard": ("view", lambda c, _: c.get("/dashboard")),
+    "all rule insights": ("view", lambda c, _: c.get("/rules/insights")),
+    "test inline rule": ("view", lambda c, _: c.post("/rules/test", json={
+        "rule": RULE_BODY, "event": TEST_EVENT})),
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
     "bulk": ("run", lambda c, _: c.post("/executions/bulk", json={"action": "retry"})),
+    "list dead letters": ("run", lambda c, _: c.get("/dead-letters")),
+    "get dead letter": ("run", lambda c, _: c.get("/dead-letters/hw.triggers:0:1")),
+    "redrive dead letters": ("run", lambda c, _: c.post("/dead-letters/redrive",
+                                                        json={"ids": ["nope"], "dry_run": True})),
+    "list templates": ("view", lambda c, _: c.get("/templates")),
+    "save template": ("edit", lambda c, _: c.post("/templates", json={
+        "template_id": "t-new", "name": "New", "definition": {
+            "id": "n", "name": "N", "steps": [{"id": "a", "action": "log"}]}})),
+    "rebuild progress": ("admin", lambda c, _: c.get("/admin/views/rebuild")),
     "publish new": ("edit", lambda c, _: c.post("/definitions", json={
         "id": "brand-new", "name": "New", "steps": [{"id": "a", "action": "log"}]})),
 }
@@ -91,7 +126,13 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
 def _views() -> list[BaseModel]:
     events: list[BaseModel] = [
         owned("workflow", "mine", "alice", collaborators=["olga"], visibility="private"),
-        owned("workflow", "team", "alice"), owned("rule", "r-alice", "alice")]
+        owned("workflow", "team", "alice"),
+        owned("rule", "r-alice", "alice").model_copy(update={"definition": RULE_BODY})]
+    events.append(TemplateSaved(template_id="t-alice", name="T", saved_by="alice", saved_at=T0,
+                                definition={"id": "t", "name": "T",
+                                            "steps": [{"id": "a", "action": "log"}]}))
+    events.append(DeadLetter(topic="hw.triggers", partition=0, offset=1, value=b"{}",
+                             reason="invalid_cloudevent", failed_at=T0))
     for x in ("mine", "team"):
         events += Execution(f"x-{x}", workflow_id=x).started().events
         events += Execution(f"x-{x}-failed", workflow_id=x).started().step_failed("b").failed().events
@@ -105,11 +146,12 @@ def _outcome(status: int) -> int:
 
 CASES = [(name, x) for name in ENDPOINTS for x in ("mine", "team")]
 CASES += [(name, "rule") for name in RULE_ENDPOINTS] + [(name, "global") for name in GLOBAL_ENDPOINTS]
+CASES += [(name, "template") for name in TEMPLATE_ENDPOINTS]
 
 
 async def test_every_role_against_every_endpoint(kafka_bootstrap: str, hw_topics: dict[str, str]) -> None:
     api = make_api(kafka_bootstrap, hw_topics, _views(), tokens=TOKENS)
-    table = ENDPOINTS | RULE_ENDPOINTS | GLOBAL_ENDPOINTS
+    table = ENDPOINTS | RULE_ENDPOINTS | GLOBAL_ENDPOINTS | TEMPLATE_ENDPOINTS
     wrong: list[str] = []
     denials = 0
     async with client_of(api) as client:
@@ -131,7 +173,7 @@ async def test_every_role_against_every_endpoint(kafka_bootstrap: str, hw_topics
 async def test_no_or_bad_token_is_401_everywhere_but_health_and_metrics(
         kafka_bootstrap: str, hw_topics: dict[str, str], header: str | None) -> None:
     api = make_api(kafka_bootstrap, hw_topics, _views(), tokens=TOKENS)
-    table = ENDPOINTS | RULE_ENDPOINTS | GLOBAL_ENDPOINTS
+    table = ENDPOINTS | RULE_ENDPOINTS | GLOBAL_ENDPOINTS | TEMPLATE_ENDPOINTS
     async with client_of(api) as client:
         if header is not None:
             client.headers["Authorization"] = header

@@ -36,7 +36,8 @@ from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.tasks import TaskRequested
 from schemas.validation import Definition, parse_text, validate_definition
 from streams.engine import Engine
-from streams.schedules import fire_times
+from streams.triggers.schedules import fire_times
+from streams.workers.secrets import SecretStore
 from tests.streams.kit import Client, MovableClock, StandInWorker, Tail, running_engine
 
 ROOT = Path(__file__).parents[2]
@@ -190,8 +191,12 @@ async def showcase(bootstrap: str, data_dir: Path) -> AsyncIterator[Showcase]:
             await publisher.definitions(definitions)  # before the engine: it reads them first
         stack.enter_context(_echo_worker(bootstrap, prefix, data_dir))
         clock = MovableClock()
+        # order-fulfilment names its services by secrets (`headwater up` points them at its stub)
+        services = SecretStore({"INVENTORY_URL": f"{base_url}/inventory.internal",
+                                "SHIPPING_URL": f"{base_url}/shipping.internal"})
         engine = await stack.enter_async_context(running_engine(
-            bootstrap, topics, data_dir, http_allow=tuple(settings.http_allow), clock=clock))
+            bootstrap, topics, data_dir, http_allow=tuple(settings.http_allow), clock=clock,
+            secrets=services))
         api = make_api(bootstrap, topics, [], project=True, now=lambda: datetime.now(UTC),
                        secrets={"workflow/github-release-relay": [WEBHOOK_SECRET]})
         executions, outcomes, triggers, dead_letters = [

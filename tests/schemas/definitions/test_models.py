@@ -210,3 +210,18 @@ def test_condition_problems(condition: dict[str, Any], path: str, code: str) -> 
 )
 def test_check_condition_never_raises(condition: Any) -> None:
     check_condition(condition)
+
+
+def test_a_layout_is_kept_and_checked_but_optional() -> None:
+    base = {"id": "drawn", "name": "Drawn", "steps": [{"id": "a", "action": "log"}]}
+    drawn = WorkflowDefinition.model_validate(
+        {**base, "layout": {"nodes": {"a": {"x": 10, "y": -5.5}, "gone": {"x": 0, "y": 0}},
+                            "viewport": {"x": 0, "y": 0, "zoom": 1.5}}})
+    assert drawn.layout is not None and drawn.layout.nodes["a"].x == 10.0
+    assert WorkflowDefinition.model_validate(base).layout is None
+    dumped = drawn.model_dump(mode="json", exclude_none=True)
+    assert dumped["layout"]["nodes"]["a"] == {"x": 10.0, "y": -5.5}
+    with pytest.raises(ValidationError):
+        WorkflowDefinition.model_validate({**base, "layout": {"nodes": {"a": {"x": "left"}}}})
+    with pytest.raises(ValidationError):
+        WorkflowDefinition.model_validate({**base, "layout": {"zoom": 2}})

@@ -248,6 +248,18 @@ WORKFLOW_WARNINGS = [
         [("$.steps[0].with", "missing_param")],
     ),
     (
+        "condition at the end without default",
+        wf([log("a", next="c"), log("b", next="$end"), {
+            "id": "c", "type": "condition", "branches": [{"when": "input.x == 1", "next": "b"}]}]),
+        [("$.steps[2].default", "ends_silently")],
+    ),
+    (
+        "condition at the end of a loop body without default",
+        wf([{"id": "l", "for_each": "input.xs", "steps": [
+            {"id": "c", "type": "condition", "branches": [{"when": "item == 1", "next": "$end"}]}]}]),
+        [("$.steps[0].steps[0].default", "ends_silently")],
+    ),
+    (
         "step timeout beyond workflow's",
         wf([log("a", timeout="2h")], timeout="1h"),
         [("$.steps[0].timeout", "timeout_exceeds_workflow")],

@@ -1,0 +1,301 @@
+"""The trigger agent: `hw.triggers` in, rule outcomes and the actions' records out.
+
+A handler on the partition loop (`streams.runtime.loop`, which owns the cycle: produce, wait for
+every ack, store with checkpoint, commit). Per trigger, in offset order: decode it (Avro, or a
+structured or binary CloudEvent), evaluate the active rules and the workflows' event triggers,
+and stage the outcomes (`hw.rule-outcomes`, keyed by rule id) and the records the firings ask
+for (`effects`). `store` writes the partition's pattern state and subscriptions with its
+checkpoint. Ids derive from the rule and the event, so a trigger redelivered after a crash
+starts nothing twice. Undecodable or refused triggers become dead letters and the batch goes on.
+
+It is also where correlated events meet waiting executions (`streams.triggers.correlation`): a
+`headwater.wait.*` record opens a subscription and goes no further (no rule sees it); every
+other event first takes the subscriptions of its subject and stages their `EventReceived`
+commands, then meets the rules.
+
+`replay` folds a trigger into the subscriptions and pattern state and produces nothing;
+`process` decides and stages; `tick` fires absence and batch-window timers, frees the slots of
+concurrency-limited rules whose executions ended (`Completions`), asks for backpressure, and,
+on the worker that owns partition 0, fires the schedules (`streams.triggers.schedules`). All of
+it leaves through the loop's one outbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from rules import Evaluation, Firing, Timer, to_outcomes
+from schemas.codec import Codec, DecodeError
+from schemas.waits import InvalidSubscription
+from streams.runtime import (
+    Checkpoint,
+    Clock,
+    DefinitionsFeed,
+    Out,
+    Outgoing,
+    Record,
+    Refused,
+    Replay,
+)
+from streams.triggers.effects import (
+    DEPTH_EXTENSION,
+    MAX_DEPTH,
+    Occasion,
+    action_records,
+    digest,
+    occasion_of,
+)
+from streams.triggers.limits import Backpressure, Completions
+from streams.triggers.pattern_slots import OffsetAt, PartitionSlots
+from streams.triggers.rule_state import RuleStateStore
+from streams.triggers.rulebook import Rulebook
+from streams.triggers.schedules import Scheduler
+from streams.triggers.waits import PartitionWaits
+
+__all__ = ["TriggerAgent"]
+
+_NOTHING = Evaluation()
+
+log = logging.getLogger(__name__)
+
+
+class TriggerAgent:
+    """The handler of `hw.triggers` (one owner per partition at a time).
+
+    Args:
+        topics: Topic role -> topic name.
+        codec: The codec for every topic.
+        definitions: The definitions feed (must be running).
+        store: The local pattern-state store.
+        clock: The wall clock (the loop's), for the replay window on assignment.
+        offset_at: The first `hw.triggers` offset of a partition at or after a time (to replay
+            no further back than the longest pattern window).
+        book: The rules (shared with `completions`, which reads their limits).
+        completions: Rules whose started executions ended (their slots are freed in `tick`).
+        backpressure: When to stop taking triggers (None: never).
+    """
+
+    name = "triggers"
+
+    def __init__(self, topics: dict[str, str], codec: Codec, definitions: DefinitionsFeed,
+                 store: RuleStateStore, clock: Clock, offset_at: OffsetAt,
+                 book: Rulebook | None = None, completions: Completions | None = None,
+                 backpressure: Backpressure | None = None) -> None:
+        self._topics, self._codec, self._definitions = topics, codec, definitions
+        self._store, self._clock, self._offset_at = store, clock, offset_at
+        self.book = book if book is not None else Rulebook()
+        self._slots = PartitionSlots(self.book, store)
+        self._waits = PartitionWaits(store)
+        self._scheduler = Scheduler(self.book, store)
+        self._completions, self._backpressure = completions, backpressure
+        self._patterns_from: dict[int, int] = {}  # replay: pattern state folds from here
+        self.sync()
+
+    def sync(self) -> None:
+        """Catch up with the definitions registry (rules, triggers, schedules, waits)."""
+        registry = self._definitions.registry
+        if self.book.sync(registry):
+            self._waits.expect(registry.workflows())
+            self._slots.retain()  # a removed rule's partial matches go with it
+
+    @property
+    def owned(self) -> frozenset[int]:
+        """The partitions of `hw.triggers` this agent holds now."""
+        return frozenset(self._slots.partitions)
+
+    # -- partition ownership ------------------------------------------------------------------
+
+    async def assigned(self, partition: int, committed: int) -> Replay | None:
+        """Load the partition's state; replay what the store does not reflect yet.
+
+        Subscriptions have no window: they are replayed from the checkpoint they reflect (0
+        for an empty store); patterns from where `PartitionSlots.take` says.
+        """
+        self.sync()
+        waits_from = self._store.checkpoint(partition)
+        start = await self._slots.take(partition, committed, self._offset_at, self._clock())
+        self._waits.load(partition)
+        patterns_from = self._patterns_from[partition] = committed if start is None else start
+        begin = min(waits_from, patterns_from)
+        return Replay(self._topics["triggers"], begin, committed) if begin < committed else None
+
+    def replay(self, record: Record) -> None:
+        """Fold a trigger another worker processed into the subscriptions and, from
+        `patterns_from` on, the pattern state (limits are not counted again)."""
+        decoded = self._decode(record, quiet=True)
+        if decoded is None:
+            return  # it was refused when it was processed
+        event, when = decoded
+        partition = record.partition
+        if self._waits.route(partition, event, record.timestamp) is None:
+            with contextlib.suppress(InvalidSubscription):  # it was refused when processed
+                self._waits.open(partition, event, _at(record))
+            return
+        if record.offset < self._patterns_from.get(partition, 0):
+            return
+        evaluation = self._slots.engine_for(partition).decide(event, when or _at(record))
+        if evaluation != _NOTHING:
+            self._slots.apply(partition, evaluation, counters=False)
+
+    def replayed(self, partition: int, position: int) -> None:
+        self._waits.save(partition)
+        self._slots.save(partition, position)
+
+    def revoked(self, partition: int) -> None:
+        self._slots.drop(partition)
+        self._waits.drop(partition)
+        self._patterns_from.pop(partition, None)
+
+    def holding(self, partition: int) -> int | None:
+        return None  # every trigger is done within its cycle
+
+    # -- triggers -----------------------------------------------------------------------------
+
+    async def process(self, record: Record, out: Out) -> None:
+        """Route one trigger to its subscriptions, then decide what the rules do with it."""
+        self.sync()  # a rule published a moment ago meets this trigger (one comparison if not)
+        partition = record.partition
+        if record.offset < self._slots.checkpoint(partition):
+            return  # stored before a crash that came before the commit: all acknowledged
+        decoded = self._decode(record)
+        assert decoded is not None
+        event, when = decoded
+        routed = self._waits.route(partition, event, record.timestamp)
+        if routed is None:  # a wait record: it opens a subscription, no rule sees it
+            try:
+                resumed = self._waits.open(partition, event, _at(record))
+            except InvalidSubscription as exc:
+                raise Refused("invalid_wait", str(exc)) from None
+            self._put_all(out, resumed)
+            return
+        # The subscriptions are closed now: the waiting executions get the event even when a
+        # rule's action below cannot be produced.
+        self._put_all(out, routed)
+        mark = out.mark()
+        try:
+            self._rules(partition, event, when or _at(record), out)
+        except Refused as exc:
+            out.rollback(mark)
+            out.dead(record, exc.reason, exc.message)
+        except Exception as exc:  # a rule's action that makes no valid record
+            out.rollback(mark)
+            out.dead(record, "invalid_action", f"{type(exc).__name__}: {exc}"[:1000])
+
+    def _rules(self, partition: int, event: dict[str, Any], now: datetime, out: Out) -> None:
+        engine = self._slots.engine_for(partition)
+        started = time.perf_counter_ns()
+        evaluation = engine.decide(event, now)
+        elapsed = (time.perf_counter_ns() - started) // 1000
+        started_by = self.book.triggers.decide(event, now)
+        if evaluation == _NOTHING and started_by == _NOTHING:
+            return  # most triggers: no rule is even a candidate
+        records = self._outcomes(evaluation, event, elapsed, out.now)
+        for firing in evaluation.fired:
+            records += action_records(occasion_of(firing.rule_id, event, now), firing.actions)
+        for firing in started_by.fired:
+            records += action_records(occasion_of(firing.rule_id, event, now, "event"),
+                                      firing.actions)
+        self._put_all(out, records)
+        # Folded only once every record is staged: a refused trigger leaves no partial match.
+        if evaluation != _NOTHING:
+            self._slots.apply(partition, evaluation)
+
+    def _decode(self, record: Record, quiet: bool = False) -> tuple[dict[str, Any], datetime | None] | None:
+        try:
+            event, when = self._codec.decode_trigger_fields(
+                record.topic, record.headers, record.value, partition=record.partition,
+                offset=record.offset)
+        except DecodeError as exc:
+            if quiet:
+                return None
+            raise Refused(exc.reason, exc.detail) from None
+        depth = event.get(DEPTH_EXTENSION, 0)
+        if isinstance(depth, int) and depth > MAX_DEPTH:
+            if quiet:
+                return None
+            raise Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
+        return event, when
+
+    def _outcomes(self, evaluation: Evaluation, event: dict[str, Any], elapsed_us: int,
+                  now: datetime) -> list[Outgoing]:
+        if not (evaluation.fired or evaluation.skipped or evaluation.failed or evaluation.deferred):
+            return []
+        return [Outgoing("rule-outcomes", o.rule_id, o)
+                for o in to_outcomes(evaluation, event, now, elapsed_us)]
+
+    def _put_all(self, out: Out, records: list[Outgoing]) -> None:
+        codec, topics = self._codec, self._topics
+        for record in records:
+            topic = topics[record.role]
+            # Keyed records go where the default partitioner puts them (the processor finds a
+            # start on its execution's partition); unkeyed ones where the producer chooses.
+            out.put(topic, codec.encode_key(topic, record.key or None),
+                    codec.encode_value(topic, record.value))
+
+    def store(self, checkpoints: Mapping[int, Checkpoint]) -> None:
+        """Write the subscriptions, pattern state and schedule cursors the cycle changed."""
+        for partition in self._slots.partitions:
+            checkpoint = checkpoints.get(partition)
+            if checkpoint is not None:
+                self._waits.save(partition)
+            self._slots.save(partition, checkpoint.consumed if checkpoint else None)
+        self._scheduler.save()
+
+    # -- the clock ----------------------------------------------------------------------------
+
+    async def tick(self, now: datetime, out: Out) -> None:
+        """Fire due pattern timers, free finished rules' slots, fire due schedules, and ask for
+        backpressure; everything through `out`."""
+        self.sync()
+        for partition in self._slots.partitions:
+            due = self._slots.due(partition, now)
+            if due:
+                self._fire(partition, due, out)
+        if self._completions is not None:
+            for rule_id in self._completions.take():
+                self._complete(rule_id, now, out)
+        if 0 in self._slots.partitions:
+            self._scheduler.tick(now, lambda record: self._put_all(out, [record]))
+        else:
+            self._scheduler.release()  # another worker has the duty; read the store when back
+        if self._backpressure is not None:
+            paused = await self._backpressure.check(now)
+            if paused is not None:
+                out.pause_intake(paused)
+
+    def _fire(self, partition: int, due: list[Timer], out: Out) -> None:
+        engine = self._slots.engine_for(partition)
+        for timer in due:
+            evaluation = engine.on_timer(timer, timer.due)
+            synthetic = {"id": f"{timer.key}@{timer.due.isoformat()}",
+                         "source": "headwater/timers", "type": "headwater.timer.fired"}
+            records = self._outcomes(evaluation, synthetic, 0, out.now)
+            for firing in evaluation.fired:
+                records += action_records(_timer_occasion(firing, timer), firing.actions)
+            self._put_all(out, records)
+            self._slots.apply(partition, evaluation)
+
+    def _complete(self, rule_id: str, now: datetime, out: Out) -> None:
+        """An execution a rule started has ended: free its slot, start the oldest queued one."""
+        evaluation = self.book.rules.complete(rule_id, now)
+        self.book.rules.apply(Evaluation(changes=evaluation.changes))
+        for firing in evaluation.fired:
+            self._put_all(out, action_records(occasion_of(rule_id, firing.events[-1], now),
+                                              firing.actions))
+
+
+def _at(record: Record) -> datetime:
+    """The record's (the broker's) time: a waiting execution's clock, not the event's own."""
+    return datetime.fromtimestamp(record.timestamp / 1000, UTC)
+
+
+def _timer_occasion(firing: Firing, timer: Timer) -> Occasion:
+    event = firing.events[-1] if firing.events else None
+    return Occasion(firing.rule_id, digest("timer", timer.key, timer.due.isoformat()),
+                    timer.due, event)
+

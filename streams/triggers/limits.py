@@ -1,0 +1,125 @@
+"""Limits around the trigger agent: backpressure, and freeing rule concurrency slots.
+
+`Backpressure` is a policy the agent asks in its `tick`: how many tasks wait (end of `hw.tasks`
+minus the task workers' committed offsets, measured by the runtime's `GroupLag`), pausing
+trigger intake above a bound and resuming below half of it. Triggers wait in Kafka, durable
+and ordered, instead of piling up as executions and tasks.
+
+`Completions` is a handler on its own partition loop over `hw.executions` (its own group): it
+notes the rules with a `concurrency_limit` whose executions ended, and the agent frees their
+slots (and starts the oldest queued firing) in its next `tick`, through its own outbox. Rules
+start executions under ids ``<rule id>:<digest>:<action>``, so the rule is read from the key
+without decoding the value of other executions' events.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+
+from schemas.codec import Codec, DecodeError
+from schemas.executions import ExecutionEventBase
+from streams.runtime import Checkpoint, Out, Record, Replay
+from streams.triggers.rulebook import Rulebook
+
+__all__ = ["Backpressure", "Completions"]
+
+log = logging.getLogger(__name__)
+
+_TERMINAL = frozenset({"execution_completed", "execution_failed", "execution_cancelled",
+                       "execution_timed_out"})
+
+
+class Backpressure:
+    """Says when the trigger agent should stop (or resume) taking triggers.
+
+    Args:
+        pending: How many tasks wait (produced and not yet committed by the task workers).
+        max_pending: The bound.
+        interval_s: How often to look.
+    """
+
+    def __init__(self, pending: Callable[[], Awaitable[int]], max_pending: int = 50_000,
+                 interval_s: float = 1.0) -> None:
+        self._pending, self._max = pending, max_pending
+        self._interval = timedelta(seconds=interval_s)
+        self._looked: datetime | None = None
+        self.pending = 0
+
+    async def check(self, now: datetime) -> bool | None:
+        """True: pause, False: resume, None: leave as is (or not time to look again yet)."""
+        if self._looked is not None and now - self._looked < self._interval:
+            return None
+        self._looked = now
+        self.pending = await self._pending()
+        if self.pending > self._max:
+            return True
+        if self.pending <= self._max // 2:
+            return False
+        return None
+
+
+class Completions:
+    """The handler of `hw.executions` that notes ended executions of concurrency-limited rules.
+
+    Args:
+        topic: The executions topic.
+        codec: The codec.
+        book: The agent's rules (read for their limits).
+    """
+
+    name = "completions"
+
+    def __init__(self, topic: str, codec: Codec, book: Rulebook) -> None:
+        self._topic, self._codec, self._book = topic, codec, book
+        self._seen: OrderedDict[str, None] = OrderedDict()  # events are delivered at least once
+        self._ended: list[str] = []
+
+    def take(self) -> list[str]:
+        """The rules one of whose executions ended since the last call, once per end."""
+        ended, self._ended = self._ended, []
+        return ended
+
+    async def process(self, record: Record, out: Out) -> None:
+        try:
+            key = self._codec.decode_key(self._topic, record.key)
+        except DecodeError:
+            return  # the processor dead-letters what it cannot read; this only looks
+        if not isinstance(key, str) or ":" not in key or key in self._seen:
+            return
+        rule_id = key.split(":", 1)[0]
+        compiled = self._book.rules.rule(rule_id)
+        if compiled is None or compiled.definition.concurrency_limit is None:
+            return
+        try:
+            event = self._codec.decode_value(self._topic, record.value)
+        except DecodeError:
+            return
+        if isinstance(event, ExecutionEventBase) and getattr(event, "type", "") in _TERMINAL:
+            self._seen[key] = None
+            if len(self._seen) > 100_000:
+                self._seen.popitem(last=False)
+            self._ended.append(rule_id)
+
+    async def assigned(self, partition: int, committed: int) -> Replay | None:
+        return None
+
+    def replay(self, record: Record) -> None:
+        raise AssertionError("Completions replays nothing")
+
+    def replayed(self, partition: int, position: int) -> None:
+        pass
+
+    async def tick(self, now: datetime, out: Out) -> None:
+        pass
+
+    def store(self, checkpoints: Mapping[int, Checkpoint]) -> None:
+        pass
+
+    def holding(self, partition: int) -> int | None:
+        return None
+
+    def revoked(self, partition: int) -> None:
+        pass
