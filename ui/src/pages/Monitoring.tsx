@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 
-import { api, getUntyped, unwrap } from "../api/client";
+import { api, unwrap } from "../api/client";
 import { ApiError } from "../api/errors";
 import { useQuery } from "../api/hooks";
 import { TimeChart } from "../components/charts";
@@ -49,8 +49,6 @@ function useSampler() {
   return errors;
 }
 
-interface DeadLetterPage { items: { time: string }[]; next_cursor: string | null }
-
 function Chart({ title, note, children }: { title: string; note: string; children: React.ReactNode }) {
   return (
     <section className="card">
@@ -70,7 +68,7 @@ export default function Monitoring() {
   }, { refreshMs: 15_000 });
   const since = new Date(now - 60 * 60_000).toISOString();
   const dead = useQuery(`monitoring:dead:${Math.floor(now / 30_000)}`, () =>
-    getUntyped<DeadLetterPage>(`/dead-letters?limit=500&since=${encodeURIComponent(since)}`));
+    unwrap(api.GET("/dead-letters", { params: { query: { limit: 500, since } } })));
   const errors = useSampler();
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 10_000);
