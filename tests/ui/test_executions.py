@@ -58,6 +58,10 @@ def test_a_failed_execution_shows_the_failed_node_with_its_error(stack: Stack, p
     expect(page.get_by_role("button", name="Retry from the failed step")).to_be_visible()
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
     shot(page, "execution-failed")
+    # Keyboard: a focused node opens with Enter.
+    page.locator(".react-flow__node", has_text="prepare").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("complementary", name="Step prepare")).to_contain_text("completed")
     page.goto("/ui/executions?status=failed")
     expect(page.locator("tbody tr").first).to_contain_text(execution_id)
     shot(page, "executions")
