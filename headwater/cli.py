@@ -19,7 +19,7 @@ from rich.table import Table
 from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
-from headwater.cli_rules import rules_insights, rules_test
+from headwater.cli_rules import rules_import, rules_insights, rules_test
 from headwater.cli_templates import templates_app
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
@@ -37,6 +37,7 @@ app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
 rules_app.command("test")(rules_test)
 rules_app.command("insights")(rules_insights)
+rules_app.command("import")(rules_import)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(views_app, name="views")
@@ -201,7 +202,8 @@ def worker() -> None:
                        topics=topic_names(settings.topic_prefix),
                        data_dir=(settings.data_dir / "worker").resolve(),
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
-                       http_allow=tuple(settings.http_allow), secrets=_secrets(settings))
+                       http_allow=tuple(settings.http_allow), secrets=_secrets(settings),
+                       kafka_options=settings.kafka_client_options())
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)

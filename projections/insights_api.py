@@ -9,8 +9,10 @@ the index cannot use is measured here, on an event built from the rule's own con
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -23,10 +25,10 @@ from projections.errors import ErrorItem, problem
 from projections.rulebook import active_rules
 from projections.views.definitions import DefinitionRecord
 from projections.views.rule_stats import RuleStats
-from rules.conditions import ConditionError, compile_condition
+from rules.conditions import compile_condition
 from rules.insights import KINDS, Finding, RuleObservation, Traffic, analyse
 from rules.insights.constraints import dnf
-from schemas.definitions import RuleDefinition
+from schemas.definitions import ConditionError, RuleDefinition
 
 __all__ = ["FindingOut", "InsightPage", "insights_routes", "rule_insights"]
 
@@ -55,8 +57,31 @@ class InsightPage(BaseModel):
     next_cursor: str | None = None
 
 
+CACHE_SECONDS = 30.0
+"""How long one analysis answers (insights are about days of traffic, not seconds)."""
+
+
+class _Cached:
+    """The latest analysis, shared by the requests of one API instance."""
+
+    def __init__(self) -> None:
+        self.at = -CACHE_SECONDS
+        self.value: tuple[list[Finding], dict[str, DefinitionRecord]] = ([], {})
+        self.lock = asyncio.Lock()
+
+    async def get(self, ctx: ApiContext) -> tuple[list[Finding], dict[str, DefinitionRecord]]:
+        async with self.lock:  # one analysis at a time; the others wait and reuse it
+            if time.monotonic() - self.at >= CACHE_SECONDS:
+                inputs = rule_inputs(ctx)  # reads the views on the loop, as every read does
+                # The analysis is pure CPU: off the loop, so the projector and reads go on.
+                self.value = await asyncio.to_thread(_analyse, *inputs, ctx.clock())
+                self.at = time.monotonic()
+            return self.value
+
+
 def insights_routes(router: APIRouter, ctx: ApiContext, caller: Any) -> None:
     """Add the two insight endpoints to ``router``."""
+    cache = _Cached()
 
     @router.get("/rules/insights", summary="What to improve in the active rules",
                 response_model=InsightPage)
@@ -64,7 +89,7 @@ def insights_routes(router: APIRouter, ctx: ApiContext, caller: Any) -> None:
                        who: Principal = caller) -> InsightPage:
         require(who, Right.VIEW)
         _check_query(kind, cursor)
-        found, records = rule_insights(ctx)
+        found, records = await cache.get(ctx)
         visible = [f for f in found if all(
             r in records and allowed(who, Right.VIEW, records[r].acl) for r in f.rules)]
         return _page(visible, kind, limit, cursor)
@@ -79,7 +104,7 @@ def insights_routes(router: APIRouter, ctx: ApiContext, caller: Any) -> None:
             raise problem(404, f"{what} not found")
         check(who, Right.VIEW, record.acl, what)
         _check_query(kind, cursor)
-        found, records = rule_insights(ctx)
+        found, records = await cache.get(ctx)
         mine = [f for f in found if rule_id in f.rules and all(
             r in records and allowed(who, Right.VIEW, records[r].acl) for r in f.rules)]
         return _page(mine, kind, limit, cursor)
@@ -112,8 +137,12 @@ def _page(found: list[Finding], kind: str | None, limit: int, cursor: str | None
                        next_cursor=more)
 
 
-def rule_insights(ctx: ApiContext) -> tuple[list[Finding], dict[str, DefinitionRecord]]:
-    """Every finding over the active rulebook, and the rules' records (for access checks)."""
+Inputs = tuple[list[RuleDefinition], dict[str, RuleObservation], dict[str, Traffic],
+               dict[str, DefinitionRecord]]
+
+
+def rule_inputs(ctx: ApiContext) -> Inputs:
+    """The active rulebook, the observations and the traffic, from the views."""
     rules: list[RuleDefinition] = []
     observations: dict[str, RuleObservation] = {}
     records: dict[str, DefinitionRecord] = {}
@@ -124,8 +153,19 @@ def rule_insights(ctx: ApiContext) -> tuple[list[Finding], dict[str, DefinitionR
         if stats is not None:
             observations[rule.id] = observation(record, stats)
             _add_traffic(traffic, stats)
-    return analyse(rules, observations, traffic, ctx.clock(), cost_us=measure_costs(rules)), \
-        records
+    return rules, observations, traffic, records
+
+
+def _analyse(rules: list[RuleDefinition], observations: dict[str, RuleObservation],
+             traffic: dict[str, Traffic], records: dict[str, DefinitionRecord], now: datetime,
+             ) -> tuple[list[Finding], dict[str, DefinitionRecord]]:
+    found = analyse(rules, observations, traffic, now, cost_us=measure_costs(rules))
+    return found, records
+
+
+def rule_insights(ctx: ApiContext) -> tuple[list[Finding], dict[str, DefinitionRecord]]:
+    """Every finding over the active rulebook, and the rules' records (for access checks)."""
+    return _analyse(*rule_inputs(ctx), ctx.clock())
 
 
 def observation(record: DefinitionRecord, stats: RuleStats) -> RuleObservation:

@@ -120,11 +120,12 @@ class Engine:
         producer = AIOKafkaProducer(**cfg.loop.producer(cfg.bootstrap))
         await producer.start()
         self._closers.append(producer.stop)
-        table = await TopicTable.read(cfg.bootstrap, cfg.topics.values(), cfg.loop.max_request_size)
+        table = await TopicTable.read(cfg.bootstrap, cfg.topics.values(), cfg.loop.max_request_size,
+                                      cfg.loop.client_options)
         letters = DeadLetters(cfg.topics["dead-letters"], codec,
                               table.limit(cfg.topics["dead-letters"]))
         feed = DefinitionsFeed(cfg.bootstrap, cfg.topics["definitions"], codec,
-                               DeadLetterSink(producer, letters))
+                               DeadLetterSink(producer, letters), cfg.loop.client_options)
         await self._run(feed)
         await feed.sync()
         _builtin_workflows(feed)

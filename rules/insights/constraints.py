@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.values import equality_key
+from schemas.expressions import ExpressionError, compile_regex
 
 __all__ = ["Atom", "Conj", "FieldC", "canonical", "conj_of", "disjoint_dnf", "dnf",
            "implies_dnf", "jtype", "satisfiable"]
@@ -297,9 +298,10 @@ class FieldC:
 
 
 def _full(op: str, pattern: str, value: str) -> bool:
+    # The engine's own matcher (RE2), so "this value matches" means what the worker does.
     try:
-        return re.fullmatch(pattern, value, re.IGNORECASE if op == "imt" else 0) is not None
-    except re.error:
+        return compile_regex(pattern, ignore_case=op == "imt")(value)
+    except ExpressionError:
         return False
 
 
@@ -322,12 +324,13 @@ class Conj:
 
     def implies(self, other: Conj) -> bool:
         """Every event satisfying self satisfies `other`."""
-        if not self.satisfiable():
+        if not self.sat:
             return True
-        if not other.opaque <= self.opaque:
+        # A field self leaves open cannot imply any constraint other puts on it.
+        if not (other.opaque <= self.opaque and other.fields.keys() <= self.fields.keys()):
             return False
-        empty = FieldC()
-        return all(self.fields.get(path, empty).implies(c) for path, c in other.fields.items())
+        mine = self.fields
+        return all(mine[path].implies(c) for path, c in other.fields.items())
 
     def merged(self, other: Conj) -> Conj:
         return conj_of(self.atoms + other.atoms)

@@ -22,7 +22,7 @@ def traffic_of(pattern: str, traffic: Mapping[str, Traffic]) -> tuple[int, dt.da
                                                                       list[str]]:
     """Events seen of the types a trigger pattern matches: count, last seen, the types."""
     types = sorted(t for t in traffic if fnmatchcase(t, pattern))
-    seen = [traffic[t].last_seen for t in types if traffic[t].last_seen is not None]
+    seen: list[dt.datetime] = [t for t in (traffic[n].last_seen for n in types) if t is not None]
     return sum(traffic[t].events for t in types), max(seen, default=None), types
 
 

@@ -93,8 +93,9 @@ def implied_pairs(rules: Sequence[Prepared]) -> Iterator[tuple[Prepared, Prepare
                         # b implies a only if b constrains every field a always does.
                         if a is b or not (a.paths <= b.paths and a.opaque <= b.opaque):
                             continue
-                        if trigger_covers(a.rule, b.rule) and implies_dnf(
-                                b.terms or [], a.terms or []):
+                        # The bucket's pattern covers b's event type already.
+                        if glob_covers(a.rule.trigger.source, b.rule.trigger.source) \
+                                and implies_dnf(b.terms or [], a.terms or []):
                             yield b, a
 
 

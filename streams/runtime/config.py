@@ -6,7 +6,8 @@ nowhere else: every loop, replay reader and the producer are built from a `LoopC
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["LoopConfig"]
@@ -24,6 +25,8 @@ class LoopConfig:
         linger_ms: The producer's wait for more records to batch.
         max_batch_size: The producer's record batch size (bytes).
         max_request_size: The producer's largest request (bytes); also a record's upper bound.
+        client_options: aiokafka's security keyword arguments (protocol, SASL, TLS context),
+            given to every client the engine builds: consumers, the producer, admin clients.
     """
 
     poll_timeout_ms: int = 100
@@ -33,6 +36,11 @@ class LoopConfig:
     linger_ms: int = 2
     max_batch_size: int = 512 * 1024
     max_request_size: int = 1024 * 1024
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def admin(self, bootstrap: str) -> dict[str, Any]:
+        """The keyword arguments of an admin client (or any other) reaching `bootstrap`."""
+        return {"bootstrap_servers": bootstrap, **self.client_options}
 
     def consumer(self, bootstrap: str, group: str | None) -> dict[str, Any]:
         """The keyword arguments of an `AIOKafkaConsumer` for a loop (group) or a replay (None).
@@ -41,12 +49,12 @@ class LoopConfig:
         committed offset, or whose replay start retention deleted, is read from its oldest
         record instead of silently jumping to its end.
         """
-        return {"bootstrap_servers": bootstrap, "group_id": group, "enable_auto_commit": False,
+        return {**self.admin(bootstrap), "group_id": group, "enable_auto_commit": False,
                 "auto_offset_reset": "earliest",
                 "max_poll_interval_ms": self.max_poll_interval_ms}
 
     def producer(self, bootstrap: str) -> dict[str, Any]:
         """The keyword arguments of the engine's one `AIOKafkaProducer` (acks=all, idempotent)."""
-        return {"bootstrap_servers": bootstrap, "acks": "all", "enable_idempotence": True,
+        return {**self.admin(bootstrap), "acks": "all", "enable_idempotence": True,
                 "linger_ms": self.linger_ms, "max_batch_size": self.max_batch_size,
                 "max_request_size": self.max_request_size}

@@ -28,8 +28,9 @@ class GroupLag:
                  config: LoopConfig | None = None) -> None:
         self._group = group
         self._parts = [TopicPartition(topic, p) for p in range(partitions)]
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        self._ends = AIOKafkaConsumer(**(config or LoopConfig()).consumer(bootstrap, None))
+        config = config or LoopConfig()
+        self._admin = AIOKafkaAdminClient(**config.admin(bootstrap))
+        self._ends = AIOKafkaConsumer(**config.consumer(bootstrap, None))
 
     async def start(self) -> None:
         """Connect."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -144,19 +146,22 @@ class DefinitionsFeed:
         dead_letters: Where records that do not decode or validate go.
     """
 
-    def __init__(self, bootstrap: str, topic: str, codec: Codec, dead_letters: DeadLetterSink) -> None:
+    def __init__(self, bootstrap: str, topic: str, codec: Codec, dead_letters: DeadLetterSink,
+                 client_options: Mapping[str, Any] | None = None) -> None:
         self.registry = DefinitionRegistry()
         self._bootstrap = bootstrap
+        self._options = dict(client_options or {})
         self._topic, self._codec, self._dead = topic, codec, dead_letters
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                          group_id=None, auto_offset_reset="earliest")
+                                          group_id=None, auto_offset_reset="earliest",
+                                          **self._options)
         self._partitions: list[TopicPartition] = []
         self._positions: dict[TopicPartition, int] = {}
         self._moved = asyncio.Condition()
 
     async def start(self) -> None:
         """Connect and assign every partition of the topic, from the beginning."""
-        found = await partitions_of(self._bootstrap, self._topic)
+        found = await partitions_of(self._bootstrap, self._topic, self._options)
         await self._consumer.start()
         self._partitions = [TopicPartition(self._topic, p) for p in sorted(found)]
         self._consumer.assign(self._partitions)
@@ -205,13 +210,14 @@ class DefinitionsFeed:
                 lambda: all(self._positions.get(tp, -1) >= end for tp, end in ends.items()))
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """The partition numbers of `topic`.
+async def partitions_of(bootstrap: str, topic: str,
+                        client_options: Mapping[str, Any] | None = None) -> list[int]:
+    """The partition numbers of `topic` (`client_options`: aiokafka's security arguments).
 
     Raises:
         RuntimeError: The topic does not exist.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
     await admin.start()
     try:
         described = await admin.describe_topics([topic])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -47,12 +48,12 @@ class TopicTable:
     max_bytes: Mapping[str, int]
 
     @classmethod
-    async def read(cls, bootstrap: str, topics: Iterable[str],
-                   max_request_size: int) -> TopicTable:
+    async def read(cls, bootstrap: str, topics: Iterable[str], max_request_size: int,
+                   client_options: Mapping[str, Any] | None = None) -> TopicTable:
         """Ask the broker (one metadata and one describe-configs request); a topic that does
         not exist is left out (`count` names it when a part needs it)."""
         names = sorted(set(topics))
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
         await admin.start()
         try:
             described = await admin.describe_topics(names)

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from rules import Evaluation, Firing, Timer, to_outcomes
+from rules import Evaluation, Firing, RuleEngine, Timer, to_outcomes
 from schemas.codec import Codec, DecodeError
 from schemas.waits import InvalidSubscription
 from streams.runtime import (
@@ -194,7 +194,7 @@ class TriggerAgent:
         started_by = self.book.triggers.decide(event, now)
         if evaluation == _NOTHING and started_by == _NOTHING:
             return  # most triggers: no rule is even a candidate
-        records = self._outcomes(evaluation, event, elapsed, out.now)
+        records = self._outcomes(evaluation, event, elapsed, out.now, engine)
         for firing in evaluation.fired:
             records += action_records(occasion_of(firing.rule_id, event, now), firing.actions)
         for firing in started_by.fired:
@@ -222,11 +222,12 @@ class TriggerAgent:
         return event, when
 
     def _outcomes(self, evaluation: Evaluation, event: dict[str, Any], elapsed_us: int,
-                  now: datetime) -> list[Outgoing]:
+                  now: datetime, engine: RuleEngine | None = None) -> list[Outgoing]:
         if not (evaluation.fired or evaluation.skipped or evaluation.failed or evaluation.deferred):
             return []
+        explain = engine.explain if engine is not None else None  # firings keep their tree
         return [Outgoing("rule-outcomes", o.rule_id, o)
-                for o in to_outcomes(evaluation, event, now, elapsed_us)]
+                for o in to_outcomes(evaluation, event, now, elapsed_us, explain=explain)]
 
     def _put_all(self, out: Out, records: list[Outgoing]) -> None:
         codec, topics = self._codec, self._topics

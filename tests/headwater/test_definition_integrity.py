@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from headwater.cli import app
 from headwater.publish import Publisher, read_definition_record
 from headwater.settings import Settings
-from headwater.stack import EXAMPLES, Stack
+from headwater.stack import Stack
 from schemas.codec import Codec
 from schemas.definition_events import DefinitionStatusChanged
 from schemas.definitions import WorkflowDefinition
@@ -26,6 +26,8 @@ from tests.projections.apikit import read_records
 from tests.streams.kit import NOW
 
 pytestmark = pytest.mark.kafka
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
 
 CHANGED_HELLO = """kind: workflow
 id: hello

@@ -7,45 +7,25 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, TopicAuthorizationFailedError
 
-from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
-from infra.topics import create_topics
+from infra.kafka import LocalCluster
+from tests.conftest import SECURE_PREFIX as PREFIX
+from tests.conftest import security_settings
 from tests.support import free_ports
 
 pytestmark = [pytest.mark.kafka, pytest.mark.cluster]
 
-PREFIX = "sec."
-
-
-@pytest.fixture(scope="module")
-def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    home = tmp_path_factory.mktemp("secure-kafka")
-    cluster = LocalCluster(fetch_distribution(), ClusterLayout(home, free_ports(2), 1, secure=True))
-    cluster.start(timeout_s=180)
-    try:
-        create_topics(cluster.bootstrap, PREFIX, 2, 1, cluster.client_options("admin"))
-        cluster.grant(PREFIX, "sec-app")
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def secure_env(cluster: LocalCluster, user: str, password: str | None = None) -> dict[str, str]:
     """The environment a user sets to reach `cluster` (what `kafka up --secure` prints)."""
-    assert cluster.material is not None
-    return {**os.environ, "HEADWATER_KAFKA_BOOTSTRAP": cluster.bootstrap,
-            "HEADWATER_TOPIC_PREFIX": PREFIX, "HEADWATER_APP_ID": "sec-app",
-            "HEADWATER_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-            "HEADWATER_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-            "HEADWATER_KAFKA_USERNAME": user,
-            "HEADWATER_KAFKA_PASSWORD": password or cluster.material.passwords[user],
-            "HEADWATER_KAFKA_SSL_CAFILE": str(cluster.material.ca_pem)}
+    return {**os.environ, "HEADWATER_TOPIC_PREFIX": PREFIX, "HEADWATER_APP_ID": "sec-app",
+            **security_settings(cluster, user, password)}
 
 
 async def test_a_producer_of_triggers_cannot_touch_the_history(secure_cluster: LocalCluster) -> None:
