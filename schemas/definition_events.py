@@ -108,8 +108,14 @@ class DefinitionStatusChanged(BaseModel):
 
     @property
     def key(self) -> str:
-        """The Kafka key of this record (see ``definition_key``)."""
-        return definition_key(self.kind, self.definition_id, self.version)
+        """The Kafka key of this record: the version's key with ``#status``.
+
+        Not the version's own key: the topic is compacted, and a status change under the same
+        key as the published definition would, once compacted, leave a version with a status
+        and no definition (a worker starting later could not run it). Compaction keeps the
+        latest status of each version beside its one published body.
+        """
+        return f"{definition_key(self.kind, self.definition_id, self.version)}#status"
 
 
 class DefinitionCommented(BaseModel):
