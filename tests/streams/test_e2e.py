@@ -12,6 +12,7 @@ from aiohttp import web
 
 from schemas.commands import StartExecution
 from schemas.definitions import WorkflowDefinition
+from schemas.tasks import idempotency_key
 from schemas.validation import load_definition
 from tests.streams.kit import NOW, Client, finished, history, read_until, running_engine
 
@@ -97,8 +98,7 @@ async def test_hello_and_a_three_step_workflow_with_http_run_to_completion(
     assert order[-1].type == "execution_completed"
     assert order[-1].output == {"order": "ord-7", "total": 15}
     assert [r["body"] for r in requests] == [{"total": 15, "sku": "A1"}]
-    task_ids = [e.task_id for e in order if e.type == "task_requested" and e.step_id == "order"]
-    assert requests[0]["key"] == task_ids[0]  # the idempotency key is the task's id
+    assert requests[0]["key"] == idempotency_key("ex-order", "", "order")  # one per step
 
 
 async def test_a_failing_step_retries_with_backoff_then_takes_its_error_path_and_a_wait_fires_once(
@@ -131,7 +131,7 @@ async def test_a_failing_step_retries_with_backoff_then_takes_its_error_path_and
     assert kinds.count(("task_requested", "call")) == 3
     failed = [e for e in events if e.type == "step_failed"]
     assert [f.error.code for f in failed] == ["http_503"]
-    assert len(requests) == 3 and len({r["key"] for r in requests}) == 3  # a key per attempt
+    assert len(requests) == 3 and len({r["key"] for r in requests}) == 1  # kept across retries
     assert [e.step_id for e in events if e.type == "step_completed"] == ["pause", "fallback"]
     assert sum(e.type == "timer_fired" for e in events) == 3  # two retries and the wait
     assert events[-1].type == "execution_completed"

@@ -24,10 +24,15 @@ THREE_FAILURES = RuleDefinition.model_validate({
 })
 
 
-def published(rule: RuleDefinition, status: str = "active") -> DefinitionPublished:
+def published(rule: RuleDefinition) -> DefinitionPublished:
     return DefinitionPublished(kind="rule", definition_id=rule.id, version=rule.version,
                                definition=rule.model_dump(mode="json", by_alias=True),
-                               status=status, published_at=NOW)
+                               published_at=NOW)
+
+
+def deprecated(rule: RuleDefinition) -> DefinitionStatusChanged:
+    return DefinitionStatusChanged(kind="rule", definition_id=rule.id, version=rule.version,
+                                   status="deprecated", changed_at=NOW)
 
 
 def deprecated(rule: RuleDefinition) -> DefinitionStatusChanged:
