@@ -17,6 +17,7 @@ from rich.table import Table
 
 from headwater.cli_bench import bench
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
+from headwater.cli_testrun import test_workflow
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
@@ -33,6 +34,7 @@ app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
 app.add_typer(workflows_app, name="workflows")
 app.command("produce")(produce)
+app.command("test")(test_workflow)
 app.command("bench", context_settings={"allow_extra_args": True,
                                        "ignore_unknown_options": True})(bench)
 out = Console()

@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from projections.auth import TokenTable
 from projections.context import ApiContext
 from projections.definitions_api import definitions_router
+from projections.designer_api import designer_router
 from projections.errors import ERROR_RESPONSES, install_error_handlers
 from projections.ingest_api import ingest_router
 from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
@@ -163,6 +164,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     probe = _KafkaProbe(bootstrap)
     running = lambda: projecting.running  # noqa: E731 - read at call time, set at startup
     api.include_router(views_router(ctx, running))
+    api.include_router(designer_router(ctx))  # before /definitions/{kind}/… and /workflows/{id}
     api.include_router(definitions_router(ctx))
     api.include_router(executions_write_router(ctx))
     api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),

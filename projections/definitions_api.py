@@ -125,7 +125,10 @@ def _check_publish(ctx: ApiContext, who: Principal, definition: Definition, dige
             (owner, collaborators, visibility) != (acl.owner, acl.collaborators, acl.visibility)):
         raise problem(403, f"{what}: only its owner changes its owner, collaborators or visibility")
     existing = record.versions.get(definition.version)
-    if existing is not None and existing.checksum and existing.checksum != digest:
+    # A draft is a version still being edited (the designer saves it again and again); once
+    # it has left the draft status its content is fixed.
+    if (existing is not None and existing.checksum and existing.checksum != digest
+            and existing.status != "draft"):
         raise problem(409, f"{what} version {definition.version} is published with other "
                            "content; publish a new version")
 

@@ -35,10 +35,10 @@ _FORMAT = "_format"
 SLICE = 100
 """Records folded between two turns of the event loop."""
 
-VIEW_FORMAT = b"3"
+VIEW_FORMAT = b"4"
 """The shape of the stored views. Bump it when a record's fields or a key layout change: a
 projector finding another format in its store wipes it and folds the log again (2: the
-executions' secondary indexes and ``waiting``; 3: ``queued`` executions, gates left out)."""
+executions' secondary indexes and ``waiting``; 3: ``queued`` executions, gates left out; 4: the action types the designer offers)."""
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,7 @@ class ClusterLayout:
     @property
     def cluster_id(self) -> str:
         # Derived from the folder so that every node of one cluster formats with the same id.
+        # (It may start with "-": it is passed as `--cluster-id=<id>`, never as a lone argument.)
         digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).digest()[:16]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
@@ -188,7 +189,7 @@ class LocalCluster:
         node.pid_file.unlink(missing_ok=True)
 
     def _format(self, node: NodeLayout) -> None:
-        cmd = self._java(node, "kafka.tools.StorageTool", "format", "-t", self.layout.cluster_id,
+        cmd = self._java(node, "kafka.tools.StorageTool", "format", f"--cluster-id={self.layout.cluster_id}",
                          "-c", str(node.config), "--ignore-formatted")
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:

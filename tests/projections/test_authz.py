@@ -63,6 +63,8 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     "cancel": ("run", lambda c, x: c.post(f"/executions/x-{x}/cancel", json={})),
     "retry": ("run", lambda c, x: c.post(f"/executions/x-{x}-failed/retry")),
     "signal": ("run", lambda c, x: c.post(f"/executions/x-{x}/signals/go", json={})),
+    "test a version": ("view", lambda c, x: c.post("/workflows/test", json={
+        "workflow_id": x, "version": "1.0.0"})),
     "publish version": ("edit", lambda c, x: c.post("/definitions", json=_definition(x))),
     "change status": ("edit", lambda c, x: c.post(f"/definitions/workflow/{x}/versions/1.0.0/status",
                                                   json={"status": "paused"})),
@@ -83,6 +85,12 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
     "bulk": ("run", lambda c, _: c.post("/executions/bulk", json={"action": "retry"})),
+    "validate": ("view", lambda c, _: c.post("/definitions/validate", json={
+        "id": "v", "name": "V", "steps": [{"id": "a", "action": "log"}]})),
+    "check expression": ("view", lambda c, _: c.post("/expressions/check", json={"source": "1"})),
+    "test inline": ("view", lambda c, _: c.post("/workflows/test", json={"definition": {
+        "id": "v", "name": "V", "steps": [{"id": "a", "action": "log"}]}})),
+    "list action types": ("view", lambda c, _: c.get("/actions")),
     "publish new": ("edit", lambda c, _: c.post("/definitions", json={
         "id": "brand-new", "name": "New", "steps": [{"id": "a", "action": "log"}]})),
 }
@@ -90,8 +98,10 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
 
 def _views() -> list[BaseModel]:
     events: list[BaseModel] = [
-        owned("workflow", "mine", "alice", collaborators=["olga"], visibility="private"),
-        owned("workflow", "team", "alice"), owned("rule", "r-alice", "alice")]
+        owned("workflow", "mine", "alice", collaborators=["olga"], visibility="private",
+              steps=[{"id": "a", "action": "log"}]),
+        owned("workflow", "team", "alice", steps=[{"id": "a", "action": "log"}]),
+        owned("rule", "r-alice", "alice")]
     for x in ("mine", "team"):
         events += Execution(f"x-{x}", workflow_id=x).started().events
         events += Execution(f"x-{x}-failed", workflow_id=x).started().step_failed("b").failed().events
