@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-full lint bench kafka-up kafka-down clean
+.PHONY: setup ui ui-api run test test-full lint bench kafka-up kafka-down clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,8 +14,16 @@ $(STAMP): pyproject.toml
 	CPPFLAGS="-O2 -DNDEBUG" $(BIN)/pip install -q -e ".[test]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) ui
 	$(BIN)/headwater kafka fetch
+
+# The web UI (ui/, React + Vite) builds into projections/ui when its sources changed.
+ui:
+	ui/scripts/build.sh
+
+# After an API or definition-model change: regenerate the UI's API types, JSON Schemas and templates.
+ui-api: $(STAMP)
+	ui/scripts/gen-api.sh $(abspath $(BIN))/python
 
 run: setup
 	$(BIN)/headwater up
@@ -41,4 +49,4 @@ kafka-down: $(STAMP)
 	$(BIN)/headwater kafka down
 
 clean:
-	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache ui/node_modules projections/ui

@@ -8,24 +8,42 @@ import platform
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
 
 
+@dataclass(frozen=True)
+class Broker:
+    """A broker to measure against: its bootstrap servers and, when known, its process id
+    (for its CPU time: `HEADWATER_KAFKA_PID` names it for a broker started elsewhere)."""
+
+    bootstrap: str
+    pid: int | None
+
+
 @contextlib.contextmanager
 def broker(port: int = 29092) -> Iterator[str]:
     """Yield bootstrap servers; a local broker started here is stopped and removed afterwards."""
+    with broker_process(port) as found:
+        yield found.bootstrap
+
+
+@contextlib.contextmanager
+def broker_process(port: int = 29092) -> Iterator[Broker]:
+    """`broker`, with the broker's process id where it is known."""
     explicit = os.environ.get("HEADWATER_KAFKA_BOOTSTRAP")
     if explicit:
-        yield explicit
+        pid = os.environ.get("HEADWATER_KAFKA_PID")
+        yield Broker(explicit, int(pid) if pid else None)
         return
     home = Path(tempfile.mkdtemp(prefix="hw-bench-"))
     dist = fetch_distribution()
     cluster = LocalCluster(dist, ClusterLayout(home, port=port))
     cluster.start()
     try:
-        yield cluster.bootstrap
+        yield Broker(cluster.bootstrap, cluster.status()[0][1])
     finally:
         cluster.stop()
         shutil.rmtree(home, ignore_errors=True)

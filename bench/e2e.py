@@ -71,13 +71,20 @@ def free_port() -> int:
 
 
 @contextmanager
-def worker_process(bootstrap: str, prefix: str, data_dir: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`headwater worker` for `prefix` in a child process; stopped with SIGTERM afterwards."""
+def worker_process(bootstrap: str, prefix: str, data_dir: Path, *,
+                   module: tuple[str, ...] = ("headwater", "worker"),
+                   env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`headwater worker` for `prefix` in a child process; stopped with SIGTERM afterwards.
+
+    `module` is what `python -m` runs (`bench._counted_worker` counts its requests) and `env`
+    adds to its environment."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "HEADWATER_KAFKA_BOOTSTRAP": bootstrap, "HEADWATER_TOPIC_PREFIX": prefix,
            "HEADWATER_APP_ID": f"{prefix}worker", "HEADWATER_DATA_DIR": str(data_dir),
-           "HEADWATER_WORKER_WEB_PORT": str(free_port()), "HEADWATER_LOG_LEVEL": "warning"}
+           "HEADWATER_WORKER_WEB_PORT": str(free_port()), "HEADWATER_LOG_LEVEL": "warning",
+           **(env or {})}
     with (data_dir / "worker.log").open("wb") as log:
-        child = subprocess.Popen([sys.executable, "-m", "headwater", "worker"], env=env, cwd=ROOT,
+        child = subprocess.Popen([sys.executable, "-m", *module], env=env, cwd=ROOT,
                                  stdout=log, stderr=subprocess.STDOUT)
         try:
             yield child

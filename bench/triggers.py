@@ -163,9 +163,9 @@ def records_for(codec: Codec, topic: str, events: list[TriggerEvent]) -> list[_R
 
 async def cpu_rate(n_rules: int, n_events: int, match: float, profile: bool = False) -> str:
     """Records/s of the agent's batch path for one partition, with a producer that acks at once."""
-    from streams.registry import DefinitionRegistry
-    from streams.rule_state import RuleStateStore
-    from streams.triggers import TriggerAgent
+    from streams.runtime.registry import DefinitionRegistry
+    from streams.triggers.agent import TriggerAgent
+    from streams.triggers.rule_state import RuleStateStore
 
     prefix = "cpu."
     codec = Codec(prefix=prefix)
@@ -230,10 +230,10 @@ def agent_main(bootstrap: str, prefix: str, data_dir: str, report: Any) -> None:
 
 async def _agent(bootstrap: str, prefix: str, data_dir: Path, report: Any) -> None:
     from infra.topics import topic_names
-    from streams.dead_letters import DeadLetterSink
-    from streams.registry import DefinitionsFeed
-    from streams.rule_state import RuleStateStore
-    from streams.triggers import TriggerAgent
+    from streams.runtime.dead_letters import DeadLetterSink
+    from streams.runtime.registry import DefinitionsFeed
+    from streams.triggers.agent import TriggerAgent
+    from streams.triggers.rule_state import RuleStateStore
 
     topics = topic_names(prefix)
     codec = Codec(prefix=prefix)

@@ -15,8 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
+from headwater.cli_rules import rules_test
 from headwater.cli_testrun import test_workflow
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
@@ -32,7 +34,10 @@ kafka_app = typer.Typer(no_args_is_help=True, help="The local Kafka broker (KRaf
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
+rules_app.command("test")(rules_test)
 app.add_typer(workflows_app, name="workflows")
+app.add_typer(dead_letters_app, name="dead-letters")
+app.add_typer(views_app, name="views")
 app.command("produce")(produce)
 app.command("test")(test_workflow)
 app.command("bench", context_settings={"allow_extra_args": True,
@@ -210,7 +215,8 @@ def api() -> None:
         err.print(f"[yellow]warning:[/yellow] no API tokens are set and the API listens on "
                   f"{settings.api_host}: anyone who reaches it is an admin", highlight=False)
     application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix),
-                             store=store, tokens=tokens, webhooks=webhooks)
+                             store=store, tokens=tokens, webhooks=webhooks,
+                             body_limit=settings.api_body_limit)
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 
@@ -261,8 +267,13 @@ def run(
     execution_id: Annotated[str | None, typer.Option("--id", help="execution id (idempotency)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Start an execution of WORKFLOW; print its execution id."""
-    from headwater.publish import Publisher
+    """Start an execution of WORKFLOW; print its execution id.
+
+    The definitions are read first: an unknown or paused workflow, or a version (range) with
+    no active match, fails with the reason (exit 2) instead of a start the engine refuses.
+    """
+    from headwater.publish import Publisher, read_definition_record
+    from projections.views.definitions import start_refusal
 
     try:
         payload = orjson.loads(input_json)
@@ -274,11 +285,18 @@ def run(
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
 
-    async def start() -> str:
-        async with Publisher(settings.kafka_bootstrap or "", settings.topic_prefix) as publisher:
+    async def start() -> str | tuple[int, str]:
+        bootstrap = settings.kafka_bootstrap or ""
+        record = await read_definition_record(bootstrap, settings.topic_prefix, "workflow", workflow)
+        refused = start_refusal(record, workflow, version)
+        if refused is not None:
+            return refused
+        async with Publisher(bootstrap, settings.topic_prefix) as publisher:
             return await publisher.start(workflow, payload, version, execution_id)
 
     started = asyncio.run(start())
+    if isinstance(started, tuple):
+        raise _fail(f"not started: {started[1]}")
     out.print_json(orjson.dumps({"execution_id": started}).decode()) if as_json else out.print(started)
 
 
@@ -317,6 +335,17 @@ def schema(
     if kind not in ("workflow", "rule"):
         raise _fail(f"kind must be 'workflow' or 'rule', not {kind!r}")
     sys.stdout.write(orjson.dumps(definition_json_schema(kind), option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@app.command("openapi")
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI document (the web UI's types are generated from it)."""
+    from projections.api import create_api
+
+    # No broker is contacted: the document is built from the routes alone.
+    document = create_api("127.0.0.1:1", topic_names("hw."), project=False).openapi()
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2)
+                     .decode() + "\n")
 
 
 @app.command("settings")

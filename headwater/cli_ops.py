@@ -190,14 +190,33 @@ def executions_retry(
 
 @executions_app.command("cancel")
 def executions_cancel(
-    execution_id: Annotated[str | None, typer.Argument(help="a running execution")] = None,
-    workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="every running one")] = None,
+    execution_id: Annotated[str | None, typer.Argument(
+        help="a running, waiting or queued execution")] = None,
+    workflow: Annotated[str | None, typer.Option(
+        "--workflow", "-w", help="every running, waiting or queued one")] = None,
     reason: Annotated[str, typer.Option(help="recorded on the cancellation")] = "",
     yes: Annotated[bool, typer.Option("--yes", help="act (bulk is a dry run otherwise)")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Cancel running executions."""
     _act("cancel", execution_id, workflow, yes, as_json, {"reason": reason})
+
+
+@executions_app.command("signal")
+def executions_signal(
+    execution_id: Annotated[str, typer.Argument(help="a running, waiting or queued execution")],
+    name: Annotated[str, typer.Argument(help="the signal a wait step waits for")],
+    payload: Annotated[str, typer.Option("--payload", "-p", help="JSON payload")] = "null",
+    as_json: JsonOpt = False,
+) -> None:
+    """Send a named signal (a queued execution keeps it until it runs)."""
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        err.print(f"[red]error:[/red] --payload is not JSON: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    result = _call("POST", f"/executions/{execution_id}/signals/{name}", json={"payload": value})
+    print_json(result) if as_json else out.print(f"signal {name} sent to {execution_id}")
 
 
 @rules_app.command("ls")

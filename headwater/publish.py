@@ -8,15 +8,18 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from schemas.codec import Codec
+from schemas.codec import Codec, DecodeError
 from schemas.commands import StartExecution
 from schemas.definition_events import DefinitionPublished
 from schemas.validation import Definition, ValidationReport, parse_text, validate_definition
+
+if TYPE_CHECKING:
+    from projections.views.definitions import DefinitionRecord
 
 
 def validate_files(files: Iterable[Path]) -> list[tuple[Path, ValidationReport]]:
@@ -86,6 +89,42 @@ class Publisher:
         await self._producer.send_and_wait(topic, self.codec.encode_value(topic, command),
                                            key=self.codec.encode_key(topic, execution_id))
         return execution_id
+
+
+async def read_definition_record(bootstrap: str, prefix: str, kind: str,
+                                 definition_id: str) -> DefinitionRecord | None:
+    """What the definitions topic says of one workflow or rule: read to its end and folded
+    the way the API's view folds it (the topic is compacted and small)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from projections.store import MemoryStore
+    from projections.views import fold
+    from projections.views.definitions import read_definition
+
+    topic, codec = f"{prefix}definitions", Codec(prefix=prefix)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or {0}]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        events: list[Any] = []
+        while any([await consumer.position(tp) < ends[tp] for tp in parts]):
+            for records in (await consumer.getmany(timeout_ms=500)).values():
+                for record in records:
+                    try:
+                        event = codec.decode_value(topic, record.value)
+                    except DecodeError:
+                        continue  # the engine dead-letters it; it defines nothing
+                    if getattr(event, "definition_id", None) == definition_id:
+                        events.append(event)
+    finally:
+        await consumer.stop()
+    store = MemoryStore()
+    store.write(fold(store, events))
+    return read_definition(store, kind, definition_id)
 
 
 def example_definitions(folder: Path) -> list[Definition]:

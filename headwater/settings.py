@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     app_id: str = Field(default="headwater", description="consumer group / Faust app id")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8080, ge=1, le=65535)
+    api_body_limit: int = Field(
+        default=1_048_576, ge=1024,
+        description="largest request body the API reads, in bytes (default: Kafka's record "
+                    "limit, as nothing larger can be published); larger bodies get 413")
     worker_web_port: int = Field(default=6066, ge=1, le=65535)
     log_level: str = Field(default="info", pattern=r"^(debug|info|warn|warning|error|critical)$")
     api_tokens: SecretStr | None = Field(

@@ -14,21 +14,26 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from projections.admin_api import admin_router
 from projections.auth import TokenTable
 from projections.context import ApiContext
+from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
 from projections.designer_api import designer_router
 from projections.errors import ERROR_RESPONSES, install_error_handlers
 from projections.ingest_api import ingest_router
+from projections.limits import KAFKA_RECORD_LIMIT, BodyLimitMiddleware
 from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from projections.producer import EventProducer
 from projections.projector import Projector
 from projections.read_api import views_router
+from projections.rules_api import rules_router
 from projections.sse import Broadcaster, sse_router
 from projections.store import MemoryStore, ViewStore
 from projections.webhooks import WebhookVerifier
@@ -40,17 +45,41 @@ UI_DIR = Path(__file__).with_name("ui")
 """The web UI's static files (docs/ui.md), served at ``/ui``."""
 
 
+_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>headwater</title>
+<p>The web UI has not been built. Run <code>make setup</code> (needs Node.js and npm), or
+<code>npm ci &amp;&amp; npm run build</code> in <code>ui/</code>. The API itself is up: see
+<a href="/docs">/docs</a>.</p>"""
+
+
 class _UiFiles(StaticFiles):
-    """The UI's files, counted by the metrics under the route ``/ui`` rather than "unmatched"
-    (a mount sets no ``route`` in the scope; the middleware reads the same scope dict)."""
+    """The built single-page app (``ui/`` built by Vite into ``UI_DIR``).
+
+    A path that names no file and has no extension is a client-side route (``/ui/executions/x``),
+    so it gets ``index.html`` and the app's router takes over; a missing asset stays a 404.
+    Counted by the metrics under the route ``/ui`` rather than "unmatched" (a mount sets no
+    ``route`` in the scope; the middleware reads the same scope dict).
+    """
 
     def __init__(self, path: str, directory: Path) -> None:
-        super().__init__(directory=directory, html=True)
+        super().__init__(directory=directory, html=True, check_dir=False)
         self.route = Mount(path, app=self)
+        self.index = directory / "index.html"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self.route
+        if not self.index.is_file():
+            await HTMLResponse(_NOT_BUILT, status_code=503)(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except HTTPException as exc:
+            if exc.status_code != 404 or "." in path.rsplit("/", 1)[-1]:
+                raise
+        # index.html is never cached: it names the hashed assets of the current build
+        return FileResponse(self.index, headers={"cache-control": "no-cache"})
 
 
 @dataclass
@@ -132,7 +161,8 @@ def _utc_now() -> datetime:
 def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | None = None,
                project: bool = True, clock: Callable[[], datetime] = _utc_now,
                tokens: TokenTable | None = None,
-               webhooks: WebhookVerifier | None = None) -> FastAPI:
+               webhooks: WebhookVerifier | None = None,
+               body_limit: int = KAFKA_RECORD_LIMIT) -> FastAPI:
     """The FastAPI application serving headwater's HTTP API.
 
     Args:
@@ -147,6 +177,8 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
             everyone is an admin; see ``projections.auth``).
         webhooks: Webhook secrets; from ``HEADWATER_WEBHOOK_SECRETS`` and
             ``HEADWATER_WEBHOOK_SECRET`` if None.
+        body_limit: Largest request body in bytes; a larger one is answered 413 before it
+            is read (``projections.limits``).
     """
     views = store if store is not None else MemoryStore()
     producer = EventProducer(bootstrap, topics)
@@ -161,15 +193,19 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     install_error_handlers(api)
     metrics = Metrics(views, producer, lambda: projecting.running)
     api.add_middleware(MetricsMiddleware, metrics=metrics)
+    api.add_middleware(BodyLimitMiddleware, limit=body_limit)
     probe = _KafkaProbe(bootstrap)
     running = lambda: projecting.running  # noqa: E731 - read at call time, set at startup
     api.include_router(views_router(ctx, running))
+    api.include_router(rules_router(ctx))  # before /rules/{rule_id}: /rules/insights
     api.include_router(designer_router(ctx))  # before /definitions/{kind}/… and /workflows/{id}
     api.include_router(definitions_router(ctx))
     api.include_router(executions_write_router(ctx))
     api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),
                                      on_webhook=metrics.count_webhook))
     api.include_router(sse_router(ctx, broadcaster))
+    api.include_router(dead_letters_router(ctx))
+    api.include_router(admin_router(ctx, running))
 
     health_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
 

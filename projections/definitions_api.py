@@ -95,8 +95,19 @@ def _items(problems: list[Problem]) -> list[ErrorItem]:
 
 
 def checksum(body: dict[str, Any]) -> str:
-    """The digest of a definition's JSON that tells a re-publish from a change."""
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """The digest of a definition's JSON that tells a re-publish from a change.
+
+    Raises:
+        HTTPException: 422 `too_deep` when the definition nests deeper than orjson writes
+            (254 levels; about 125 nested loops).
+    """
+    try:
+        text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        raise problem(422, "invalid definition: 1 problem(s)", [ErrorItem(
+            path="$", code="too_deep", message=f"the definition cannot be written: {exc}")]
+        ) from None
+    return hashlib.sha256(text).hexdigest()
 
 
 class VersionBodyOut(BaseModel):

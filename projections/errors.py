@@ -7,6 +7,7 @@ is a JSON path into what the client sent (``$.steps[2].retry`` for a definition,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = ["ERROR_RESPONSES", "ErrorBody", "ErrorItem", "install_error_handlers", "problem"]
+
+log = logging.getLogger(__name__)
 
 
 class ErrorItem(BaseModel):
@@ -42,6 +45,7 @@ def problem(status: int, detail: str, errors: Iterable[ErrorItem] = ()) -> HTTPE
 _DESCRIPTIONS = {
     "401": "No valid API token", "403": "The token's role or the object's owner forbids it",
     "404": "No such object, or not visible to this token", "409": "Not possible in its state",
+    "413": "The request body is over the limit (the limit is named)",
     "422": "The request is invalid; every problem is listed with its path",
     "503": "Kafka or the views are not available",
 }
@@ -67,7 +71,21 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=422)
 
 
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    """Whatever else escaped a handler: still the one error shape, never plain text."""
+    if isinstance(exc, RecursionError):  # a body nested deeper than any parser goes
+        body = ErrorBody(detail="request nests too deep", errors=[ErrorItem(
+            path="body", code="too_deep", message="the body nests deeper than can be read")])
+        return JSONResponse(body.model_dump(), status_code=422)
+    log.error("unhandled %s in a request", type(exc).__name__, exc_info=exc)
+    body = ErrorBody(detail="internal error", errors=[ErrorItem(
+        path="", code="internal_error", message=type(exc).__name__)])
+    return JSONResponse(body.model_dump(), status_code=500)
+
+
 def install_error_handlers(api: FastAPI) -> None:
-    """Make ``api`` answer every HTTP error and invalid request with an ``ErrorBody``."""
+    """Make ``api`` answer every HTTP error, invalid request and unexpected failure with
+    an ``ErrorBody``."""
     api.add_exception_handler(StarletteHTTPException, _http_error)
     api.add_exception_handler(RequestValidationError, _invalid_request)
+    api.add_exception_handler(Exception, _unexpected)

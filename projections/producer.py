@@ -12,10 +12,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from fastapi import HTTPException
 from pydantic import BaseModel
 
+from projections.errors import ErrorItem, problem
 from schemas.codec import Codec, EncodeError
 
 __all__ = ["EventProducer"]
@@ -61,16 +62,18 @@ class EventProducer:
                 await self._producer.stop()
                 self._producer = None
 
-    async def send(self, role: str, key: str | None, event: BaseModel) -> None:
+    async def send(self, role: str, key: str | bytes | None, event: BaseModel) -> None:
         """Append ``event`` to the topic of ``role`` and wait until Kafka has it."""
         await self.send_many(role, [(key, event)])
 
-    async def send_many(self, role: str, items: Sequence[tuple[str | None, BaseModel]]) -> None:
+    async def send_many(self, role: str,
+                        items: Sequence[tuple[str | bytes | None, BaseModel]]) -> None:
         """Append several events to one topic; return once Kafka has all of them.
 
         Raises:
             HTTPException: 503 when Kafka cannot be reached; 422 when an event cannot be
-                encoded (e.g. an integer beyond 64 bits in a payload).
+                encoded (e.g. an integer beyond 64 bits in a payload); 413 when a record is
+                larger than Kafka takes (the client's mistake, not Kafka's).
         """
         topic = self.topics[role]
         try:
@@ -82,7 +85,27 @@ class EventProducer:
             producer = await self._started()
             futures = [await producer.send(topic, value, key=key) for key, value in records]
             await asyncio.gather(*futures)
+        except MessageSizeTooLargeError:
+            size = max(len(value) for _, value in records)
+            raise problem(413, "record too large for Kafka", [ErrorItem(
+                path="body", code="record_too_large",
+                message=f"the encoded record is {size} bytes, more than the topic {topic} "
+                        "accepts")]) from None
         except KafkaError as exc:
             log.warning("cannot write to %s: %s", topic, exc)
             raise HTTPException(503, f"Kafka is not reachable: {type(exc).__name__}") from None
         self.sent_by_role[role] += len(records)
+
+    async def send_raw(self, topic: str, key: bytes | None, value: bytes | None,
+                       headers: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Append a record as it is (a redriven dead letter) and wait until Kafka has it.
+
+        Raises:
+            HTTPException: 503 when Kafka cannot be reached.
+        """
+        try:
+            producer = await self._started()
+            await producer.send_and_wait(topic, value, key=key, headers=list(headers) or None)
+        except KafkaError as exc:
+            log.warning("cannot write to %s: %s", topic, exc)
+            raise HTTPException(503, f"Kafka is not reachable: {type(exc).__name__}") from None

@@ -1,7 +1,8 @@
 """The projector: the shell that feeds the log to the folds and commits views with offsets.
 
-It reads ``executions``, ``rule-outcomes`` and ``definitions`` from every partition (each
-process holds whole views, so it assigns partitions itself instead of joining a group),
+It reads ``executions``, ``rule-outcomes``, ``definitions`` and ``dead-letters`` from every
+partition (each process holds whole views, so it assigns partitions itself instead of
+joining a group),
 folds a batch of records through one ``Tx``, and writes the view changes together with the
 next offset of every partition in one atomic batch. A restart resumes at those offsets, so
 no record is applied twice or skipped; a rebuild wipes the store and starts from offset zero.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -26,7 +27,7 @@ __all__ = ["SOURCE_ROLES", "VIEW_FORMAT", "PartitionLag", "Projector"]
 
 log = logging.getLogger(__name__)
 
-SOURCE_ROLES = ("executions", "rule-outcomes", "definitions")
+SOURCE_ROLES = ("executions", "rule-outcomes", "definitions", "dead-letters")
 """The topic roles the views are folded from."""
 
 _OFFSET = "_offset/"
@@ -35,10 +36,11 @@ _FORMAT = "_format"
 SLICE = 100
 """Records folded between two turns of the event loop."""
 
-VIEW_FORMAT = b"4"
+VIEW_FORMAT = b"5"
 """The shape of the stored views. Bump it when a record's fields or a key layout change: a
 projector finding another format in its store wipes it and folds the log again (2: the
-executions' secondary indexes and ``waiting``; 3: ``queued`` executions, gates left out; 4: the action types the designer offers)."""
+executions' secondary indexes and ``waiting``; 3: ``queued`` executions, gates left out; 4: the
+dead letters; 5: the action types the designer offers)."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,18 @@ class Projector:
         self._reset()
         await self._seek_to_stored()
         self._task = asyncio.create_task(self._run(), name="headwater-projector")
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[dict[TopicPartition, int]]:
+        """Stop folding for the block (the views keep what was committed); yields the
+        positions the views hold, and resumes from them after the block."""
+        assert self._consumer is not None, "start the projector first"
+        await self._halt()
+        try:
+            yield {tp: self.position(tp) for tp in self._partitions}
+        finally:
+            await self._seek_to_stored()
+            self._task = asyncio.create_task(self._run(), name="headwater-projector")
 
     async def _halt(self) -> None:
         if self._task is not None:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from projections.access import Principal, Right
+from projections.access import ROLE_RIGHTS, Principal, Right
 from projections.auth import check, require
 from projections.context import ApiContext
 from projections.errors import ErrorItem, problem
@@ -105,6 +105,19 @@ class PartitionLagOut(BaseModel):
     lag: int
 
 
+class CallerOut(BaseModel):
+    """Who the token in the request is: the UI offers only what ``rights`` allow.
+
+    Attributes:
+        open: No tokens are configured, so everyone is an anonymous admin.
+    """
+
+    subject: str
+    role: str
+    rights: list[str]
+    open: bool
+
+
 class LagReport(BaseModel):
     """How far the views are behind the log, in records."""
 
@@ -121,6 +134,11 @@ def views_router(ctx: ApiContext, projector: Callable[[], Projector | None]) -> 
     router = APIRouter(tags=["views"])
     store, clock = ctx.store, ctx.clock
     caller = Depends(ctx.tokens.dependency)
+
+    @router.get("/me", summary="The caller: subject, role and the rights it grants")
+    async def me(who: Principal = caller) -> CallerOut:
+        return CallerOut(subject=who.subject, role=who.role, open=ctx.tokens.open,
+                         rights=sorted(r.value for r in ROLE_RIGHTS[who.role]))
 
     @router.get("/executions", summary="List executions, newest first",
                 response_model=ExecutionPage)

@@ -22,6 +22,7 @@ from projections.access import Principal, Right
 from projections.auth import check, require
 from projections.context import ApiContext
 from projections.errors import problem
+from projections.views.definitions import start_refusal
 from projections.views.executions import ExecutionSummary, read_summary
 from projections.views.listing import ExecutionFilter, list_executions
 from schemas.commands import CancelExecution, RetryExecution, SignalReceived, StartExecution
@@ -36,7 +37,8 @@ class StartRequest(BaseModel):
     """What to start a workflow with."""
 
     input: dict[str, Any] = {}
-    version: str | None = Field(default=None, description="exact version; default the engine's")
+    version: str | None = Field(default=None, description=(
+        "an exact version or a range (^1.2, ~1.2.3, >=1.0 <2); default the newest active one"))
     trigger_type: Literal["manual", "api"] = "api"
 
 
@@ -63,7 +65,7 @@ class SignalRequest(BaseModel):
 class BulkRequest(BaseModel):
     """Retry or cancel every execution that matches a filter (and that the caller may run).
 
-    Retry applies to failed executions, cancel to running ones; ``dry_run`` (the default)
+    Retry applies to failed executions, cancel to running, waiting and queued ones; ``dry_run`` (the default)
     only lists what would be acted on.
     """
 
@@ -114,10 +116,9 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
         if record is None:
             raise problem(404, f"{what} not found")
         check(who, Right.RUN, record.acl, what)
-        if request.version is not None and request.version not in record.versions:
-            raise problem(404, f"{what} has no version {request.version!r}")
-        if not record.active:
-            raise problem(409, f"{what} has no active version")
+        refused = start_refusal(record, workflow_id, request.version)
+        if refused is not None:
+            raise problem(*refused)
         execution_id = (f"{workflow_id}-{uuid.uuid4().hex[:12]}" if idempotency_key is None
                         else idempotent_execution_id(workflow_id, idempotency_key))
         command = StartExecution(command_id=f"start:{execution_id}", execution_id=execution_id,
@@ -177,7 +178,9 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
     return router
 
 
-_LIVE = ("running", "waiting")
+_LIVE = ("running", "waiting", "queued")
+"""What cancel and signal reach: a queued execution (waiting for a concurrency slot) is
+cancelled out of the queue, and a signal to it is buffered until it runs (the core's rules)."""
 
 
 def _runnable(ctx: ApiContext, who: Principal, execution_id: str, statuses: tuple[str, ...],
@@ -191,8 +194,8 @@ def _runnable(ctx: ApiContext, who: Principal, execution_id: str, statuses: tupl
 
 def _matching(ctx: ApiContext, who: Principal, request: BulkRequest) -> tuple[list[str], bool]:
     matched: list[str] = []
-    # A cancel reaches executions waiting on a timer, signal or event as well.
-    for status in ("failed",) if request.action == "retry" else ("running", "waiting"):
+    # A cancel reaches executions waiting on a timer, signal, event or their turn as well.
+    for status in ("failed",) if request.action == "retry" else _LIVE:
         where = ExecutionFilter(workflow_id=request.workflow_id, workflow_version=request.version,
                                 status=status, trigger_type=request.trigger_type,
                                 started_after=request.started_after,

@@ -14,7 +14,6 @@ number and a boolean is not a number (durable_rules coerces both; see docs/rules
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,21 +26,26 @@ from rules.values import (
     json_equal,
     path_getter,
 )
-from schemas.expressions import ExpressionError, compile_expression
+from schemas.definitions.conditions import (
+    All,
+    AnyOf,
+    Compare,
+    ConditionError,
+    ConditionProblem,
+    Exists,
+    Expr,
+    FieldRef,
+    Match,
+    Node,
+    parse_condition,
+)
+from schemas.expressions import ExpressionError, compile_expression, compile_regex
 
 Test = Callable[[Any], bool]
 Explain = Callable[[Any], str | None]
 
 _ITEM_SCOPE: tuple[str, ...] = ("$i",)
 _RANGE_OPS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
-_REGEX_OPS = {"$mt": 0, "$imt": re.IGNORECASE}
-_MAX_REGEX = 1000
-# A quantified group that itself holds a quantifier backtracks exponentially on a miss.
-_NESTED_QUANTIFIER = re.compile(r"\([^()]*[*+}][^()]*\)[*+{]")
-
-
-class ConditionError(ValueError):
-    """A condition is not valid durable_rules JSON syntax (or our `$expr` extension)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,101 +95,100 @@ def compile_condition(
 ) -> CompiledCondition:
     """Compile a condition; `None` or `{}` matches every event.
 
+    The condition is parsed by `schemas.definitions.parse_condition`, the parser the
+    validator runs, so a condition the validator accepts always compiles here; the only
+    leniency is that an object may hold several fields (an implicit `$and`, as
+    durable_rules allows), which published definitions never do.
+
     Args:
         condition: durable_rules JSON for one event.
         prefix: path segments every field path is read under (e.g. `("data",)`).
 
     Raises:
-        ConditionError: unknown operator, bad operand, a regex that could backtrack
-            without bound, or a `$expr` that does not compile.
+        ConditionError: with every problem and its JSON path (unknown operator, bad
+            operand, a regex RE2 cannot run, a `$expr` that does not compile or is too
+            costly).
     """
     if not condition:
         return CompiledCondition(condition, _always, _never_reason, ())
     if not isinstance(condition, Mapping):
-        raise ConditionError("a condition must be a JSON object")
-    terms = tuple(_terms(condition, prefix))
+        raise ConditionError(
+            [ConditionProblem("$", "invalid_condition", "a condition must be a JSON object")]
+        )
+    node = parse_condition(_split_objects(condition))
+    terms = tuple(_term(part, prefix) for part in _conjuncts(node))
     if len(terms) == 1:
         return CompiledCondition(condition, terms[0].test, terms[0].explain, terms)
     test, explain = _all_of([(t.test, t.explain) for t in terms])
     return CompiledCondition(condition, test, explain, terms)
 
 
-def _terms(condition: Mapping[str, Any], prefix: tuple[str, ...]) -> list[Term]:
-    """Flatten top-level `$and` and multi-key objects into conjuncts."""
-    out: list[Term] = []
+def _split_objects(condition: Any) -> Any:
+    """Rewrite multi-field objects as `$and` lists, wherever a condition stands."""
+    if not isinstance(condition, Mapping):
+        return condition
+    if len(condition) > 1:
+        return {"$and": [_split_objects({k: v}) for k, v in condition.items()]}
     for key, operand in condition.items():
-        if key == "$and":
-            for part in _as_list(operand, key):
-                out.extend(_terms(_as_object(part), prefix))
-        else:
-            out.append(_term(key, operand, prefix))
-    return out
+        if key in ("$and", "$or") and isinstance(operand, list):
+            return {key: [_split_objects(part) for part in operand]}
+        if key in ("$iany", "$iall") and isinstance(operand, Mapping) and len(operand) == 1:
+            ((field, inner),) = operand.items()
+            return {key: {field: _split_objects(inner)}}
+    return condition
 
 
-def _term(key: str, operand: Any, prefix: tuple[str, ...]) -> Term:
-    test, explain = _compile_pair(key, operand, prefix)
-    if not key.startswith("$") or key == "$eq":
-        ((path, value),) = ({key: operand} if key != "$eq" else _single(operand, key)).items()
-        kind = "eq" if equality_key(value) is not _UNHASHABLE else "other"
-        return Term(kind, path, "$eq", value, test, explain)
-    if key in _RANGE_OPS:
-        ((path, value),) = _single(operand, key).items()
-        kind = "range" if type(value) in (int, float, str) else "other"
-        return Term(kind, path, key, value, test, explain)
-    return Term("other", "", key, operand, test, explain)
+def _conjuncts(node: Node) -> list[Node]:
+    """Flatten top-level `$and`s into the conjuncts the index files the rule under."""
+    if isinstance(node, All):
+        return [part for child in node.conditions for part in _conjuncts(child)]
+    return [node]
 
 
-def _compile(node: Any, prefix: tuple[str, ...]) -> tuple[Test, Explain]:
-    pairs = [_compile_pair(k, v, prefix) for k, v in _as_object(node).items()]
-    if not pairs:
-        return _always, _never_reason
-    return pairs[0] if len(pairs) == 1 else _all_of(pairs)
+def _term(node: Node, prefix: tuple[str, ...]) -> Term:
+    test, explain = _compile(node, prefix)
+    if isinstance(node, Compare) and not isinstance(node.value, FieldRef):
+        if node.op == "$eq":
+            kind = "eq" if equality_key(node.value) is not _UNHASHABLE else "other"
+            return Term(kind, node.field, "$eq", node.value, test, explain)
+        if node.op in _RANGE_OPS:
+            kind = "range" if type(node.value) in (int, float, str) else "other"
+            return Term(kind, node.field, node.op, node.value, test, explain)
+    return Term("other", "", type(node).__name__, node, test, explain)
 
 
-def _compile_pair(key: str, operand: Any, prefix: tuple[str, ...]) -> tuple[Test, Explain]:
-    if not key.startswith("$") or key == "$i" or key.startswith("$i."):
-        return _compile_pair("$eq", {key: operand}, prefix)
-    if key == "$and":
-        return _all_of([_compile(p, prefix) for p in _as_list(operand, key)])
-    if key == "$or":
-        return _any_of([_compile(p, prefix) for p in _as_list(operand, key)])
-    if key == "$expr":
-        return _expr(operand, "item" if prefix is _ITEM_SCOPE else "event")
-    ((path, value),) = _single(operand, key).items()
-    get = field_getter(path, prefix)
-    if isinstance(value, Mapping) and key in _COMPARE:
-        return _compare_fields(get, path, key, _field_ref(value, prefix))
-    if key == "$eq":
-        return _equals(get, path, value)
-    if key in _RANGE_OPS:
-        return _range(get, path, key, value)
-    if key == "$neq":
-        return _not_equals(get, path, value)
-    if key in ("$ex", "$nex"):
-        return _presence(get, path, key == "$ex")
-    if key in _REGEX_OPS:
-        return _regex(get, path, value, _REGEX_OPS[key])
-    if key in ("$iany", "$iall"):
-        return _items(get, path, _compile(value, _ITEM_SCOPE), key == "$iall")
-    raise ConditionError(f"unknown operator {key!r}")
+def _compile(node: Node, prefix: tuple[str, ...]) -> tuple[Test, Explain]:
+    """Closures for one parsed node; total: a parsed node always compiles."""
+    if isinstance(node, All):
+        return _all_of([_compile(part, prefix) for part in node.conditions])
+    if isinstance(node, AnyOf):
+        return _any_of([_compile(part, prefix) for part in node.conditions])
+    if isinstance(node, Expr):
+        return _expr(node.source, "item" if prefix is _ITEM_SCOPE else "event")
+    get = field_getter(node.field, prefix)
+    if isinstance(node, Compare):
+        return _compare(node, get, prefix)
+    if isinstance(node, Exists):
+        return _presence(get, node.field, node.present)
+    if isinstance(node, Match):
+        return _regex(get, node.field, node.pattern, node.ignore_case)
+    inner = _compile(node.condition, _ITEM_SCOPE)
+    return _items(get, node.field, inner, node.quantifier == "all")
 
 
-def _as_object(node: Any) -> Mapping[str, Any]:
-    if not isinstance(node, Mapping):
-        raise ConditionError(f"expected a JSON object, got {node!r}")
-    return node
+def _compare(node: Compare, get: Getter, prefix: tuple[str, ...]) -> tuple[Test, Explain]:
+    if isinstance(node.value, FieldRef):
+        other = (node.value.field, field_getter(node.value.field, prefix))
+        return _compare_fields(get, node.field, node.op, other)
+    if node.op == "$eq":
+        return _equals(get, node.field, node.value)
+    if node.op == "$neq":
+        return _not_equals(get, node.field, node.value)
+    return _range(get, node.field, node.op, node.value)
 
 
-def _as_list(node: Any, op: str) -> list[Any]:
-    if not isinstance(node, list) or not node:
-        raise ConditionError(f"{op} takes a non-empty list")
-    return node
-
-
-def _single(operand: Any, op: str) -> Mapping[str, Any]:
-    if not isinstance(operand, Mapping) or len(operand) != 1:
-        raise ConditionError(f"{op} takes an object with exactly one field")
-    return operand
+def _refused(message: str) -> ConditionError:
+    return ConditionError([ConditionProblem("$", "invalid_condition", message)])
 
 
 def field_getter(path: str, prefix: tuple[str, ...] = ()) -> Getter:
@@ -197,10 +200,10 @@ def field_getter(path: str, prefix: tuple[str, ...] = ()) -> Getter:
     parts = tuple(path.split("."))
     if prefix is _ITEM_SCOPE:  # inside $iany/$iall the item is spelled `$i`
         if parts[0] != "$i":
-            raise ConditionError(f"inside $iany/$iall a path starts with $i, not {path!r}")
+            raise _refused(f"inside $iany/$iall a path starts with $i, not {path!r}")
         parts = parts[1:]
     elif parts[0] == "$i":
-        raise ConditionError("$i names the item only inside $iany/$iall")
+        raise _refused("$i names the item only inside $iany/$iall")
     else:
         parts = prefix + parts
     return path_getter(parts)
@@ -246,9 +249,9 @@ def _range(get: Getter, path: str, op: str, bound: Any) -> tuple[Test, Explain]:
     elif kind is int or kind is float:
         kinds = (int, float)
     else:
-        raise ConditionError(f"{op} compares with a number or a string, not {bound!r}")
+        raise _refused(f"{op} compares with a number or a string, not {bound!r}")
     if bound != bound:
-        raise ConditionError(f"{op} cannot compare with NaN")
+        raise _refused(f"{op} cannot compare with NaN")
     compare = _COMPARE[op]
 
     def test(doc: Any) -> bool:
@@ -261,13 +264,6 @@ def _range(get: Getter, path: str, op: str, bound: Any) -> tuple[Test, Explain]:
         return _reason(path, get(doc), f"is not {_RANGE_OPS[op]} {_show(bound)}")
 
     return test, explain
-
-
-def _field_ref(value: Mapping[str, Any], prefix: tuple[str, ...]) -> tuple[str, Getter]:
-    ref = value.get("$m")
-    if len(value) != 1 or not isinstance(ref, str):
-        raise ConditionError('a compared value is a scalar or {"$m": "other.field"}')
-    return ref, field_getter(ref, prefix)
 
 
 def _compare_fields(
@@ -318,19 +314,15 @@ def _presence(get: Getter, path: str, present: bool) -> tuple[Test, Explain]:
     return test, explain
 
 
-def _regex(get: Getter, path: str, pattern: Any, flags: int) -> tuple[Test, Explain]:
-    if not isinstance(pattern, str) or len(pattern) > _MAX_REGEX:
-        raise ConditionError(f"a regex is a string of at most {_MAX_REGEX} characters")
-    if _NESTED_QUANTIFIER.search(pattern):
-        raise ConditionError(f"regex {pattern!r} nests quantifiers (unbounded backtracking)")
+def _regex(get: Getter, path: str, pattern: str, ignore_case: bool) -> tuple[Test, Explain]:
     try:
-        fullmatch = re.compile(pattern, flags).fullmatch
-    except re.error as exc:
-        raise ConditionError(f"bad regex {pattern!r}: {exc}") from exc
+        matches = compile_regex(pattern, ignore_case=ignore_case)
+    except ExpressionError as exc:
+        raise _refused(exc.message) from None
 
     def test(doc: Any) -> bool:
         found = get(doc)
-        return type(found) is str and fullmatch(found) is not None
+        return type(found) is str and matches(found)
 
     def explain(doc: Any) -> str | None:
         return None if test(doc) else _reason(path, get(doc), f"does not match /{pattern}/")
@@ -365,7 +357,7 @@ def _expr(source: Any, name: str) -> tuple[Test, Explain]:
     try:
         expression = compile_expression(source)
     except ExpressionError as exc:
-        raise ConditionError(f"$expr: {exc.message}") from exc
+        raise _refused(f"$expr: {exc.message}") from exc
 
     def run(doc: Any) -> Any:
         try:

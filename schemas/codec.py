@@ -4,8 +4,10 @@ Every key and value is ``0x00`` (magic byte), a 4-byte big-endian schema id, the
 binary body (schemaless). Values are one record of the topic's value union (see
 ``schemas.avro.catalogue``); free-form JSON inside records is orjson text. Records written
 with an older schema id are read through Avro schema resolution (fastavro) into today's
-models. Records of today's schemas are written and read by compiled writers and readers
-(``schemas.codec_topic``), with fastavro as the reference they fall back to.
+models; the writer schema of an id is today's, any released one (``schemas/avro/releases``,
+so every record any release wrote stays readable), or else the registry's. Records of today's
+schemas are written and read by compiled writers and readers (``schemas.codec_topic``), with
+fastavro as the reference they fall back to.
 
 Anything undecodable raises one error, ``DecodeError``, naming the topic, partition, offset
 and a reason code, which is all the dead-letter path needs.
@@ -23,14 +25,15 @@ from pydantic import BaseModel, ValidationError
 
 from schemas.avro import model_decoder
 from schemas.avro.catalogue import CATALOGUE, key_schema, value_schema
+from schemas.avro.release import known_schema
 from schemas.codec_errors import CodecError, DecodeError, DecodeReason, EncodeError
 from schemas.codec_topic import HEADER, MAGIC_BYTE, TopicCodec, Where, branch_at, read_body
 from schemas.registry import (
-    InMemorySchemaRegistry,
     SchemaRegistry,
     SchemaRegistryError,
     subject_name,
 )
+from schemas.registry_http import default_registry
 from schemas.triggers import (
     InvalidTrigger,
     TriggerEvent,
@@ -54,7 +57,9 @@ class Codec:
     """Encodes and decodes the keys and values of headwater's topics.
 
     Args:
-        registry: Where schema ids come from; an ``InMemorySchemaRegistry`` by default.
+        registry: Where schema ids come from; by default the Confluent-API registry at
+            ``$HEADWATER_SCHEMA_REGISTRY_URL`` if set (``schemas.registry_http``), else an
+            ``InMemorySchemaRegistry`` (fingerprint ids).
         prefix: The topic prefix (``hw.`` by default); a topic is ``<prefix><role>``, and
             ``<prefix><role>.<anything>`` (e.g. one task topic per task type) reads as the role.
 
@@ -66,7 +71,7 @@ class Codec:
     """
 
     def __init__(self, registry: SchemaRegistry | None = None, *, prefix: str = "hw.") -> None:
-        self.registry: SchemaRegistry = registry if registry is not None else InMemorySchemaRegistry()
+        self.registry: SchemaRegistry = registry if registry is not None else default_registry()
         self.prefix = prefix
         self._roles: dict[str, TopicCodec] = {}
         self._topics: dict[str, TopicCodec] = {}
@@ -76,7 +81,7 @@ class Codec:
         """The catalogue role a topic name belongs to, or None if it is none of ours."""
         if not topic.startswith(self.prefix):
             return None
-        rest = topic[len(self.prefix):]
+        rest = topic[len(self.prefix) :]
         while rest:
             if rest in CATALOGUE:
                 return rest
@@ -97,10 +102,12 @@ class Codec:
 
     def _register(self, topic: str, shared: TopicCodec) -> TopicCodec:
         role = shared.schemas.role
-        value_id = self.registry.register(subject_name(topic, is_key=False),
-                                          orjson.dumps(value_schema(role)).decode())
-        key_id = self.registry.register(subject_name(topic, is_key=True),
-                                        orjson.dumps(key_schema(role)).decode())
+        value_id = self.registry.register(
+            subject_name(topic, is_key=False), orjson.dumps(value_schema(role)).decode()
+        )
+        key_id = self.registry.register(
+            subject_name(topic, is_key=True), orjson.dumps(key_schema(role)).decode()
+        )
         self._writer_schemas[value_id] = shared.value_schema
         self._writer_schemas[key_id] = shared.key_schema
         return shared.named(value_id, key_id)
@@ -128,10 +135,13 @@ class Codec:
         try:
             return self._topic(topic)
         except KeyError:
-            raise EncodeError(f"{topic} is not a headwater topic (prefix {self.prefix!r})") from None
+            raise EncodeError(
+                f"{topic} is not a headwater topic (prefix {self.prefix!r})"
+            ) from None
 
-    def decode_value(self, topic: str, data: bytes | None, *, partition: int = -1,
-                     offset: int = -1) -> BaseModel:
+    def decode_value(
+        self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
+    ) -> BaseModel:
         """The event in a record value read from ``topic``.
 
         Raises:
@@ -152,8 +162,9 @@ class Codec:
         except (ValidationError, orjson.JSONDecodeError) as exc:
             raise DecodeError(*where, DecodeReason.INVALID_RECORD, str(exc)) from None
 
-    def decode_key(self, topic: str, data: bytes | None, *, partition: int = -1,
-                   offset: int = -1) -> str | bytes | None:
+    def decode_key(
+        self, topic: str, data: bytes | None, *, partition: int = -1, offset: int = -1
+    ) -> str | bytes | None:
         """The key in a record key read from ``topic``; None stays None.
 
         Raises:
@@ -170,8 +181,15 @@ class Codec:
             raise DecodeError(*where, DecodeReason.SCHEMA_MISMATCH, "not a key schema")
         return key
 
-    def decode_trigger(self, topic: str, headers: Iterable[tuple[str, bytes | None]],
-                       data: bytes | None, *, partition: int = -1, offset: int = -1) -> TriggerEvent:
+    def decode_trigger(
+        self,
+        topic: str,
+        headers: Iterable[tuple[str, bytes | None]],
+        data: bytes | None,
+        *,
+        partition: int = -1,
+        offset: int = -1,
+    ) -> TriggerEvent:
         """A trigger in any form producers may send: Avro, or a CloudEvent in structured or
         binary content mode (chosen by the headers, per the CloudEvents Kafka binding).
 
@@ -189,15 +207,22 @@ class Codec:
             if cloudevent:
                 return parse_kafka(headers, data)
         except InvalidTrigger as exc:
-            raise DecodeError(topic, partition, offset, DecodeReason.INVALID_CLOUDEVENT,
-                              str(exc)) from None
+            raise DecodeError(
+                topic, partition, offset, DecodeReason.INVALID_CLOUDEVENT, str(exc)
+            ) from None
         event = self.decode_value(topic, data, partition=partition, offset=offset)
         assert isinstance(event, TriggerEvent)  # the triggers union holds only TriggerEvent
         return event
 
-    def decode_trigger_fields(self, topic: str, headers: Iterable[tuple[str, bytes | None]],
-                              data: bytes | None, *, partition: int = -1,
-                              offset: int = -1) -> TriggerFields:
+    def decode_trigger_fields(
+        self,
+        topic: str,
+        headers: Iterable[tuple[str, bytes | None]],
+        data: bytes | None,
+        *,
+        partition: int = -1,
+        offset: int = -1,
+    ) -> TriggerFields:
         """A trigger as the rules read it: ``decode_trigger(...).as_dict()`` and its time.
 
         The hot path of the trigger agent. An Avro record written with this codec's own
@@ -210,9 +235,13 @@ class Codec:
             DecodeError: As ``decode_trigger``.
         """
         codec = self._topics.get(topic)
-        if codec is not None and codec.fast_reader is not None and data and data.startswith(
-            codec.value_header
-        ) and not (headers and _is_cloudevent(headers)):
+        if (
+            codec is not None
+            and codec.fast_reader is not None
+            and data
+            and data.startswith(codec.value_header)
+            and not (headers and _is_cloudevent(headers))
+        ):
             reader = codec.fast_reader
             try:
                 # A single-branch union: index 0 is the byte 0x00.
@@ -230,11 +259,19 @@ class Codec:
         try:
             return self._topic(where[0])
         except KeyError:
-            raise DecodeError(*where, DecodeReason.UNKNOWN_TOPIC,
-                              f"not a headwater topic (prefix {self.prefix!r})") from None
+            raise DecodeError(
+                *where,
+                DecodeReason.UNKNOWN_TOPIC,
+                f"not a headwater topic (prefix {self.prefix!r})",
+            ) from None
 
-    def _read(self, where: Where, data: bytes | None, reader: Any,
-              branches: list[tuple[str, Any]] | None = None) -> tuple[str | None, Any]:
+    def _read(
+        self,
+        where: Where,
+        data: bytes | None,
+        reader: Any,
+        branches: list[tuple[str, Any]] | None = None,
+    ) -> tuple[str | None, Any]:
         if data is None:
             raise DecodeError(*where, DecodeReason.NULL_VALUE, "a null value (tombstone)")
         if len(data) < HEADER.size:
@@ -251,8 +288,11 @@ class Codec:
         else:
             datum = read_body(where, buffer, writer, reader)
         if buffer.tell() != len(data):
-            raise DecodeError(*where, DecodeReason.CORRUPT,
-                              f"{len(data) - buffer.tell()} trailing bytes after the record")
+            raise DecodeError(
+                *where,
+                DecodeReason.CORRUPT,
+                f"{len(data) - buffer.tell()} trailing bytes after the record",
+            )
         if isinstance(datum, tuple):
             return datum[0], datum[1]
         return None, datum
@@ -260,11 +300,14 @@ class Codec:
     def _writer_schema(self, where: Where, schema_id: int) -> Any:
         writer = self._writer_schemas.get(schema_id)
         if writer is None:
+            writer = known_schema(schema_id)  # a released build's schema: readable forever
+        if writer is None:
             try:
                 writer = parse_schema(orjson.loads(self.registry.get_schema(schema_id)))
             except SchemaRegistryError as exc:
-                raise DecodeError(*where, DecodeReason.UNKNOWN_SCHEMA_ID,
-                                  f"schema id {schema_id}: {exc.message}") from None
+                raise DecodeError(
+                    *where, DecodeReason.UNKNOWN_SCHEMA_ID, f"schema id {schema_id}: {exc.message}"
+                ) from None
             self._writer_schemas[schema_id] = writer
         return writer
 

@@ -41,8 +41,12 @@ class DecodeError(CodecError):
         detail: A human-readable explanation.
     """
 
-    def __init__(self, topic: str, partition: int, offset: int, reason: str, detail: str = "") -> None:
+    def __init__(
+        self, topic: str, partition: int, offset: int, reason: str, detail: str = ""
+    ) -> None:
         self.topic, self.partition, self.offset = topic, partition, offset
         self.reason, self.detail = reason, detail
-        super().__init__(f"cannot decode {topic}[{partition}]@{offset}: {reason}"
-                         + (f": {detail}" if detail else ""))
+        super().__init__(
+            f"cannot decode {topic}[{partition}]@{offset}: {reason}"
+            + (f": {detail}" if detail else "")
+        )

@@ -80,8 +80,14 @@ def _timestamp_micros(data: bytes, pos: int) -> tuple[datetime, int]:
 
 
 _PRIMITIVES: dict[str, Reader] = {
-    "string": _string, "long": _long, "int": _long, "boolean": _boolean, "null": _null,
-    "bytes": _bytes, "double": _double, "float": _float,
+    "string": _string,
+    "long": _long,
+    "int": _long,
+    "boolean": _boolean,
+    "null": _null,
+    "bytes": _bytes,
+    "double": _double,
+    "float": _float,
 }
 
 # Leaf kinds a record reads inline (a call per field would cost as much as the reading).
@@ -113,10 +119,15 @@ def compile_reader(schema: Any, *, raw_timestamps: bool = False) -> Reader | Non
     if kind == "enum":
         return _enum(list(schema["symbols"]))
     if kind in ("map", "array"):
-        items = compile_reader(schema["values" if kind == "map" else "items"],
-                               raw_timestamps=raw_timestamps)
+        items = compile_reader(
+            schema["values" if kind == "map" else "items"], raw_timestamps=raw_timestamps
+        )
         return None if items is None else _blocks(items, kind == "map")
-    return compile_reader(kind, raw_timestamps=raw_timestamps) if isinstance(kind, str | list) else None
+    return (
+        compile_reader(kind, raw_timestamps=raw_timestamps)
+        if isinstance(kind, str | list)
+        else None
+    )
 
 
 _Field = tuple[str, bool, int, Reader | None]
@@ -130,8 +141,9 @@ def _field(name: str, schema: Any, raw_timestamps: bool) -> _Field | None:
     logical = inner.get("logicalType") if isinstance(inner, dict) else None
     if kind == "string" and logical is None:
         return name, nullable, _STRING, None
-    if kind in ("long", "int") and (logical is None or (
-            raw_timestamps and logical == "timestamp-micros")):
+    if kind in ("long", "int") and (
+        logical is None or (raw_timestamps and logical == "timestamp-micros")
+    ):
         return name, nullable, _LONG, None
     if kind == "long" and logical == "timestamp-micros":
         return name, nullable, _TIME, None
@@ -143,12 +155,14 @@ def _union(members: list[Any], raw_timestamps: bool) -> Reader | None:
     readers = [compile_reader(member, raw_timestamps=raw_timestamps) for member in members]
     if None in readers:
         return None
-    names = [m["name"] if isinstance(m, dict) and m.get("type") == "record" else None
-             for m in members]
+    names = [
+        m["name"] if isinstance(m, dict) and m.get("type") == "record" else None for m in members
+    ]
     # fastavro names the record read only when the union holds more than one record.
     tagged = sum(name is not None for name in names) > 1
-    branches = [(reader, name if tagged else None) for reader, name in zip(readers, names,
-                                                                          strict=True)]
+    branches = [
+        (reader, name if tagged else None) for reader, name in zip(readers, names, strict=True)
+    ]
 
     def read(data: bytes, pos: int) -> tuple[Any, int]:
         index, pos = _long(data, pos)
@@ -177,7 +191,8 @@ _KINDS = {_STRING: "string", _LONG: "long", _TIME: "time", _OTHER: "other"}
 def _record(fields: list[_Field]) -> Reader:
     reader: Reader = generate_reader(
         [(name, nullable, _KINDS[leaf], reader) for name, nullable, leaf, reader in fields],
-        {"_long": _long, "_EPOCH": _EPOCH, "_timedelta": timedelta})
+        {"_long": _long, "_EPOCH": _EPOCH, "_timedelta": timedelta},
+    )
     return reader
 
 

@@ -77,9 +77,11 @@ def generate_reader(fields: list[tuple[str, bool, Leaf, Any]], env: dict[str, An
         if not nullable:
             body += _read_leaf(leaf, target, f"_r{n}", "    ")
             continue
-        body += (f"    flag = data[pos]\n    pos += 1\n    if flag == 0:\n        {target} = None\n"
-                 f"    elif flag == 2:\n{_read_leaf(leaf, target, f'_r{n}', '        ')}"
-                 f"    else:\n        raise ValueError('bad union index')\n")
+        body += (
+            f"    flag = data[pos]\n    pos += 1\n    if flag == 0:\n        {target} = None\n"
+            f"    elif flag == 2:\n{_read_leaf(leaf, target, f'_r{n}', '        ')}"
+            f"    else:\n        raise ValueError('bad union index')\n"
+        )
     result = ", ".join(f"{name!r}: v{n}" for n, (name, _, _, _) in enumerate(fields))
     source = f"def read(data, pos):\n{body}    return {{{result}}}, pos\n"
     return _compile(source, {**env, **names}, "read")
@@ -94,13 +96,17 @@ def generate_writer(fields: list[tuple[str, bool, Leaf, Any]], env: dict[str, An
         env: The helpers the code calls (``put_long``, ``_long``, ``Unsupported``).
     """
     names = {f"_w{n}": writer for n, (_, _, _, writer) in enumerate(fields)}
-    body = ("    if type(value) is not dict or '-type' in value:\n"  # fastavro: "-type" = branch
-            "        raise Unsupported('not a plain record dict')\n")
+    body = (
+        "    if type(value) is not dict or '-type' in value:\n"  # fastavro: "-type" = branch
+        "        raise Unsupported('not a plain record dict')\n"
+    )
     for n, (name, nullable, leaf, _) in enumerate(fields):
         indent = "        " if nullable else "    "
         body += f"    item = value[{name!r}]\n"
         if nullable:
-            body += "    if item is None:\n        out.append(0)\n    else:\n        out.append(2)\n"
+            body += (
+                "    if item is None:\n        out.append(0)\n    else:\n        out.append(2)\n"
+            )
         if leaf == "string":
             body += _WRITE_STRING.format(i=indent)
         elif leaf == "long":

@@ -72,9 +72,13 @@ class TopicCodec:
         for index, (model, branch) in enumerate(zip(schemas.events, expanded, strict=True)):
             fullname = f"{schemas.namespace}.{model.__name__}"
             branch_schema = parse_schema(branch)
-            codec.writers[model] = Branch(fullname, _varint(index), branch_schema,
-                                          model_encoder(model, schemas.namespace),
-                                          compile_writer(branch))
+            codec.writers[model] = Branch(
+                fullname,
+                _varint(index),
+                branch_schema,
+                model_encoder(model, schemas.namespace),
+                compile_writer(branch),
+            )
             codec.models[fullname] = model
             codec.branches.append((fullname, branch_schema))
             codec.readers.append((fullname, compile_reader(branch)))
@@ -84,8 +88,11 @@ class TopicCodec:
 
     def named(self, value_id: int, key_id: int) -> TopicCodec:
         """This codec for one topic name, whose schemas are registered under these ids."""
-        return dataclasses.replace(self, value_header=HEADER.pack(MAGIC_BYTE, value_id),
-                                   key_header=HEADER.pack(MAGIC_BYTE, key_id))
+        return dataclasses.replace(
+            self,
+            value_header=HEADER.pack(MAGIC_BYTE, value_id),
+            key_header=HEADER.pack(MAGIC_BYTE, key_id),
+        )
 
     def write_value(self, topic: str, event: BaseModel) -> bytes:
         """The record value of ``event`` (header, union index, body).
@@ -155,7 +162,6 @@ class TopicCodec:
             return None
         return (name, record) if end == len(data) else None
 
-
     def read_key_fast(self, data: bytes) -> Any:
         """The key in ``data`` written with this topic's own key schema, read by the compiled
         reader; None when anything is off (the full path then names it)."""
@@ -178,22 +184,29 @@ def _varint(index: int) -> bytes:
 def read_body(where: Where, buffer: io.BytesIO, writer: Any, reader: Any) -> Any:
     """fastavro's read of one datum, its faults as `DecodeError`s."""
     try:
-        return schemaless_reader(buffer, writer, None if writer is reader else reader,
-                                 return_record_name=True, return_record_name_override=True)
+        return schemaless_reader(
+            buffer,
+            writer,
+            None if writer is reader else reader,
+            return_record_name=True,
+            return_record_name_override=True,
+        )
     except EOFError:
         raise DecodeError(*where, DecodeReason.TRUNCATED, "the record ends early") from None
     except Exception as exc:
         # Untrusted bytes can make the Avro reader fail in many ways (bad union index,
         # negative length, invalid UTF-8, failed resolution); all of them mean "not ours".
         if type(exc).__name__ == "SchemaResolutionError":
-            raise DecodeError(*where, DecodeReason.SCHEMA_MISMATCH,
-                              "the writer's schema does not resolve to this topic's") from None
+            raise DecodeError(
+                *where,
+                DecodeReason.SCHEMA_MISMATCH,
+                "the writer's schema does not resolve to this topic's",
+            ) from None
         detail = f"{type(exc).__name__}: {exc}"
         raise DecodeError(*where, DecodeReason.CORRUPT, detail[:200]) from None
 
 
-def branch_at(where: Where, buffer: io.BytesIO,
-              branches: list[tuple[str, Any]]) -> tuple[str, Any]:
+def branch_at(where: Where, buffer: io.BytesIO, branches: list[tuple[str, Any]]) -> tuple[str, Any]:
     """The union branch whose index is next in ``buffer``."""
     shift, value = 0, 0
     while True:

@@ -123,8 +123,14 @@ def _timestamp_micros(out: bytearray, value: Any) -> None:
 
 
 _PRIMITIVES: dict[str, Writer] = {
-    "null": _null, "boolean": _boolean, "int": _int, "long": _long, "float": _float,
-    "double": _double, "bytes": _bytes, "string": _string,
+    "null": _null,
+    "boolean": _boolean,
+    "int": _int,
+    "long": _long,
+    "float": _float,
+    "double": _double,
+    "bytes": _bytes,
+    "string": _string,
 }
 _LOGICAL: dict[tuple[str, str], Writer] = {("long", "timestamp-micros"): _timestamp_micros}
 
@@ -167,8 +173,13 @@ def _field(name: str, schema: Any) -> _Field | None:
     inner = schema[1] if nullable else schema
     kind = inner.get("type") if isinstance(inner, dict) else inner
     logical = inner.get("logicalType") if isinstance(inner, dict) else None
-    leaf = {("string", None): _STRING, ("long", None): _LONG,
-            ("long", "timestamp-micros"): _TIME}.get((kind, logical)) if isinstance(kind, str) else None
+    leaf = (
+        {("string", None): _STRING, ("long", None): _LONG, ("long", "timestamp-micros"): _TIME}.get(
+            (kind, logical)
+        )
+        if isinstance(kind, str)
+        else None
+    )
     if leaf is None:
         writer = compile_writer(schema)
         return None if writer is None else (name, False, _OTHER, writer)
@@ -186,7 +197,8 @@ def _record(schema: dict[str, Any]) -> Writer | None:
         return None
     writer: Writer = generate_writer(
         [(name, nullable, _KINDS[leaf], w) for name, nullable, leaf, w in filter(None, fields)],
-        {"put_long": put_long, "_long": _long, "Unsupported": Unsupported})
+        {"put_long": put_long, "_long": _long, "Unsupported": Unsupported},
+    )
     return writer
 
 
@@ -231,11 +243,16 @@ def _map(values: Writer) -> Writer:
 # What a union member accepts, for choosing a branch without fastavro's trial validation.
 # Only types that can never match two members of one of our unions are listed.
 _ACCEPTS: dict[str, Callable[[Any], bool]] = {
-    "null": lambda v: v is None, "boolean": lambda v: type(v) is bool,
-    "long": lambda v: type(v) is int, "int": lambda v: type(v) is int,
-    "double": lambda v: type(v) is float, "float": lambda v: type(v) is float,
-    "string": lambda v: type(v) is str, "bytes": lambda v: type(v) is bytes,
-    "array": lambda v: type(v) is list, "map": lambda v: type(v) is dict,
+    "null": lambda v: v is None,
+    "boolean": lambda v: type(v) is bool,
+    "long": lambda v: type(v) is int,
+    "int": lambda v: type(v) is int,
+    "double": lambda v: type(v) is float,
+    "float": lambda v: type(v) is float,
+    "string": lambda v: type(v) is str,
+    "bytes": lambda v: type(v) is bytes,
+    "array": lambda v: type(v) is list,
+    "map": lambda v: type(v) is dict,
     "record": lambda v: type(v) is dict,
 }
 
@@ -255,7 +272,9 @@ def _union(members: list[Any]) -> Writer | None:
         inner = writers[1]
         assert inner is not None
         second = members[1]
-        record = second["name"] if isinstance(second, dict) and second.get("type") == "record" else None
+        record = (
+            second["name"] if isinstance(second, dict) and second.get("type") == "record" else None
+        )
 
         def nullable(out: bytearray, value: Any) -> None:
             if value is None:
@@ -274,8 +293,11 @@ def _union(members: list[Any]) -> Writer | None:
 
 def _general_union(members: list[Any], writers: list[Writer]) -> Writer:
     kinds = [_kind(member) for member in members]
-    named = {m["name"]: i for i, m in enumerate(members)
-             if isinstance(m, dict) and m.get("type") == "record"}
+    named = {
+        m["name"]: i
+        for i, m in enumerate(members)
+        if isinstance(m, dict) and m.get("type") == "record"
+    }
     tests = [(i, _ACCEPTS.get(kind or "")) for i, kind in enumerate(kinds)]
 
     def write(out: bytearray, value: Any) -> None:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.avro import UtcDatetime
 
-__all__ = ["DEAD_LETTER_TYPES", "DeadLetter", "Header"]
+__all__ = ["DEAD_LETTER_TYPES", "DeadLetter", "DeadLetterRedriven", "Header", "dead_letter_id"]
 
 # Raw bytes are rarely UTF-8: their JSON form (API, CLI, golden files) is base64.
 _CONFIG = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
@@ -66,4 +66,37 @@ class DeadLetter(BaseModel):
     original_timestamp_ms: int | None = None
 
 
-DEAD_LETTER_TYPES: tuple[type[BaseModel], ...] = (DeadLetter,)
+def dead_letter_id(letter: DeadLetter) -> str:
+    """The id a dead letter is served and redriven by: where its record came from.
+
+    The same record refused twice (a redelivery) is one letter. A record with no offset
+    (refused before it reached a topic) is told apart by when it was refused.
+    """
+    if letter.offset >= 0:
+        return f"{letter.topic}:{letter.partition}:{letter.offset}"
+    return f"{letter.topic}:{letter.partition}:t{int(letter.failed_at.timestamp() * 1e6)}"
+
+
+class DeadLetterRedriven(BaseModel):
+    """Dead letters were sent back to their topic after a fix (written by the API).
+
+    It is on the dead-letters topic itself so that the dead-letters view folds it: a
+    letter that has been redriven is marked, and a second redrive of it sends nothing.
+
+    Attributes:
+        dead_letter_id: Which letter (``dead_letter_id`` of its record).
+        topic: The topic the original record was sent back to.
+        redriven_at: When.
+        redriven_by: Who asked, if known.
+    """
+
+    model_config = _CONFIG
+
+    type: Literal["dead_letter_redriven"] = "dead_letter_redriven"
+    dead_letter_id: str = Field(min_length=1)
+    topic: str
+    redriven_at: UtcDatetime
+    redriven_by: str | None = None
+
+
+DEAD_LETTER_TYPES: tuple[type[BaseModel], ...] = (DeadLetter, DeadLetterRedriven)

@@ -164,8 +164,10 @@ class InMemorySchemaRegistry:
                 return schema_id
             if versions and not self._compatible(self._by_id[versions[-1]], schema):
                 raise SchemaRegistryError(
-                    INCOMPATIBLE_SCHEMA, f"schema is not {self.compatibility} compatible "
-                    f"with the latest version of {subject}")
+                    INCOMPATIBLE_SCHEMA,
+                    f"schema is not {self.compatibility} compatible "
+                    f"with the latest version of {subject}",
+                )
             self._by_id.setdefault(schema_id, schema)
             versions.append(schema_id)
             return schema_id
@@ -195,8 +197,9 @@ class InMemorySchemaRegistry:
         versions = self._versions(subject)
         if schema_id not in versions:
             raise SchemaRegistryError(SCHEMA_NOT_FOUND, f"schema not registered under {subject}")
-        return RegisteredSchema(subject, versions.index(schema_id) + 1, schema_id,
-                                self._by_id[schema_id])
+        return RegisteredSchema(
+            subject, versions.index(schema_id) + 1, schema_id, self._by_id[schema_id]
+        )
 
     def get_schema(self, schema_id: int) -> str:
         """The schema text with this id.

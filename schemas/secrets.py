@@ -58,8 +58,9 @@ def template_references(template: Any) -> dict[Path, frozenset[str]]:
     return found
 
 
-def substitute(rendered: Any, where: dict[Path, frozenset[str]],
-               lookup: Callable[[str], str]) -> tuple[Any, set[str]]:
+def substitute(
+    rendered: Any, where: dict[Path, frozenset[str]], lookup: Callable[[str], str]
+) -> tuple[Any, set[str]]:
     """`rendered` with the references of `where` replaced by `lookup(name)`.
 
     Returns:
@@ -71,8 +72,11 @@ def substitute(rendered: Any, where: dict[Path, frozenset[str]],
     def walk(value: Any, path: Path) -> Any:
         if isinstance(value, str):
             names = where.get(path)
-            return value if not names else SECRET_REFERENCE.sub(
-                lambda m: _put(m, names, lookup, used), value)
+            return (
+                value
+                if not names
+                else SECRET_REFERENCE.sub(lambda m: _put(m, names, lookup, used), value)
+            )
         if isinstance(value, dict):
             return {key: walk(item, (*path, str(key))) for key, item in value.items()}
         if isinstance(value, list):
@@ -82,8 +86,9 @@ def substitute(rendered: Any, where: dict[Path, frozenset[str]],
     return walk(rendered, ()), used
 
 
-def _put(match: re.Match[str], names: frozenset[str], lookup: Callable[[str], str],
-         used: set[str]) -> str:
+def _put(
+    match: re.Match[str], names: frozenset[str], lookup: Callable[[str], str], used: set[str]
+) -> str:
     name = match.group(1)
     if name not in names:
         return match.group(0)

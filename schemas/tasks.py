@@ -72,11 +72,20 @@ class TaskRequested(BaseModel):
         """
         deadline = event.time + timedelta(seconds=event.timeout) if event.timeout else None
         return cls(
-            execution_id=event.execution_id, seq=event.seq, task_id=event.task_id,
-            step_id=event.step_id, scope=event.scope, attempt=event.attempt,
-            task_type=event.task_type, params=event.params, input=event.input,
-            idempotency_key=event.task_id, deadline=deadline, requested_at=event.time,
-            workflow_id=workflow_id, workflow_version=workflow_version,
+            execution_id=event.execution_id,
+            seq=event.seq,
+            task_id=event.task_id,
+            step_id=event.step_id,
+            scope=event.scope,
+            attempt=event.attempt,
+            task_type=event.task_type,
+            params=event.params,
+            input=event.input,
+            idempotency_key=event.task_id,
+            deadline=deadline,
+            requested_at=event.time,
+            workflow_id=workflow_id,
+            workflow_version=workflow_version,
         )
 
 

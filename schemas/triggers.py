@@ -153,8 +153,12 @@ class TriggerEvent(BaseModel):
         Absent attributes are left out, extensions sit beside the context attributes and
         ``time`` is RFC 3339 text.
         """
-        out: dict[str, Any] = {"specversion": self.specversion, "id": self.id,
-                               "source": self.source, "type": self.type}
+        out: dict[str, Any] = {
+            "specversion": self.specversion,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+        }
         for name in ("subject", "datacontenttype", "dataschema"):
             if (value := getattr(self, name)) is not None:
                 out[name] = value
@@ -177,7 +181,9 @@ class TriggerEvent(BaseModel):
         data = attributes.pop("data", None)
         encoded = attributes.pop("data_base64", None)
         content_type = attributes.pop("datacontenttype", None)
-        headers = [(f"ce_{name}", _header_text(value).encode()) for name, value in attributes.items()]
+        headers = [
+            (f"ce_{name}", _header_text(value).encode()) for name, value in attributes.items()
+        ]
         if content_type is not None:
             headers.append(("content-type", content_type.encode()))
         return headers, _binary_value(data, encoded, content_type)
@@ -216,8 +222,12 @@ def trigger_fields(record: Mapping[str, Any]) -> TriggerFields | None:
     extensions = record["extensions"]
     if extensions and _extension_problems(extensions):
         return None
-    out: dict[str, Any] = {"specversion": "1.0", "id": record["id"], "source": record["source"],
-                           "type": record["type"]}
+    out: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": record["id"],
+        "source": record["source"],
+        "type": record["type"],
+    }
     for name in _OPTIONAL_TEXT:
         if (value := record[name]) is not None:
             out[name] = value
@@ -278,11 +288,17 @@ def _extension_problems(extensions: Mapping[str, Any]) -> list[TriggerProblem]:
     problems = []
     for name, item in extensions.items():
         if not _EXTENSION_NAME.match(name) or name in _RESERVED:
-            problems.append(TriggerProblem(
-                field=name, message="extension names are lower-case a-z and 0-9 "
-                "and not a context attribute"))
-        elif isinstance(item, int) and not isinstance(item, bool) and not (
-            _INT32[0] <= item <= _INT32[1]
+            problems.append(
+                TriggerProblem(
+                    field=name,
+                    message="extension names are lower-case a-z and 0-9 "
+                    "and not a context attribute",
+                )
+            )
+        elif (
+            isinstance(item, int)
+            and not isinstance(item, bool)
+            and not (_INT32[0] <= item <= _INT32[1])
         ):
             problems.append(TriggerProblem(field=name, message="CloudEvents integers are 32-bit"))
     return problems

@@ -23,15 +23,15 @@ from schemas.codec import Codec
 from schemas.definition_events import DefinitionPublished
 from schemas.definitions import WorkflowDefinition
 from schemas.triggers import TriggerEvent
-from streams.dead_letters import DeadLetterSink
-from streams.effects import webhook_workflow
-from streams.limits import Backpressure, Completions
-from streams.processor import ExecutionProcessor
-from streams.registry import DefinitionsFeed
-from streams.rule_state import RuleStateStore
-from streams.schedules import Scheduler
-from streams.store import StateStore
-from streams.triggers import Clock, TriggerAgent, utc_now
+from streams.executions.processor import ExecutionProcessor
+from streams.executions.store import StateStore
+from streams.runtime.dead_letters import DeadLetterSink
+from streams.runtime.registry import DefinitionsFeed
+from streams.triggers.agent import Clock, TriggerAgent, utc_now
+from streams.triggers.effects import webhook_workflow
+from streams.triggers.limits import Backpressure, Completions
+from streams.triggers.rule_state import RuleStateStore
+from streams.triggers.schedules import Scheduler
 from streams.workers import ActionContext, TaskWorker, UrlGuard
 from streams.workers.pinning import guarded_client
 from streams.workers.secrets import SecretStore, StepTemplates

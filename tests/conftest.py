@@ -2,7 +2,8 @@
 
 The broker comes from, in order: `HEADWATER_KAFKA_BOOTSTRAP`; a testcontainers Kafka where a
 Docker engine answers; else a local KRaft broker fetched from Maven Central by `infra/` and
-started once for the session on a free port.
+started once for the session on a free port. A schema registry (`schema_registry_url`) is
+started the same way, only by the tests that ask for it.
 """
 
 from __future__ import annotations
@@ -52,6 +53,26 @@ def kafka_bootstrap() -> Iterator[str]:
     finally:
         cluster.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url() -> Iterator[str]:
+    """The Confluent-API base URL of a real schema registry for this session:
+    `HEADWATER_TEST_SCHEMA_REGISTRY_URL`, else Apicurio Registry fetched from Maven Central by
+    `infra/` and started once (in memory, empty), on free ports."""
+    explicit = os.environ.get("HEADWATER_TEST_SCHEMA_REGISTRY_URL")
+    if explicit:
+        yield explicit
+        return
+    from infra.registry import LocalRegistry, fetch_apicurio
+
+    registry = LocalRegistry(fetch_apicurio(), free_ports(2))
+    took = registry.start()
+    print(f"\n{registry.dist.describe()} answered in {took:.1f} s")
+    try:
+        yield registry.url
+    finally:
+        registry.stop()
 
 
 @pytest.fixture

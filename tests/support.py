@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from streams.registry import partitions_of
+from streams.runtime.registry import partitions_of
 
 
 def free_port_pair() -> int:

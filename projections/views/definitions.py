@@ -19,10 +19,10 @@ from schemas.definition_events import (
     DefinitionPublished,
     DefinitionStatus,
 )
-from schemas.definitions.versions import parse_version
+from schemas.definitions.versions import is_version_range, parse_version, version_matches
 
 __all__ = ["DefinitionRecord", "VersionView", "apply_definition_event", "definition_key",
-           "page_definitions", "read_definitions", "version_order"]
+           "page_definitions", "read_definitions", "start_refusal", "version_order"]
 
 
 class VersionView(BaseModel):
@@ -146,3 +146,31 @@ def read_definition(reader: Reader, kind: str, definition_id: str) -> Definition
     """One definition, or None."""
     data = reader.get(definition_key(kind, definition_id))
     return None if data is None else DefinitionRecord.model_validate_json(data)
+
+
+def start_refusal(record: DefinitionRecord | None, workflow_id: str,
+                  version: str | None) -> tuple[int, str] | None:
+    """Why the engine would refuse to start ``workflow_id`` at ``version``, as an HTTP status
+    and a message; None when it would start. The engine's rule: an exact version that exists
+    (whatever its status), else the newest active version in the range (or of all, for None).
+    """
+    what = f"workflow {workflow_id!r}"
+    if record is None:
+        return 404, f"{what} not found"
+    if version is not None and version in record.versions:
+        return None if record.active else (409, f"{what} has no active version")
+    if version is not None and not is_version_range(version):
+        return 422, f"version: {version!r} is neither a version nor a range (e.g. 1.2.0, ^1.2)"
+    active = [v for v, view in record.versions.items() if view.status == "active"]
+    if not active:
+        return 409, f"{what} has no active version (paused or deprecated)"
+    if version is not None and not any(_in_range(v, version) for v in active):
+        return 404, f"{what} has no active version in {version!r} (active: {', '.join(active)})"
+    return None
+
+
+def _in_range(version: str, range_: str) -> bool:
+    try:
+        return version_matches(version, range_)
+    except ValueError:
+        return False

@@ -1,4 +1,4 @@
-"""One entry point for the folds: any event of the three topics, into every view it feeds."""
+"""One entry point for the folds: any event of the source topics, into every view it feeds."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from projections.views._tx import Reader, Tx
 from projections.views.action_types import apply_action_types
 from projections.views.bodies import apply_body_event
 from projections.views.dashboard import apply_dashboard
+from projections.views.dead_letters import apply_dead_letter_event
 from projections.views.definitions import apply_definition_event
 from projections.views.executions import apply_execution_event
 from projections.views.indexes import update_indexes
 from projections.views.rule_stats import apply_rule_outcome
 from projections.views.workflow_stats import apply_workflow_stats
 from schemas.commands import GATE_PREFIX
+from schemas.dead_letters import DeadLetter, DeadLetterRedriven
 from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
 from schemas.executions import ExecutionEventBase, TaskRequested
 from schemas.outcomes import RuleFailed, RuleMatched, RuleSkipped
@@ -46,6 +48,8 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
             apply_body_event(tx, event, record)
             apply_action_types(tx, event)
         return True
+    if isinstance(event, DeadLetter | DeadLetterRedriven):
+        return apply_dead_letter_event(tx, event)
     return False
 
 

@@ -77,7 +77,11 @@ def _record_schema(model: type[BaseModel], names: _Names) -> Any:
         _field_schema(name, info, names, field_docs.get(name) or info.description)
         for name, info in model.model_fields.items()
     ]
-    schema: dict[str, Any] = {"type": "record", "name": model.__name__, "namespace": names.namespace}
+    schema: dict[str, Any] = {
+        "type": "record",
+        "name": model.__name__,
+        "namespace": names.namespace,
+    }
     summary = _summary(model)
     if summary:
         schema["doc"] = summary

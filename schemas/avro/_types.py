@@ -130,7 +130,10 @@ class UnionOf:
 Node = Primitive | Timestamp | Uuid | StrEnum | Json | Nullable | Array | MapOf | Record | UnionOf
 
 _ALIAS_TYPES: tuple[type, ...] = tuple(
-    {typing_extensions.TypeAliasType, getattr(typing, "TypeAliasType", typing_extensions.TypeAliasType)}
+    {
+        typing_extensions.TypeAliasType,
+        getattr(typing, "TypeAliasType", typing_extensions.TypeAliasType),
+    }
 )
 
 # pydantic's constrained datetimes are marker classes at runtime, not datetime subclasses.

@@ -77,9 +77,12 @@ class TopicSchemas:
 
 def _catalogue() -> dict[str, TopicSchemas]:
     entries = [
-        TopicSchemas("triggers", "string", (TriggerEvent,), "correlation key: the CloudEvent subject"),
-        TopicSchemas("definitions", "string", DEFINITION_EVENT_TYPES,
-                     "definition key: <kind>:<id>@<version>"),
+        TopicSchemas(
+            "triggers", "string", (TriggerEvent,), "correlation key: the CloudEvent subject"
+        ),
+        TopicSchemas(
+            "definitions", "string", DEFINITION_EVENT_TYPES, "definition key: <kind>:<id>@<version>"
+        ),
         TopicSchemas("commands", "string", COMMAND_TYPES, "execution id"),
         TopicSchemas("executions", "string", EXECUTION_EVENT_TYPES, "execution id"),
         TopicSchemas("tasks", "string", TASK_EVENT_TYPES, "execution id"),

@@ -18,7 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.expressions import ExpressionError, compile_expression, json_path_key
+from schemas.expressions import (
+    ExpressionError,
+    compile_expression,
+    compile_regex,
+    json_path_key,
+)
 
 COMPARISONS = frozenset({"$eq", "$neq", "$gt", "$gte", "$lt", "$lte"})
 _FIELD = re.compile(r"^(?:\$i|[^$.][^.]*)(?:\.[^.]+)*$")
@@ -217,9 +222,9 @@ class _Parser:
             self.fail(path, "invalid_regex", f"{key} takes a regular expression string")
             return None
         try:
-            re.compile(pattern)
-        except (re.error, RecursionError, OverflowError) as exc:
-            self.fail(path, "invalid_regex", f"not a regular expression: {exc}")
+            compile_regex(pattern, ignore_case=key == "$imt")
+        except ExpressionError as exc:
+            self.fail(path, "invalid_regex", exc.message)
             return None
         return Match(field, pattern, key == "$imt")
 
@@ -228,12 +233,15 @@ class _Parser:
             return None
         if isinstance(value, dict):
             ref = value.get("$m")
-            if len(value) != 1 or not isinstance(ref, str) or not _FIELD.match(ref):
+            if len(value) != 1 or not isinstance(ref, str):
                 self.fail(
                     path,
                     "unknown_operator",
                     'a compared value is a scalar or {"$m": "other.field"}',
                 )
+                return None
+            # The other field is read where this one is: the item inside $iall/$iany.
+            if not self.field_ok(ref, path + '["$m"]'):
                 return None
             return Compare(op, field, FieldRef(ref))
         if isinstance(value, list):
@@ -241,6 +249,12 @@ class _Parser:
             return None
         if op not in ("$eq", "$neq") and (value is None or isinstance(value, bool)):
             self.fail(path, "invalid_condition", f"{op} compares numbers or strings")
+            return None
+        if isinstance(value, float) and value != value:
+            self.fail(path, "invalid_condition", f"{op} cannot compare with NaN")
+            return None
+        if value is not None and not isinstance(value, str | int | float):
+            self.fail(path, "invalid_condition", "compare with a JSON scalar")
             return None
         return Compare(op, field, value)
 
@@ -257,17 +271,24 @@ class _Parser:
         return True
 
 
-def condition_expressions(condition: Any, path: str = "$") -> list[tuple[str, str]]:
-    """`(json_path, source)` of every `$expr` in a condition, at any depth."""
-    found: list[tuple[str, str]] = []
+def condition_expressions(
+    condition: Any, path: str = "$", *, in_items: bool = False
+) -> list[tuple[str, str, bool]]:
+    """`(json_path, source, in_items)` of every `$expr` in a condition, at any depth.
+
+    `in_items` is true inside `$iall`/`$iany`, where the expression reads the list item
+    as `item` instead of the event as `event`.
+    """
+    found: list[tuple[str, str, bool]] = []
     if isinstance(condition, dict):
         for key, value in condition.items():
             here = path + json_path_key(str(key))
             if key == "$expr" and isinstance(value, str):
-                found.append((here, value))
+                found.append((here, value, in_items))
             else:
-                found += condition_expressions(value, here)
+                inner = in_items or key in ("$iall", "$iany")
+                found += condition_expressions(value, here, in_items=inner)
     elif isinstance(condition, list):
         for i, item in enumerate(condition):
-            found += condition_expressions(item, f"{path}[{i}]")
+            found += condition_expressions(item, f"{path}[{i}]", in_items=in_items)
     return found

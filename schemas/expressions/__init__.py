@@ -12,6 +12,13 @@ Example:
     {'to': 'a@b.c', 'n': 2}
 """
 
+from schemas.expressions._cost import (
+    COST_BUDGET,
+    GUARANTEED_NODES,
+    GUARANTEED_RANGE,
+    GUARANTEED_TEXT,
+    Shape,
+)
 from schemas.expressions._expression import (
     CONTEXT_NAMES,
     EXTENSION_FUNCTIONS,
@@ -34,21 +41,30 @@ from schemas.expressions._mapping import (
     mapping_variables,
     render_mapping,
 )
+from schemas.expressions._regex import MAX_REGEX_CHARS, Matcher, compile_regex
 
 __all__ = [
     "CONTEXT_NAMES",
+    "COST_BUDGET",
     "EXTENSION_FUNCTIONS",
+    "GUARANTEED_NODES",
+    "GUARANTEED_RANGE",
+    "GUARANTEED_TEXT",
     "MAX_INPUT_BYTES",
     "MAX_INPUT_NODES",
     "MAX_MACRO_NESTING",
     "MAX_NESTING",
+    "MAX_REGEX_CHARS",
     "MAX_SOURCE_BYTES",
     "CompiledMapping",
     "Expression",
     "ExpressionError",
+    "Matcher",
+    "Shape",
     "check_context",
     "compile_expression",
     "compile_mapping",
+    "compile_regex",
     "json_path_key",
     "mapping_expressions",
     "mapping_variables",

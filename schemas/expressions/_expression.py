@@ -11,7 +11,7 @@ from typing import Any
 
 import cel
 
-from schemas.expressions import _scan
+from schemas.expressions import _cost, _scan
 
 MAX_SOURCE_BYTES = 4096
 """Longest expression source accepted, in UTF-8 bytes."""
@@ -75,8 +75,26 @@ _NATIVE_FUNCTIONS = frozenset(
 )
 
 
+class ExpressionTooCostly(Exception):
+    """Raised inside an extension function whose result would outgrow the input limit."""
+
+
 def _join(items: list[Any], sep: str = "") -> str:
     return sep.join(items)
+
+
+def _replace(text: str, old: str, new: str, count: int = -1) -> str:
+    """`str.replace`, refusing before it builds a string over `MAX_INPUT_BYTES`.
+
+    One replace of a long string by itself squares the length: checked before building.
+    """
+    grows = len(new) - len(old)
+    if grows > 0:
+        found = text.count(old) if old else len(text) + 1
+        found = found if count < 0 else min(found, count)
+        if len(text) + found * grows > MAX_INPUT_BYTES:
+            raise ExpressionTooCostly(f"replace would build more than {MAX_INPUT_BYTES} characters")
+    return text.replace(old, new, count)
 
 
 # A few cel-go extension functions, each linear in its input, so cost stays bounded.
@@ -86,7 +104,7 @@ EXTENSION_FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "trim": str.strip,
     "split": str.split,
     "join": _join,
-    "replace": str.replace,
+    "replace": _replace,
     "indexOf": str.find,
     "substring": lambda s, start, end=None: s[start:end],
     "min": lambda *xs: min(xs[0] if len(xs) == 1 else xs),
@@ -116,17 +134,34 @@ class ExpressionError(Exception):
 class Expression:
     """A compiled CEL expression. Build it with `compile_expression`."""
 
-    __slots__ = ("_functions", "_program", "source", "steps_read", "variables", "vars_read")
+    __slots__ = (
+        "_functions",
+        "_model",
+        "_paths",
+        "_program",
+        "source",
+        "steps_read",
+        "variables",
+        "vars_read",
+    )
 
     def __init__(self, source: str, program: cel.Program, tokens: list[_scan.Token]) -> None:
         self.source = source
         self._program = program
         referenced = set(program.functions())
         self._functions = {n: f for n, f in EXTENSION_FUNCTIONS.items() if n in referenced}
-        names = set(program.variables()) - _scan.bound_names(tokens)
-        self.variables: frozenset[str] = frozenset(names - set(self._functions))
+        read = set(program.variables()) - set(self._functions)
+        bound = _scan.bound_names(tokens)
+        self.variables: frozenset[str] = frozenset(read - bound)
         self.vars_read: frozenset[str] = _scan.member_reads(tokens, "vars")
         self.steps_read: frozenset[str] = _scan.member_reads(tokens, "steps")
+        # A macro variable named like a context variable (`input.map(input, ...)`) hides it
+        # in part of the source: that variable is passed whole.
+        context_names = frozenset((read - bound) | (bound & CONTEXT_NAMES))
+        paths = _cost.read_paths(tokens, context_names)
+        whole = frozenset({()})
+        self._paths = {n: whole if n in bound else p for n, p in paths.items()}
+        self._model = _cost.cost_model(tokens, context_names)
 
     def __repr__(self) -> str:
         return f"Expression({self.source!r})"
@@ -148,10 +183,20 @@ class Expression:
         """
         if not size_checked:
             check_context(context)
-        env = {**context, **self._functions} if self._functions else dict(context)
+        env = self.narrow(context)
+        units = self._model.units(_cost.measure(env))
+        if units > _cost.COST_BUDGET:
+            raise ExpressionError(
+                "expression_too_costly",
+                f"estimated cost {units} is over the budget of {_cost.COST_BUDGET} "
+                "for this input (see docs/language.md, 'Cost')",
+            )
+        env.update(self._functions)
         try:
             result = self._program.execute(env)
         except Exception as exc:  # the CEL binding raises a zoo of builtin types
+            if ExpressionTooCostly.__name__ in str(exc):
+                raise ExpressionError("expression_too_costly", _short(exc)) from exc
             raise ExpressionError("evaluation_error", _short(exc)) from exc
         except BaseException as exc:
             # A Rust panic surfaces as pyo3's PanicException, a BaseException.
@@ -159,6 +204,18 @@ class Expression:
                 raise
             raise ExpressionError("evaluation_error", _short(exc)) from None
         return to_json(result)
+
+    def narrow(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        """Only the parts of the context this expression reads (same result, less to convert)."""
+        return {
+            name: _cost.prune(context[name], paths)
+            for name, paths in self._paths.items()
+            if name in context
+        }
+
+    def cost(self, shape: _cost.Shape) -> int:
+        """The cost bound of evaluating on inputs of this shape, in units."""
+        return self._model.units(shape)
 
 
 def _short(exc: BaseException) -> str:
@@ -171,7 +228,9 @@ def compile_expression(source: str) -> Expression:
     """Compile CEL source once; the same source returns the cached `Expression`.
 
     Raises:
-        ExpressionError: `too_long`, `too_deep`, `syntax_error` or `unknown_function`.
+        ExpressionError: `too_long`, `too_deep`, `syntax_error`, `unknown_function`, or
+            `expression_too_costly` when its cost bound on the guaranteed input shape
+            (`GUARANTEED_NODES`, `GUARANTEED_RANGE`, `GUARANTEED_TEXT`) is over the budget.
     """
     if not isinstance(source, str):
         raise ExpressionError("syntax_error", "an expression must be a string")
@@ -197,7 +256,16 @@ def compile_expression(source: str) -> Expression:
     unknown = [f for f in program.functions() if not _is_known_function(f)]
     if unknown:
         raise ExpressionError("unknown_function", f"unknown function {unknown[0]!r}")
-    return Expression(source, program, tokens)
+    expression = Expression(source, program, tokens)
+    bound = expression.cost(_cost.GUARANTEED)
+    if bound > _cost.COST_BUDGET:
+        raise ExpressionError(
+            "expression_too_costly",
+            f"on inputs of {_cost.GUARANTEED_NODES} values with lists of "
+            f"{_cost.GUARANTEED_RANGE} items its cost bound is {bound}, over the budget of "
+            f"{_cost.COST_BUDGET}; nest fewer comprehensions or read less inside them",
+        )
+    return expression
 
 
 def _is_known_function(name: str) -> bool:

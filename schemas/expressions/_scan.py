@@ -78,6 +78,11 @@ def macro_depth(tokens: list[Token]) -> int:
     return deepest
 
 
+def is_macro_call(tokens: list[Token], i: int) -> bool:
+    """Whether token `i` names a comprehension macro called as a method (`.map`)."""
+    return _macro_call_at(tokens, i)
+
+
 def _macro_call_at(tokens: list[Token], i: int) -> bool:
     return (
         i >= 1

@@ -10,6 +10,9 @@ from schemas.expressions import Expression, ExpressionError, compile_expression,
 from schemas.validation._graph import FlowGraph
 from schemas.validation._report import Problem
 
+ITEM_NAMES = frozenset({"item"})
+"""What a `$expr` inside `$iall`/`$iany` reads: the list item (as the worker binds it)."""
+
 
 class ExpressionChecker:
     """Collects problems of the expressions in one definition.
@@ -38,8 +41,9 @@ class ExpressionChecker:
         """Check a durable_rules-style condition and its `$expr` parts."""
         for problem in check_condition(value, path):
             self.errors.append(Problem(problem.path, problem.code, problem.message))
-        for where, source in condition_expressions(value, path):
-            self.expression(source, where, names, None, report_compile=False)
+        for where, source, in_items in condition_expressions(value, path):
+            scope = ITEM_NAMES if in_items else names
+            self.expression(source, where, scope, None, report_compile=False)
 
     def expression(
         self,

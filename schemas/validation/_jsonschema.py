@@ -34,7 +34,14 @@ def _optional_step_type(schema: dict[str, Any]) -> None:
     # Authors may leave out a step's `type` (it is inferred from `action:`, `for_each:` …), but
     # pydantic exports discriminators as required; each step schema forbids the others' keys, so
     # `oneOf` still picks exactly one.
-    for name in ("ActionStep", "ConditionStep", "LoopStep", "ParallelStep", "SubprocessStep", "WaitStep"):
+    for name in (
+        "ActionStep",
+        "ConditionStep",
+        "LoopStep",
+        "ParallelStep",
+        "SubprocessStep",
+        "WaitStep",
+    ):
         definition = schema.get("$defs", {}).get(name)
         if definition and "type" in definition.get("required", []):
             definition["required"] = [r for r in definition["required"] if r != "type"]

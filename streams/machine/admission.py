@@ -2,7 +2,7 @@
 
 A start (or a retry) of a limited workflow emits `ExecutionQueued` with a fresh ticket
 (``<execution id>:slot<seq>``); the engine asks the workflow's gate for a slot
-(`streams.routing.gate_follow_ups`). `GrantSlot` for that ticket starts (or resumes) the
+(`streams.executions.routing.gate_follow_ups`). `GrantSlot` for that ticket starts (or resumes) the
 execution; a grant the execution does not wait for is given back with `SlotReturned`. When the
 execution ends, the engine releases its ticket, which also takes a queued execution that was
 cancelled out of the gate's queue.

@@ -40,6 +40,7 @@ from schemas.executions import (
 from schemas.executions import TimerFired as TimerFiredEvent
 from schemas.expressions import ExpressionError
 from streams.machine import admission, flow, steps
+from streams.machine.kinds import KINDS
 from streams.machine.plan import Plan, compile_plan
 from streams.machine.state import State, split_path
 from streams.machine.tx import BudgetExceeded, Tx
@@ -79,7 +80,7 @@ def apply_command(
         return [], state
     if state is None and not isinstance(command, StartExecution):
         return [], None
-    tx = Tx(state.copy() if state is not None else None, plan, command)
+    tx = Tx(state.copy() if state is not None else None, plan, command, KINDS)
     try:
         _dispatch(tx, command)
         flow.run_queue(tx)
@@ -91,7 +92,7 @@ def apply_command(
     except Exception as exc:  # a bug must not stop the partition: refuse the command
         if state is None:
             return [], None
-        tx = Tx(state.copy(), plan, command)
+        tx = Tx(state.copy(), plan, command, KINDS)
         _reject(tx, "internal_error", f"{type(exc).__name__}: {exc}"[:500])
     return tx.events, tx._state
 
@@ -204,11 +205,13 @@ def _timer_fired(tx: Tx, command: TimerFired) -> None:
         return
     scope, step_id = split_path(timer.step)
     if timer.purpose == "retry":
-        steps.restart(tx, scope, step_id)
+        restart = tx.kind(scope, step_id).restart
+        assert restart is not None, "only retried kinds schedule retry timers"
+        restart(tx, scope, step_id)
     elif timer.purpose == "wait":
         flow.finish_step(tx, scope, step_id, None)
     else:
-        steps.step_timed_out(tx, timer.step)
+        tx.kind(scope, step_id).timed_out(tx, timer.step)
 
 
 def _signal_received(tx: Tx, command: SignalReceived) -> None:

@@ -30,7 +30,6 @@ from schemas.executions import (
     VariablesUpdated,
 )
 from schemas.expressions import ExpressionError
-from streams.machine import containers, steps
 from streams.machine.backoff import retry_delay
 from streams.machine.plan import END
 from streams.machine.state import ACTIVE_STEP, join_path, split_path
@@ -85,7 +84,8 @@ def run_queue(tx: Tx) -> None:
             return
         step = tx.step_state(scope, step_id)
         if step is not None and step.status == "scheduled":
-            steps.begin(tx, scope, step_id)
+            plan = tx.step_plan(scope, step_id)
+            tx.kinds[plan.type].begin(tx, scope, step_id, plan)
 
 
 def start_scope(tx: Tx, scope: str) -> None:
@@ -236,10 +236,9 @@ def end_scope(
     owner = tx.state.scopes[scope]
     output = owner.steps[owner.last].output if owner.last is not None else None
     outer, step_id = split_path(container)
-    if tx.step_plan(outer, step_id).type == "loop":
-        containers.iteration_ended(tx, outer, step_id, int(index), status, output, error)
-    else:
-        containers.branch_ended(tx, outer, step_id, int(index), status, output, error)
+    child_ended = tx.kind(outer, step_id).child_ended
+    assert child_ended is not None, "only a container has child scopes"
+    child_ended(tx, outer, step_id, int(index), status, output, error)
 
 
 def fail_scope(tx: Tx, scope: str, error: ErrorInfo, origin: str | None) -> None:

@@ -5,7 +5,7 @@ Loops and parallel steps are in `streams.machine.containers`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
@@ -23,40 +23,36 @@ from schemas.executions import (
     TaskRequested,
 )
 from schemas.expressions import ExpressionError
-from streams.machine import containers, flow
+from streams.machine import flow
 from streams.machine.plan import StepPlan, parse_iso
 from streams.machine.state import split_path
 from streams.machine.tx import Tx
 
 __all__ = [
-    "begin",
+    "begin_action",
+    "begin_condition",
+    "begin_subprocess",
+    "begin_wait",
     "find_event_waiter",
     "find_signal_waiter",
-    "restart",
+    "restart_action",
+    "restart_subprocess",
     "step_timed_out",
 ]
 
 
-def begin(tx: Tx, scope: str, step_id: str) -> None:
-    """Start a scheduled step according to its type."""
-    plan = tx.step_plan(scope, step_id)
-    if plan.type == "loop":
-        containers.begin_loop(tx, scope, step_id, plan)
-    elif plan.type == "parallel":
-        containers.begin_parallel(tx, scope, step_id, plan)
-    else:
-        _BEGIN[plan.type](tx, scope, step_id, plan)
-
-
-def restart(tx: Tx, scope: str, step_id: str) -> None:
-    """A retry timer fired: start the next attempt of an action or subprocess step."""
-    plan = tx.step_plan(scope, step_id)
+def restart_action(tx: Tx, scope: str, step_id: str) -> None:
+    """A retry timer fired: start the next attempt of an action step."""
     step = tx.step_state(scope, step_id)
     assert step is not None
-    if plan.type == "action":
-        _begin_action(tx, scope, step_id, plan, step.attempt + 1)
-    else:
-        _begin_subprocess(tx, scope, step_id, plan, step.attempt + 1)
+    begin_action(tx, scope, step_id, tx.step_plan(scope, step_id), step.attempt + 1)
+
+
+def restart_subprocess(tx: Tx, scope: str, step_id: str) -> None:
+    """A retry timer fired: start the next attempt of a subprocess step."""
+    step = tx.step_state(scope, step_id)
+    assert step is not None
+    begin_subprocess(tx, scope, step_id, tx.step_plan(scope, step_id), step.attempt + 1)
 
 
 def _start_timeout(tx: Tx, scope: str, step_id: str, plan: StepPlan) -> None:
@@ -68,7 +64,7 @@ def _render_input(tx: Tx, plan: StepPlan, context: Mapping[str, Any]) -> Any:
     return plan.input(context) if plan.input is not None else None
 
 
-def _begin_action(
+def begin_action(
     tx: Tx, scope: str, step_id: str, plan: StepPlan, attempt: int = 1
 ) -> None:
     step = plan.step
@@ -88,7 +84,7 @@ def _begin_action(
     _start_timeout(tx, scope, step_id, plan)
 
 
-def _begin_condition(tx: Tx, scope: str, step_id: str, plan: StepPlan) -> None:
+def begin_condition(tx: Tx, scope: str, step_id: str, plan: StepPlan) -> None:
     tx.emit(StepStarted, scope=scope, step_id=step_id, attempt=1)
     context = tx.context(scope)
     chosen: int | None = None
@@ -112,7 +108,7 @@ def _begin_condition(tx: Tx, scope: str, step_id: str, plan: StepPlan) -> None:
     flow.finish_step(tx, scope, step_id, output, target=target, skip=others)
 
 
-def _begin_subprocess(
+def begin_subprocess(
     tx: Tx, scope: str, step_id: str, plan: StepPlan, attempt: int = 1
 ) -> None:
     step = plan.step
@@ -138,7 +134,7 @@ def _begin_subprocess(
     _start_timeout(tx, scope, step_id, plan)
 
 
-def _begin_wait(tx: Tx, scope: str, step_id: str, plan: StepPlan) -> None:
+def begin_wait(tx: Tx, scope: str, step_id: str, plan: StepPlan) -> None:
     step = plan.step
     assert isinstance(step, WaitStep)
     if step.signal is not None:
@@ -248,11 +244,3 @@ def step_timed_out(tx: Tx, path: str) -> None:
     for index in list(step.active):
         flow.cancel_child_scope(tx, scope, step_id, index, "timeout")
     flow.fail_step(tx, scope, step_id, error.model_copy(update={"retryable": False}))
-
-
-_BEGIN: dict[str, Callable[[Tx, str, str, StepPlan], None]] = {
-    "action": _begin_action,
-    "condition": _begin_condition,
-    "subprocess": _begin_subprocess,
-    "wait": _begin_wait,
-}

@@ -8,10 +8,12 @@ construction, the fold of the events it returned.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas.commands import CommandBase
+from schemas.commands import CommandBase, ErrorInfo
 from schemas.executions import ExecutionEventBase
 from streams.machine.context import ExpressionContext, scope_chain
 from streams.machine.evolve import apply
@@ -19,7 +21,7 @@ from streams.machine.plan import Plan, ScopePlan, StepPlan
 from streams.machine.state import State, StepState
 from streams.machine.trusted import build_event
 
-__all__ = ["STEP_BUDGET", "BudgetExceeded", "Tx", "scope_chain"]
+__all__ = ["STEP_BUDGET", "BudgetExceeded", "StepKind", "Tx", "scope_chain"]
 
 STEP_BUDGET = 10_000
 """Most steps one command may start; bounds a cycle of steps that never wait."""
@@ -29,13 +31,48 @@ class BudgetExceeded(Exception):
     """Raised inside `decide` when a command starts more than `STEP_BUDGET` steps."""
 
 
+ChildEnded = Callable[["Tx", str, str, int, str, Any, ErrorInfo | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StepKind:
+    """What one step type does at the moments `flow` and `decide` hand over to it.
+
+    `flow` finds a step's kind in the table the `Tx` carries (`streams.machine.kinds.KINDS`)
+    instead of importing the modules that implement the kinds: adding a step type touches
+    the table and its own module, and `flow` stays below `steps` and `containers`.
+
+    Attributes:
+        begin: Start a scheduled step: ``(tx, scope, step_id, plan)``.
+        timed_out: Its timeout fired: ``(tx, path)``.
+        restart: A retry timer fired, start the next attempt: ``(tx, scope, step_id)``
+            (None: the kind is never retried).
+        child_ended: One of its child scope instances ended: ``(tx, scope, step_id, index,
+            status, output, error)`` (None: the kind has no child scopes).
+    """
+
+    begin: Callable[[Tx, str, str, StepPlan], None]
+    timed_out: Callable[[Tx, str], None]
+    restart: Callable[[Tx, str, str], None] | None = None
+    child_ended: ChildEnded | None = None
+
+
 class Tx:
-    """The mutable working area of one `decide` call (never shared, never kept)."""
+    """The mutable working area of one `decide` call (never shared, never kept).
 
-    __slots__ = ("_state", "budget", "command", "events", "plan", "queue")
+    Args:
+        state: The execution's state before the command (None before it started).
+        plan: The compiled definition.
+        command: The command being decided.
+        kinds: Step type -> its `StepKind` (`streams.machine.kinds.KINDS`).
+    """
 
-    def __init__(self, state: State | None, plan: Plan, command: CommandBase) -> None:
+    __slots__ = ("_state", "budget", "command", "events", "kinds", "plan", "queue")
+
+    def __init__(self, state: State | None, plan: Plan, command: CommandBase,
+                 kinds: Mapping[str, StepKind]) -> None:
         self._state = state
+        self.kinds = kinds
         self.plan = plan
         self.command = command
         self.events: list[Any] = []
@@ -83,6 +120,10 @@ class Tx:
     def step_plan(self, scope: str, step_id: str) -> StepPlan:
         """The plan of a step in a live scope instance."""
         return self.scope_plan(scope).steps[step_id]
+
+    def kind(self, scope: str, step_id: str) -> StepKind:
+        """The behaviour of a step's type."""
+        return self.kinds[self.step_plan(scope, step_id).type]
 
     def step_state(self, scope: str, step_id: str) -> StepState | None:
         """The state of a step, if its scope is live and the step was reached."""

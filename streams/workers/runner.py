@@ -6,7 +6,7 @@ their answers are produced, and only then are the task offsets committed. A cras
 commit reruns those tasks: answers carry ids derived from the task id, so the execution applies
 one answer per task, and HTTP requests carry the task's idempotency key for the far side.
 
-Answers go out as one record batch per `hw.commands` partition (`streams.outbox`), their
+Answers go out as one record batch per `hw.commands` partition (`streams.runtime.outbox`), their
 partition computed here as the default partitioner would (the processor requires it), instead
 of one `send()` each: a send costs more than running a `transform`.
 """
@@ -25,8 +25,8 @@ from aiokafka.partitioner import murmur2
 from schemas.codec import Codec, DecodeError, EncodeError
 from schemas.commands import CommandBase, ErrorInfo, TaskCompleted, TaskFailed
 from schemas.tasks import TaskRequested
-from streams.dead_letters import DeadLetterSink
-from streams.outbox import Outbox
+from streams.runtime.dead_letters import DeadLetterSink
+from streams.runtime.outbox import Outbox
 from streams.workers.actions import ACTIONS, MAX_DELAY_S, ActionContext, TaskError, run_action
 
 __all__ = ["TaskWorker", "answer"]

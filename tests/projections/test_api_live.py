@@ -41,4 +41,4 @@ async def test_views_follow_the_log_and_report_lag(kafka_bootstrap: str, hw_topi
             await asyncio.sleep(0.1)
         assert body and body["summary"]["status"] == "completed"  # type: ignore[index]
         lag = (await client.get("/views/lag")).json()
-        assert lag["total"] == 0 and len(lag["partitions"]) == 6 + 6 + 1
+        assert lag["total"] == 0 and len(lag["partitions"]) == 6 + 6 + 1 + 6

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from projections.access import Principal
 from projections.auth import TokenTable
+from schemas.dead_letters import DeadLetter
 from tests.projections.apikit import client_of, make_api, owned
-from tests.projections.histories import Execution
+from tests.projections.histories import T0, Execution
 
 pytestmark = pytest.mark.kafka
 
@@ -40,9 +41,13 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     ("view", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": OK},
     ("run", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": 403},
     ("edit", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": 403, "oscar": 403, "vic": 403},
+    ("admin", "global"): {"root": OK, "alice": 403, "eve": 403, "olga": 403, "oscar": 403, "vic": 403},
 }
 
 Call = Callable[[httpx.AsyncClient, str], Any]
+RULE_BODY = {"id": "r-alice", "name": "R", "owner": "alice", "trigger": {"event_type": "t"},
+             "actions": [{"type": "start_workflow", "workflow_id": "team"}]}
+TEST_EVENT = {"id": "e1", "source": "s", "type": "t", "data": {}}
 
 
 def _definition(x: str) -> dict[str, Any]:
@@ -73,6 +78,8 @@ RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "rule stats": ("view", lambda c, _: c.get("/rules/r-alice/stats")),
     "get rule": ("view", lambda c, _: c.get("/definitions/rule/r-alice")),
     "get rule (catalogue)": ("view", lambda c, _: c.get("/rules/r-alice")),
+    "test rule by id": ("view", lambda c, _: c.post("/rules/test", json={
+        "rule_id": "r-alice", "event": TEST_EVENT})),
     "rule status": ("edit", lambda c, _: c.post("/definitions/rule/r-alice/versions/1.0.0/status",
                                                 json={"status": "deprecated"})),
 }
@@ -82,6 +89,8 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "list workflows": ("view", lambda c, _: c.get("/workflows")),
     "list rules": ("view", lambda c, _: c.get("/rules")),
     "dashboard": ("view", lambda c, _: c.get("/dashboard")),
+    "test inline rule": ("view", lambda c, _: c.post("/rules/test", json={
+        "rule": RULE_BODY, "event": TEST_EVENT})),
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
     "bulk": ("run", lambda c, _: c.post("/executions/bulk", json={"action": "retry"})),
@@ -91,6 +100,11 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "test inline": ("view", lambda c, _: c.post("/workflows/test", json={"definition": {
         "id": "v", "name": "V", "steps": [{"id": "a", "action": "log"}]}})),
     "list action types": ("view", lambda c, _: c.get("/actions")),
+    "list dead letters": ("run", lambda c, _: c.get("/dead-letters")),
+    "get dead letter": ("run", lambda c, _: c.get("/dead-letters/hw.triggers:0:1")),
+    "redrive dead letters": ("run", lambda c, _: c.post("/dead-letters/redrive",
+                                                        json={"ids": ["nope"], "dry_run": True})),
+    "rebuild progress": ("admin", lambda c, _: c.get("/admin/views/rebuild")),
     "publish new": ("edit", lambda c, _: c.post("/definitions", json={
         "id": "brand-new", "name": "New", "steps": [{"id": "a", "action": "log"}]})),
 }
@@ -101,7 +115,9 @@ def _views() -> list[BaseModel]:
         owned("workflow", "mine", "alice", collaborators=["olga"], visibility="private",
               steps=[{"id": "a", "action": "log"}]),
         owned("workflow", "team", "alice", steps=[{"id": "a", "action": "log"}]),
-        owned("rule", "r-alice", "alice")]
+        owned("rule", "r-alice", "alice").model_copy(update={"definition": RULE_BODY})]
+    events.append(DeadLetter(topic="hw.triggers", partition=0, offset=1, value=b"{}",
+                             reason="invalid_cloudevent", failed_at=T0))
     for x in ("mine", "team"):
         events += Execution(f"x-{x}", workflow_id=x).started().events
         events += Execution(f"x-{x}-failed", workflow_id=x).started().step_failed("b").failed().events

@@ -1,25 +1,24 @@
 """Schemathesis against /openapi.json: no 5xx, and every response fits its declared schema.
 
-The API is served by uvicorn (its own thread and loop) over views with a few executions and
-definitions, writing to the real broker. Bounded: a few examples per operation
-(``HEADWATER_FUZZ_EXAMPLES``, default 10), well under a minute.
+The API runs in a process of its own (``tests.projections.fuzz_server``: why, in its
+docstring) over views with a few executions and definitions, writing to the real broker.
+Bounded: a few examples per operation (``HEADWATER_FUZZ_EXAMPLES``, default 10), well under a
+minute.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import os
-import pkgutil
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import schemathesis
-import schemathesis.specs.openapi.schemas  # imported early: see the comment below
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -28,17 +27,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.projections.apikit import make_api, owned
-from tests.projections.histories import Execution, matched
 from tests.support import free_ports
-
-# schemathesis imports parts of itself lazily (its OpenAPI support, its auth providers…), and
-# pytest compiles them (it rewrites plugin modules); compiling while uvicorn's thread also
-# compiles trips CPython 3.11's AST recursion counter, which threads share. So every
-# schemathesis module is imported here, before any thread starts.
-for _module in pkgutil.walk_packages(schemathesis.__path__, "schemathesis."):
-    with contextlib.suppress(Exception):
-        importlib.import_module(_module.name)
 
 pytestmark = [pytest.mark.kafka,
               # schemathesis' own strategies use `random`; not ours to fix
@@ -46,28 +35,35 @@ pytestmark = [pytest.mark.kafka,
 
 EXAMPLES = int(os.environ.get("HEADWATER_FUZZ_EXAMPLES", "10"))
 ENDLESS = {("GET", "/events")}  # a live stream never ends; it is tested in test_live.py
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def served_url(kafka_bootstrap: str, hw_topics: dict[str, str]) -> Iterator[str]:
-    events = [owned("workflow", "wf"), owned("rule", "r1"), matched("r1", "e1"),
-              *Execution("x1").started().step_ok("a").completed().events,
-              *Execution("x2").started().step_failed("b").failed("b").events]
-    api = make_api(kafka_bootstrap, hw_topics, events, project=True)
     port = free_ports(1)
-    server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    # The server's own first-request imports happen now, not while schemathesis compiles.
-    for path in ("/health", "/openapi.json", "/executions", "/definitions"):
-        httpx.get(f"http://127.0.0.1:{port}{path}", timeout=10)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.projections.fuzz_server", kafka_bootstrap,
+         orjson.dumps(hw_topics).decode(), str(port)], cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60  # a loaded machine imports slowly
+        while True:
+            assert server.poll() is None, f"the API process exited with {server.returncode}"
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the API process did not answer in 60 s"
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def test_no_server_errors_and_responses_fit_the_schema(served_url: str) -> None:

@@ -1,11 +1,11 @@
-"""The web UI: the API serves it, every API call its JavaScript makes exists in the OpenAPI
-document, its bundled templates are the examples, and its pure JS parts pass ``node --test``."""
+"""The web UI as the API serves it: the built single-page app at ``/ui`` with a fallback to
+``index.html`` for client-side routes, what the UI takes from the Python side is current
+(OpenAPI types, definition schemas, templates), and the app's own unit tests (vitest) pass."""
 
 from __future__ import annotations
 
 import json
-import os
-import re
+import runpy
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -14,175 +14,118 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+import projections.api
 from projections import create_api
-from projections.api import UI_DIR
 from projections.store import MemoryStore
-from schemas.validation import load_definition
+from schemas.validation import definition_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-JS_FILES = sorted((UI_DIR / "js").rglob("*.js"))
-# call("GET", "/executions/${seg(id)}", …) and stream(`/events`, …): the UI's only doors to the API.
-CALL = re.compile(r"""\bcall\(\s*"(GET|POST)",\s*[`"'](/[^`"']*)[`"']""")
-STREAM = re.compile(r"""\bstream\(\s*[`"'](/[^`"']*)[`"']""")
+UI = ROOT / "ui"
+GENERATED = UI / "src" / "api" / "generated"
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    api = create_api("127.0.0.1:1", {"executions": "hw.executions"}, store=MemoryStore(),
-                     project=False)
-    with TestClient(api) as client:
+def _client(ui_dir: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setattr(projections.api, "UI_DIR", ui_dir)
+    return TestClient(create_api("127.0.0.1:1", {"executions": "hw.executions"},
+                                 store=MemoryStore(), project=False))
+
+
+@pytest.fixture
+def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """An API over a stand-in build: an index and one hashed asset, as Vite writes them."""
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text('<!doctype html><div id="root"></div>'
+                                         '<script type="module" src="/ui/assets/index-abc.js">'
+                                         "</script>")
+    (tmp_path / "assets" / "index-abc.js").write_text("console.log(1)")
+    with _client(tmp_path, monkeypatch) as client:
         yield client
 
 
-def test_root_redirects_to_the_ui(client: TestClient) -> None:
-    response = client.get("/", follow_redirects=False)
+def test_root_redirects_to_the_ui(built: TestClient) -> None:
+    response = built.get("/", follow_redirects=False)
     assert response.status_code in (302, 307)
     assert response.headers["location"] == "/ui/"
-    page = client.get("/ui/")
+    page = built.get("/ui/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert '<script type="module" src="js/app.js">' in page.text
+    assert 'id="root"' in page.text
 
 
-@pytest.mark.parametrize(("path", "content_type"), [
-    ("/ui/app.css", "text/css"),
-    ("/ui/js/app.js", "javascript"),
-    ("/ui/js/pages/designer.js", "javascript"),
-    ("/ui/templates.json", "application/json"),
-])
-def test_assets_are_served_with_their_content_type(client: TestClient, path: str,
-                                                   content_type: str) -> None:
-    response = client.get(path)
-    assert response.status_code == 200
-    assert content_type in response.headers["content-type"]
+def test_a_client_side_route_gets_the_app_and_a_missing_asset_stays_missing(
+        built: TestClient) -> None:
+    """A reload on /ui/executions/x must open the app (its router shows the page), while a
+    mistyped asset must not answer HTML with 200 (the browser would run it as a script)."""
+    for route in ("/ui/executions/run-1", "/ui/rules/new", "/ui/designer"):
+        response = built.get(route)
+        assert response.status_code == 200, route
+        assert 'id="root"' in response.text
+        assert response.headers["cache-control"] == "no-cache"
+    assert "javascript" in built.get("/ui/assets/index-abc.js").headers["content-type"]
+    assert built.get("/ui/assets/gone-123.js").status_code == 404
 
 
-def test_ui_files_are_counted_under_their_own_route(client: TestClient) -> None:
-    client.get("/ui/app.css")
-    metrics = client.get("/metrics").text
-    assert 'route="/ui",status="200"' in metrics
+def test_ui_files_are_counted_under_their_own_route(built: TestClient) -> None:
+    built.get("/ui/assets/index-abc.js")
+    assert 'route="/ui",status="200"' in built.get("/metrics").text
 
 
-def test_every_module_the_ui_imports_is_served(client: TestClient) -> None:
-    imports = re.compile(r"""^import .* from "(\.[^"]+)";$""", re.M)
-    for module in JS_FILES:
-        for target in imports.findall(module.read_text()):
-            resolved = (module.parent / target).resolve()
-            assert resolved.is_file(), f"{module.name} imports missing {target}"
-            url = "/ui/" + resolved.relative_to(UI_DIR).as_posix()
-            assert client.get(url).status_code == 200, url
+def test_an_unbuilt_ui_says_how_to_build_it(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    with _client(tmp_path / "nothing", monkeypatch) as client:
+        response = client.get("/ui/")
+        assert response.status_code == 503
+        assert "make setup" in response.text
+        assert client.get("/health").status_code in (200, 503)  # the API itself still runs
 
 
-def _api_calls() -> set[tuple[str, str]]:
-    calls: set[tuple[str, str]] = set()
-    for module in JS_FILES:
-        text = module.read_text()
-        if module.name != "api.js":  # where call and stream are defined
-            uses = len(re.findall(r"\b(?:call|stream)\(", text))
-            literal = len(CALL.findall(text)) + len(STREAM.findall(text))
-            assert uses == literal, f"{module.name}: an API path that is not a literal"
-        calls |= {(method, path) for method, path in CALL.findall(text)}
-        calls |= {("GET", path) for path in STREAM.findall(text)}
-    return calls
+def test_me_names_the_caller_and_what_the_role_may_do(built: TestClient) -> None:
+    """The UI offers only what ``rights`` allow; with no tokens the API is open (admin)."""
+    assert built.get("/me").json() == {"subject": "anonymous", "role": "admin",
+                                       "rights": ["edit", "run", "view"], "open": True}
 
 
-def _matches(template: str, path: str) -> bool:
-    want, got = template.strip("/").split("/"), path.strip("/").split("/")
-    return len(want) == len(got) and all(
-        w == g or (w.startswith("{") and g.startswith("${")) for w, g in zip(want, got, strict=True))
+def test_generated_schemas_and_templates_are_current() -> None:
+    """``make ui-api`` regenerates them after a change to the definition model or examples."""
+    templates = runpy.run_path(str(UI / "scripts" / "templates.py"))["templates"]
+    for kind in ("workflow", "rule"):
+        committed = json.loads((GENERATED / f"{kind}.schema.json").read_text())
+        assert committed == definition_json_schema(kind), f"{kind}.schema.json: run make ui-api"
+    assert json.loads((GENERATED / "templates.json").read_text()) == templates(), \
+        "templates.json: run make ui-api"
 
 
-def test_every_api_path_the_ui_calls_is_in_the_openapi_document(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
-    calls = _api_calls()
-    assert len(calls) >= 15, calls  # the parser still finds the calls
-    missing = [(method, path) for method, path in sorted(calls)
-               if not any(_matches(template, path) and method.lower() in operations
-                          for template, operations in paths.items())]
-    assert missing == []
+def _npm() -> str:
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip("node and npm are not installed (the UI is built and tested with them)")
+    if not (UI / "node_modules").is_dir():
+        pytest.fail("ui/node_modules is missing: run `make setup` (npm ci)")
+    return npm
 
 
-def test_the_ui_reaches_the_api_and_the_page_only_through_safe_doors() -> None:
-    for module in JS_FILES:
-        text = module.read_text()
-        for banned in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
-                       "EventSource(", "eval(", "new Function"):
-            if module.name != "dom.js":  # dom.js names innerHTML only to refuse it
-                assert banned not in text, f"{module.name} uses {banned}"
-        if module.name != "api.js":
-            assert "fetch(" not in text, f"{module.name} calls fetch outside api.js"
+def test_the_api_types_are_generated_from_the_current_openapi_document(tmp_path: Path) -> None:
+    """schema.d.ts must follow the API, or the UI's typed calls check against a stale API."""
+    npm = _npm()
+    document = tmp_path / "openapi.json"
+    document.write_text(json.dumps(create_api("127.0.0.1:1", _topics(), project=False).openapi()))
+    out = tmp_path / "schema.d.ts"
+    subprocess.run([npm, "exec", "--no", "--", "openapi-typescript", str(document), "-o", str(out)],
+                   cwd=UI, check=True, capture_output=True, timeout=120)
+    assert out.read_text() == (UI / "src" / "api" / "schema.d.ts").read_text(), \
+        "ui/src/api/schema.d.ts is stale: run make ui-api"
 
 
-def _templates() -> list[dict[str, object]]:
-    out = []
-    for path in sorted((ROOT / "examples" / "workflows").glob("*.yaml")):
-        definition = load_definition(path)
-        body = definition.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-        out.append({"file": f"examples/workflows/{path.name}",
-                    "definition": {"kind": "workflow", **body}})
-    return out
+def _topics() -> dict[str, str]:
+    from infra.topics import topic_names
+
+    return topic_names("hw.")
 
 
-def test_bundled_templates_are_the_example_workflows() -> None:
-    """``HEADWATER_REGEN_TEMPLATES=1`` rewrites templates.json after an example changes."""
-    bundled = UI_DIR / "templates.json"
-    expected = _templates()
-    if os.environ.get("HEADWATER_REGEN_TEMPLATES") == "1":
-        bundled.write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n")
-    assert json.loads(bundled.read_text()) == expected
-
-
-def test_javascript_unit_tests_pass() -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    files = sorted(str(p) for p in (ROOT / "tests" / "ui").glob("*.test.mjs"))
-    assert files, "no JS tests found"
-    result = subprocess.run([node, "--test", *files], capture_output=True, text=True,
-                            timeout=120, check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert re.search(r"^# fail 0$", result.stdout, re.M), result.stdout[-2000:]
-
-
-def _place_with_node(definition: dict[str, object], errors: list[dict[str, str]]) -> object:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    script = (f"import {{placeErrors}} from {json.dumps((UI_DIR / 'js' / 'placement.js').as_uri())};"
-              "import {readFileSync} from 'node:fs';"
-              "const [d, e] = JSON.parse(readFileSync(0, 'utf8'));"
-              "process.stdout.write(JSON.stringify(placeErrors(d, e)));")
-    result = subprocess.run([node, "--input-type=module", "-e", script], input=json.dumps(
-        [definition, errors]), capture_output=True, text=True, timeout=60, check=True)
-    return json.loads(result.stdout)
-
-
-def _wait_step(duration: int | None) -> dict[str, object]:
-    return {"id": "body", "type": "wait", **({"duration": duration} if duration else {})}
-
-
-@pytest.mark.parametrize("broken", ["schema", "meaning"])
-def test_the_designer_puts_the_servers_422_problems_on_the_steps_they_name(
-        client: TestClient, broken: str) -> None:
-    """Schema errors and cross-reference errors (two passes of validation) both land."""
-    timeout = -1 if broken == "schema" else 5
-    definition = {"kind": "workflow", "id": "bad", "name": "Bad", "steps": [
-        {"id": "route", "type": "condition",
-         "branches": [{"when": "input.x > 1", "next": "nowhere"}]},
-        {"id": "fan", "type": "parallel", "branches": [{"name": "a", "steps": [
-            {"id": "fetch", "type": "action", "action": "http", "with": {"url": "x"},
-             "timeout": timeout}]}]},
-        {"id": "each", "type": "loop", "for_each": "input.xs",
-         "steps": [_wait_step(None if broken == "schema" else 5)]},
-    ]}
-    response = client.post("/definitions", json=definition)
-    assert response.status_code == 422
-    placed = _place_with_node(definition, response.json()["errors"])
-    assert isinstance(placed, dict)
-    where = {step: sorted((p["field"], p["code"]) for p in problems)
-             for step, problems in placed["steps"].items()}
-    if broken == "schema":
-        assert where == {"fetch": [("timeout", "out_of_range")], "body": [("", "invalid_wait")]}
-    else:
-        assert where == {"route": [("branches[0].next", "unknown_step")]}
-    assert placed["workflow"] == []
+def test_the_app_typechecks_and_its_unit_tests_pass() -> None:
+    """tsc checks every typed API call against schema.d.ts; vitest runs the app's tests."""
+    npm = _npm()
+    for script in ("typecheck", "test"):
+        result = subprocess.run([npm, "run", "--silent", script], cwd=UI, capture_output=True,
+                                text=True, timeout=600, check=False)
+        assert result.returncode == 0, f"npm run {script}:\n{result.stdout[-6000:]}{result.stderr[-3000:]}"

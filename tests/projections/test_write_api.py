@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from projections.write_api import idempotent_execution_id
 from schemas.commands import CancelExecution, RetryExecution, SignalReceived, StartExecution
 from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
+from schemas.gates import ExecutionQueued
 from schemas.triggers import TriggerEvent
 from tests.projections.apikit import client_of, make_api, owned, read_records
 from tests.projections.histories import Execution
@@ -116,6 +117,23 @@ async def test_cancel_retry_signal_check_the_state_first(
     assert by_type[CancelExecution].reason == "stop"
     assert by_type[RetryExecution].execution_id == "run-2"
     assert by_type[SignalReceived].name == "approve" and by_type[SignalReceived].payload == {"ok": True}
+
+
+async def test_a_queued_execution_can_be_cancelled_and_signalled(
+        kafka_bootstrap: str, hw_topics: dict[str, str], topic_prefix: str) -> None:
+    """Queued (held by the workflow's concurrency limit) is not finished: the UI offers cancel
+    and signal on it, so the API must take them, alone and in a bulk cancel."""
+    queued = Execution("q-1").add(ExecutionQueued, workflow_id="wf", workflow_version="1.0.0",
+                                  gate_id="gate:wf", ticket="t-1", limit=1)
+    api = make_api(kafka_bootstrap, hw_topics, [*_views(), *queued.events])
+    async with client_of(api) as client:
+        signal = await client.post("/executions/q-1/signals/go", json={"payload": 1})
+        cancel = await client.post("/executions/q-1/cancel", json={})
+        bulk = (await client.post("/executions/bulk", json={"action": "cancel"})).json()
+    assert (signal.status_code, cancel.status_code) == (202, 202)
+    assert sorted(bulk["matched"]) == ["q-1", "run-1"]
+    commands = await read_records(kafka_bootstrap, hw_topics["commands"], 2, topic_prefix)
+    assert {type(c) for c in commands} == {SignalReceived, CancelExecution}
 
 
 async def test_bulk_dry_run_lists_and_real_run_sends(

@@ -22,7 +22,7 @@ from schemas.definitions import WorkflowDefinition
 from schemas.executions import ExecutionEventBase
 from schemas.tasks import TaskRequested
 from streams.engine import Engine, EngineConfig
-from streams.registry import partitions_of
+from streams.runtime.registry import partitions_of
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

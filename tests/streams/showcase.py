@@ -36,7 +36,7 @@ from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.tasks import TaskRequested
 from schemas.validation import Definition, parse_text, validate_definition
 from streams.engine import Engine
-from streams.schedules import fire_times
+from streams.triggers.schedules import fire_times
 from tests.streams.kit import Client, MovableClock, StandInWorker, Tail, running_engine
 
 ROOT = Path(__file__).parents[2]

@@ -30,9 +30,9 @@ from schemas.commands import StartExecution
 from schemas.definitions import WorkflowDefinition
 from schemas.executions import ExecutionEventBase
 from schemas.validation import load_definition
+from streams.executions.store import StateStore
 from streams.machine import TERMINAL_STATUSES, State, replay
-from streams.registry import partitions_of
-from streams.store import StateStore
+from streams.runtime.registry import partitions_of
 from tests.streams.kit import NOW, Client, prefix_of
 from tests.support import free_ports
 

@@ -13,8 +13,8 @@ from schemas.commands import SignalReceived, StartExecution, TaskCompleted
 from schemas.dead_letters import DeadLetter
 from schemas.definitions import WorkflowDefinition
 from schemas.validation import load_definition
+from streams.executions.store import StateStore
 from streams.machine import replay
-from streams.store import StateStore
 from tests.streams.kit import NOW, Client, finished, history, read_until, running_engine
 
 pytestmark = pytest.mark.kafka

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.store import StateStore
+from streams.executions.store import StateStore
 from tests.streams.kit import Client
 from tests.streams.test_crash import FULL, Log, WorkerProcess, check, send_starts, three_steps
 

@@ -1,9 +1,10 @@
-"""Golden copies of released schemas and sample records, and the tools that make them.
+"""Golden sample records of released schemas, and the tools that make them.
 
-Each released version lives in ``vN/``: the ``.avsc`` files exactly as released, and
-``records.json``: one sample record per event type, as JSON and as the bytes the codec
-wrote (hex, Confluent wire format). A released version is never edited; cut a new one with
-``python -m tests.schemas.golden.release vN`` when schemas change in a release.
+The released schemas themselves are part of the package (``schemas/avro/releases/vN``, see
+``schemas.avro.release``). For each release, ``vN/records.json`` here holds one sample record
+per event type, as JSON and as the bytes that release's codec wrote (hex, Confluent wire
+format). Never edited; written once by ``python -m tests.schemas.golden.release vN`` right after
+``python -m schemas.avro.release vN``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 from schemas.avro import UtcDatetime
 from schemas.avro._types import Array, Json, MapOf, Nullable, Record, UnionOf, classify
 from schemas.avro.catalogue import CATALOGUE
+from schemas.avro.release import released_versions as schema_releases
 
 GOLDEN_DIR = Path(__file__).parent
 SAMPLE_TIME = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
@@ -34,9 +36,8 @@ __all__ = ["GOLDEN_DIR", "UtcDatetime", "all_event_models", "load_records", "rel
 
 
 def released_versions() -> list[str]:
-    """The released versions with golden copies, oldest first (``["v1", ...]``)."""
-    found = [p.name for p in GOLDEN_DIR.iterdir() if p.is_dir() and p.name.startswith("v")]
-    return sorted(found, key=lambda name: int(name[1:]))
+    """The released versions with golden records, oldest first (``["v1", ...]``)."""
+    return [v for v in schema_releases() if (GOLDEN_DIR / v / "records.json").is_file()]
 
 
 def load_records(version: str) -> list[dict[str, Any]]:

@@ -1,0 +1,145 @@
+"""`headwater rules test|insights|import`: try a rule on an event, read the analyser's
+findings, bring rules in from durable_rules.
+
+`rules test` with a file evaluates locally (the same `rules.trial` the API runs, no stack
+needed); with a rule id it asks `POST /rules/test`, which knows the published versions, the
+exclusive group and the limit state. `rules insights` reads `GET /rules/insights`.
+`rules import` is local: it reads a durable_rules ruleset and writes headwater rules.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from pydantic import ValidationError
+from rich.markup import escape
+from rich.tree import Tree
+
+from headwater.cli_ops import JsonOpt, _call, err, out, print_json
+
+__all__ = ["rules_test"]
+
+
+def _read_event(text: str) -> dict[str, Any]:
+    """EVENT is a JSON file, `-` for stdin, or the JSON itself."""
+    if text == "-":
+        raw = sys.stdin.read()
+    elif text.lstrip().startswith("{"):
+        raw = text
+    else:
+        path = Path(text)
+        if not path.is_file():
+            err.print(f"[red]error:[/red] EVENT: no file {escape(text)} (give a file, - or JSON)")
+            raise typer.Exit(2)
+        raw = path.read_text()
+    try:
+        event = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        err.print(f"[red]error:[/red] EVENT is not JSON: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    if not isinstance(event, dict):
+        err.print("[red]error:[/red] EVENT must be a JSON object (a CloudEvent)")
+        raise typer.Exit(2)
+    return event
+
+
+def _local(path: Path, raw_event: dict[str, Any]) -> dict[str, Any]:
+    from rules.trial import try_rule
+    from schemas.definitions import RuleDefinition
+    from schemas.triggers import TriggerEvent
+    from schemas.validation import DefinitionInvalid, load_definition
+
+    try:
+        rule = load_definition(path)
+    except DefinitionInvalid as exc:
+        for p in exc.report.errors:
+            err.print(escape(f"  error: {p.path} [{p.code}] {p.message}"), highlight=False)
+        raise typer.Exit(1) from None
+    if not isinstance(rule, RuleDefinition):
+        err.print(f"[red]error:[/red] {escape(str(path))} is a workflow, not a rule")
+        raise typer.Exit(2)
+    try:
+        event = TriggerEvent.model_validate(raw_event).model_dump(mode="json")
+    except ValidationError as exc:
+        err.print(f"[red]error:[/red] EVENT is not a CloudEvent: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    stamp = event.get("time")
+    now = datetime.fromisoformat(stamp) if isinstance(stamp, str) else datetime.now(UTC)
+    return try_rule(rule, event, now).as_json()
+
+
+def rules_test(
+    rule: Annotated[str, typer.Argument(help="a rule file (tried locally) or a published rule id")],
+    event: Annotated[str, typer.Argument(help="a CloudEvent: JSON file, - for stdin, or JSON")],
+    version: Annotated[str | None, typer.Option(help="with a rule id: this version")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Try RULE on EVENT without side effects: the condition tree, the rendered actions and
+    the limit that would hold it back."""
+    raw_event = _read_event(event)
+    path = Path(rule)
+    if path.is_file():
+        result = _local(path, raw_event)
+    else:
+        body: dict[str, Any] = {"rule_id": rule, "event": raw_event}
+        if version is not None:
+            body["version"] = version
+        result = _call("POST", "/rules/test", json=body)
+    if as_json:
+        print_json(result)
+        return
+    _print_trial(rule, result)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]✓[/green]" if ok else "[red]✗[/red]"
+
+
+def _label(node: dict[str, Any]) -> str:
+    op, path = node["op"], node["path"]
+    if op in ("$and", "$or"):
+        text = op
+    elif node["children"] and op.startswith("$") and op not in ("$iany", "$iall"):
+        text = f"{op} {node['expected']}" if path is None else f"{op} {path}"
+    else:
+        found = "" if op in ("$item",) else f" (found {_short(node['actual'])})"
+        target = "" if path is None else f"{path} "
+        text = f"{target}{op} {_short(node['expected'])}{found}"
+    return f"{_mark(node['result'])} {escape(text)}"
+
+
+def _short(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _tree(node: dict[str, Any], into: Tree) -> None:
+    branch = into.add(_label(node))
+    for child in node["children"]:
+        _tree(child, branch)
+
+
+def _print_trial(rule: str, result: dict[str, Any]) -> None:
+    verdict = "matches" if result["matched"] else "does not match"
+    held = result["held_by"]
+    if result["matched"] and held is None:
+        verdict += " and fires"
+    out.print(f"[bold]{escape(rule)}[/bold] {verdict}")
+    out.print(f"  {_mark(result['trigger_matched'])} trigger (event type and source)")
+    if result["conditions"] is not None:
+        root = Tree("  conditions", guide_style="dim")
+        _tree(result["conditions"], root)
+        out.print(root)
+    if held is not None:
+        out.print(f"  [yellow]held by {escape(held['limit'])}[/yellow]: {escape(held['detail'])}")
+    for action in result["actions"]:
+        head = f"  action {action['index']} {action['type']}"
+        if action["error"] is not None:
+            out.print(f"{escape(head)}: [red]{escape(action['error']['message'])}[/red]")
+        else:
+            out.print(f"{escape(head)}: {escape(_short(action['rendered']))}", highlight=False)

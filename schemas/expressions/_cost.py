@@ -1,0 +1,163 @@
+"""What a CEL evaluation costs, bounded before it runs.
+
+The CEL binding converts every context value it is given into its own values on each
+evaluation, and clones a context variable each time the expression reads it, so a read
+inside a comprehension costs the variable's size per iteration; `map` and `filter` build
+their result by copying the accumulator, quadratic in the range. Measured on this binding:
+a `map` inside a `map` of the same 300-item list took 30 s. Nothing can interrupt the
+evaluation once it has started (it runs in Rust, holding the GIL), so the bound is set
+before: a cost model from the token scan (static, computed once at compile time) applied to
+the shape of what the expression reads (measured per evaluation).
+
+Units are about a microsecond on the benchmark machine (bench/expressions.py);
+`COST_BUDGET` units hold a partition for at most about 50 ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.expressions import _scan
+
+COST_BUDGET = 100_000
+"""Most cost units one evaluation may take (about 50 ms); over it: `expression_too_costly`."""
+GUARANTEED_NODES = 256
+"""Every expression that validates runs within budget on inputs of this many values..."""
+GUARANTEED_RANGE = 32
+"""...whose lists and maps hold at most this many items..."""
+GUARANTEED_TEXT = 1024
+"""...and whose strings hold at most this many characters."""
+
+_NODE_WEIGHT = 3  # converting or cloning one value
+_ITERATION_DIVISOR = 16  # one comprehension step is cheaper than a value clone
+_TEXT_DIVISOR = 64  # characters copied per unit
+_ACCUMULATING = frozenset({"map", "filter"})
+_GROWING_CALLS = frozenset({"replace", "join", "split", "string"})
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What a cost depends on: values read, the longest list or map, the longest text."""
+
+    nodes: int
+    longest: int
+    text: int
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    """The static part: at which comprehension depth each costly thing sits.
+
+    Attributes:
+        reads: the macro depth of every read of a context variable.
+        macros: `(depth, accumulates)` of every comprehension (`map`/`filter` accumulate).
+        growth: the macro depth of every `+` and text-building call.
+    """
+
+    reads: tuple[int, ...]
+    macros: tuple[tuple[int, bool], ...]
+    growth: tuple[int, ...]
+
+    def units(self, shape: Shape) -> int:
+        """The cost bound for inputs of this shape."""
+        n, r = shape.nodes, max(shape.longest, 1)
+        cost = _NODE_WEIGHT * n
+        cost += sum(_NODE_WEIGHT * n * r**depth for depth in self.reads)
+        for depth, accumulates in self.macros:
+            cost += r ** (depth + 1 + accumulates) // _ITERATION_DIVISOR
+        text = shape.text // _TEXT_DIVISOR + 1
+        cost += sum(text * r**depth for depth in self.growth)
+        return cost
+
+
+GUARANTEED = Shape(GUARANTEED_NODES, GUARANTEED_RANGE, GUARANTEED_TEXT)
+
+
+def cost_model(tokens: list[_scan.Token], variables: frozenset[str]) -> CostModel:
+    """Scan tokens once for reads, comprehensions and growth, with their nesting."""
+    reads: list[int] = []
+    macros: list[tuple[int, bool]] = []
+    growth: list[int] = []
+    stack: list[bool] = []
+    depth = 0
+    for i, token in enumerate(tokens):
+        if token.kind == "punct" and token.text in "([{":
+            is_macro = token.text == "(" and _scan.is_macro_call(tokens, i - 1)
+            if is_macro:
+                macros.append((depth, tokens[i - 1].text in _ACCUMULATING))
+            stack.append(is_macro)
+            depth += is_macro
+        elif token.kind == "punct" and token.text in ")]}" and stack:
+            depth -= stack.pop()
+        elif token.kind == "punct" and token.text == "+":
+            growth.append(depth)
+        elif token.kind == "ident" and _is_root_read(tokens, i, variables):
+            reads.append(depth)
+        elif token.kind == "ident" and token.text in _GROWING_CALLS:
+            growth.append(depth)
+    return CostModel(tuple(reads), tuple(macros), tuple(growth))
+
+
+def _is_root_read(tokens: list[_scan.Token], i: int, variables: frozenset[str]) -> bool:
+    return tokens[i].text in variables and (i == 0 or tokens[i - 1].text != ".")
+
+
+def read_paths(
+    tokens: list[_scan.Token], variables: frozenset[str]
+) -> dict[str, frozenset[tuple[str, ...]]]:
+    """The dotted paths read under each context variable: `input.a.b` → `("a", "b")`.
+
+    A path stops before a call (`input.items.map(...)` reads `("items",)`), an index or
+    anything else; a bare read of the variable is the empty path (the whole value).
+    """
+    paths: dict[str, set[tuple[str, ...]]] = {}
+    for i, token in enumerate(tokens):
+        if token.kind != "ident" or not _is_root_read(tokens, i, variables):
+            continue
+        path: list[str] = []
+        j = i + 1
+        while (
+            j + 1 < len(tokens)
+            and tokens[j].text == "."
+            and tokens[j + 1].kind == "ident"
+            and not (j + 2 < len(tokens) and tokens[j + 2].text == "(")
+        ):
+            path.append(tokens[j + 1].text)
+            j += 2
+        paths.setdefault(token.text, set()).add(tuple(path))
+    return {name: frozenset(found) for name, found in paths.items()}
+
+
+def prune(value: Any, paths: frozenset[tuple[str, ...]]) -> Any:
+    """Only what the paths read; a read stops at the first value that is not a map.
+
+    The expression sees exactly the same values along its paths, so it evaluates to the
+    same result, but the binding converts (and clones) only what is read.
+    """
+    if () in paths or not isinstance(value, Mapping):
+        return value
+    heads: dict[str, set[tuple[str, ...]]] = {}
+    for path in paths:
+        heads.setdefault(path[0], set()).add(path[1:])
+    return {key: prune(value[key], frozenset(rest)) for key, rest in heads.items() if key in value}
+
+
+def measure(context: Mapping[str, Any]) -> Shape:
+    """Count the values, the longest list or map and the longest text of a context."""
+    nodes = longest = text = 0
+    pending: list[Any] = list(context.values())
+    while pending:
+        value = pending.pop()
+        nodes += 1
+        if isinstance(value, str | bytes):
+            text = max(text, len(value))
+        elif isinstance(value, Mapping):
+            longest = max(longest, len(value))
+            nodes += len(value)
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            longest = max(longest, len(value))
+            pending.extend(value)
+    return Shape(nodes, longest, text)

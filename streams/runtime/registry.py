@@ -1,0 +1,191 @@
+"""The definitions registry: every workflow and rule version published on `hw.definitions`.
+
+`DefinitionRegistry` is the in-memory index (no I/O); `DefinitionsFeed` keeps one current by
+reading the compacted topic from the beginning on every worker, outside any consumer group,
+because each worker needs the whole set and not a share of its partitions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import ValidationError
+
+from schemas.codec import Codec, DecodeError
+from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
+from schemas.definitions import RuleDefinition, WorkflowDefinition, parse_version, version_matches
+from streams.machine import Plan, compile_plan
+from streams.runtime.dead_letters import DeadLetterSink, Record
+
+__all__ = ["DefinitionRegistry", "DefinitionsFeed", "Entry", "partitions_of"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Entry:
+    """One published definition version and its current status."""
+
+    definition: WorkflowDefinition | RuleDefinition
+    status: str
+    _plan: Plan | None = field(default=None, repr=False)
+
+    def plan(self) -> Plan:
+        """The compiled plan of a workflow (compiled once, on first use)."""
+        assert isinstance(self.definition, WorkflowDefinition)
+        if self._plan is None:
+            self._plan = compile_plan(self.definition)
+        return self._plan
+
+
+class DefinitionRegistry:
+    """Workflow and rule versions by id, as of the definition events applied so far."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], dict[str, Entry]] = {}
+        self.changes = 0  # bumped on every applied change, so readers can tell it moved
+
+    def apply(self, event: DefinitionPublished | DefinitionStatusChanged) -> None:
+        """Apply one event of `hw.definitions`.
+
+        Raises:
+            pydantic.ValidationError: A published definition does not validate.
+        """
+        versions = self._entries.setdefault((event.kind, event.definition_id), {})
+        if isinstance(event, DefinitionPublished):
+            model = WorkflowDefinition if event.kind == "workflow" else RuleDefinition
+            definition = model.model_validate(event.definition)
+            versions[event.version] = Entry(definition, event.status)
+        elif event.version in versions:
+            versions[event.version].status = event.status
+        self.changes += 1
+
+    def workflow(self, workflow_id: str, version: str | None = None) -> Entry | None:
+        """A workflow version: an exact version or a range; None means the newest active one.
+
+        An exact version is found whatever its status, so that executions already running
+        on a paused or deprecated version can finish.
+        """
+        versions = self._entries.get(("workflow", workflow_id), {})
+        if version is not None and version in versions:
+            return versions[version]
+        candidates = [v for v, e in versions.items() if e.status == "active"
+                      and (version is None or _matches(v, version))]
+        if not candidates:
+            return None
+        return versions[max(candidates, key=parse_version)]
+
+    def rules(self) -> list[RuleDefinition]:
+        """The newest active version of every rule."""
+        found = self._newest_active("rule")
+        assert all(isinstance(d, RuleDefinition) for d in found)
+        return found  # type: ignore[return-value]
+
+    def workflows(self) -> list[WorkflowDefinition]:
+        """The newest active version of every workflow (for event and schedule triggers)."""
+        found = self._newest_active("workflow")
+        assert all(isinstance(d, WorkflowDefinition) for d in found)
+        return found  # type: ignore[return-value]
+
+    def _newest_active(self, wanted: str) -> list[WorkflowDefinition | RuleDefinition]:
+        found: list[WorkflowDefinition | RuleDefinition] = []
+        for (kind, _), versions in self._entries.items():
+            active = [v for v, e in versions.items() if kind == wanted and e.status == "active"]
+            if active:
+                found.append(versions[max(active, key=parse_version)].definition)
+        return found
+
+
+def _matches(version: str, range_: str) -> bool:
+    try:
+        return version_matches(version, range_)
+    except ValueError:
+        return False
+
+
+class DefinitionsFeed:
+    """Reads `hw.definitions` from the beginning, forever, into a `DefinitionRegistry`.
+
+    Args:
+        bootstrap: Kafka bootstrap servers.
+        topic: The definitions topic.
+        codec: The codec for its records.
+        dead_letters: Where records that do not decode or validate go.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, codec: Codec, dead_letters: DeadLetterSink) -> None:
+        self.registry = DefinitionRegistry()
+        self._bootstrap = bootstrap
+        self._topic, self._codec, self._dead = topic, codec, dead_letters
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                          group_id=None, auto_offset_reset="earliest")
+        self._partitions: list[TopicPartition] = []
+        self._positions: dict[TopicPartition, int] = {}
+        self._moved = asyncio.Condition()
+
+    async def start(self) -> None:
+        """Connect and assign every partition of the topic, from the beginning."""
+        found = await partitions_of(self._bootstrap, self._topic)
+        await self._consumer.start()
+        self._partitions = [TopicPartition(self._topic, p) for p in sorted(found)]
+        self._consumer.assign(self._partitions)
+        await self._consumer.seek_to_beginning(*self._partitions)
+
+    async def stop(self) -> None:
+        """Disconnect."""
+        await self._consumer.stop()
+
+    async def run(self) -> None:
+        """Apply records as they come (runs until cancelled)."""
+        while True:
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=1000)
+            for records in batches.values():
+                for record in records:
+                    await self._apply(record)
+            for tp in self._partitions:
+                self._positions[tp] = await self._consumer.position(tp)
+            async with self._moved:
+                self._moved.notify_all()
+
+    async def _apply(self, record: Record) -> None:
+        if record.value is None:
+            return  # a tombstone: compaction already forgot the version
+        try:
+            event = self._codec.decode_value(record.topic, record.value,
+                                             partition=record.partition, offset=record.offset)
+            assert isinstance(event, DefinitionPublished | DefinitionStatusChanged)
+            self.registry.apply(event)
+        except DecodeError as exc:
+            await self._dead.refuse(record, exc.reason, exc.detail, "definitions")
+        except ValidationError as exc:
+            await self._dead.refuse(record, "invalid_definition", str(exc)[:2000], "definitions")
+
+    async def sync(self) -> None:
+        """Wait until every record on the topic now is applied (read-your-writes)."""
+        ends = await self._consumer.end_offsets(self._partitions)
+        async with self._moved:
+            await self._moved.wait_for(
+                lambda: all(self._positions.get(tp, -1) >= end for tp, end in ends.items()))
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The partition numbers of `topic`.
+
+    Raises:
+        RuntimeError: The topic does not exist.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    found = [p["partition"] for d in described if d["topic"] == topic and not d["error_code"]
+             for p in d["partitions"]]
+    if not found:
+        raise RuntimeError(f"topic {topic} does not exist (create it with `headwater topics`)")
+    return sorted(found)

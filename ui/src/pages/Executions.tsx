@@ -1,0 +1,10 @@
+import { Page } from "../components/Page";
+import { Empty } from "../components/states";
+
+export default function Executions() {
+  return (
+    <Page title="Executions">
+      <Empty title="Coming in this change" hint="This page is being rebuilt on the new app." />
+    </Page>
+  );
+}

@@ -1,0 +1,10 @@
+import { Page } from "../components/Page";
+import { Empty } from "../components/states";
+
+export default function Monitoring() {
+  return (
+    <Page title="Monitoring">
+      <Empty title="Coming in this change" hint="This page is being rebuilt on the new app." />
+    </Page>
+  );
+}
