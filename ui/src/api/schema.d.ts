@@ -123,6 +123,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rules/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Try a rule on a sample event (no side effects) */
+        post: operations["test_rule_rules_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/definitions/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The problems publishing would give; no effect */
+        post: operations["validate_definitions_validate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/expressions/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Whether one CEL expression or mapping compiles */
+        post: operations["check_expression_expressions_check_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/workflows/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run a workflow with mocked steps; no effect */
+        post: operations["test_run_workflows_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Action types for steps: built-ins and those seen in use */
+        get: operations["actions_actions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/definitions": {
         parameters: {
             query?: never;
@@ -433,6 +518,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Refused records, newest first (paged, filtered) */
+        get: operations["list_letters_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dead-letters/{letter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One dead letter with its raw record */
+        get: operations["one_letter_dead_letters__letter_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dead-letters/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send dead letters back to their topic (once each; dry_run to preview) */
+        post: operations["redrive_dead_letters_redrive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/views/rebuild": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Progress of the last rebuild */
+        get: operations["progress_admin_views_rebuild_get"];
+        put?: never;
+        /** Rebuild a view (or all) from the log; the old one is served meanwhile */
+        post: operations["start_admin_views_rebuild_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -487,6 +641,58 @@ export interface components {
             existing: boolean;
         };
         /**
+         * ActionErrorOut
+         * @description Why an action mapping did not render.
+         */
+        ActionErrorOut: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * ActionOut
+         * @description One action rendered against the event.
+         */
+        ActionOut: {
+            /** Index */
+            index: number;
+            /** Type */
+            type: string;
+            /** Rendered */
+            rendered: {
+                [key: string]: unknown;
+            };
+            error: components["schemas"]["ActionErrorOut"] | null;
+        };
+        /**
+         * ActionTypeOut
+         * @description A task type a step's ``action`` may name.
+         */
+        ActionTypeOut: {
+            /** Type */
+            type: string;
+            /** Builtin */
+            builtin: boolean;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Seen In */
+            seen_in: string[];
+        };
+        /**
+         * ActionTypePage
+         * @description One page of action types, by name.
+         */
+        ActionTypePage: {
+            /** Items */
+            items: components["schemas"]["ActionTypeOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
          * Attempt
          * @description One attempt of a step.
          */
@@ -512,7 +718,7 @@ export interface components {
          * BulkRequest
          * @description Retry or cancel every execution that matches a filter (and that the caller may run).
          *
-         *     Retry applies to failed executions, cancel to running ones; ``dry_run`` (the default)
+         *     Retry applies to failed executions, cancel to running, waiting and queued ones; ``dry_run`` (the default)
          *     only lists what would be acted on.
          */
         BulkRequest: {
@@ -592,6 +798,24 @@ export interface components {
             reason: string;
         };
         /**
+         * ConditionNodeOut
+         * @description One operator of the condition, evaluated (see docs/rules.md for the conventions).
+         */
+        ConditionNodeOut: {
+            /** Op */
+            op: string;
+            /** Path */
+            path: string | null;
+            /** Expected */
+            expected?: unknown;
+            /** Actual */
+            actual?: unknown;
+            /** Result */
+            result: boolean;
+            /** Children */
+            children: components["schemas"]["ConditionNodeOut"][];
+        };
+        /**
          * Dashboard
          * @description The dashboard as of ``now``.
          *
@@ -625,6 +849,121 @@ export interface components {
             };
             /** Trend */
             trend: components["schemas"]["HourBucket"][];
+        };
+        /**
+         * DeadLetterDetailOut
+         * @description One dead letter with the raw record: value (base64) and headers.
+         */
+        DeadLetterDetailOut: {
+            /** Id */
+            id: string;
+            /** Topic */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /** Offset */
+            offset: number;
+            /** Key */
+            key: string | null;
+            /** Reason */
+            reason: string;
+            /** Message */
+            message: string;
+            /** Consumer */
+            consumer: string;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Decoded */
+            decoded?: unknown;
+            /** Decoded As */
+            decoded_as?: ("avro" | "json" | "text") | null;
+            /** Redriven At */
+            redriven_at?: string | null;
+            /** Redriven By */
+            redriven_by?: string | null;
+            /** Redrivable */
+            redrivable: boolean;
+            /**
+             * Details
+             * @default {}
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Value Base64 */
+            value_base64: string | null;
+            /** Headers */
+            headers: {
+                [key: string]: string | null;
+            }[];
+            /** Original Timestamp Ms */
+            original_timestamp_ms: number | null;
+        };
+        /**
+         * DeadLetterOut
+         * @description One dead letter as the API serves it.
+         *
+         *     Attributes:
+         *         id: ``<topic>:<partition>:<offset>`` of the refused record.
+         *         key: The original key as text (undecodable bytes escaped), or None.
+         *         time: When it was refused.
+         *         decoded: The original value decoded (see ``decoded_as``), or None.
+         *         decoded_as: ``avro`` (the topic's event), ``json``, ``text``, or None.
+         *         redrivable: Whether it can be sent back (its topic is one of headwater's).
+         *         details: Fields a newer engine added to the letter (e.g. the exception), as written.
+         */
+        DeadLetterOut: {
+            /** Id */
+            id: string;
+            /** Topic */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /** Offset */
+            offset: number;
+            /** Key */
+            key: string | null;
+            /** Reason */
+            reason: string;
+            /** Message */
+            message: string;
+            /** Consumer */
+            consumer: string;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Decoded */
+            decoded?: unknown;
+            /** Decoded As */
+            decoded_as?: ("avro" | "json" | "text") | null;
+            /** Redriven At */
+            redriven_at?: string | null;
+            /** Redriven By */
+            redriven_by?: string | null;
+            /** Redrivable */
+            redrivable: boolean;
+            /**
+             * Details
+             * @default {}
+             */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * DeadLetterPage
+         * @description One page of dead letters, newest first.
+         */
+        DeadLetterPage: {
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /**
          * DefinitionOut
@@ -874,6 +1213,45 @@ export interface components {
             timeline_next?: number | null;
         };
         /**
+         * ExpressionIn
+         * @description One expression (``kind: expression``, CEL) or mapping (``${ … }`` inside text).
+         */
+        ExpressionIn: {
+            /** Source */
+            source: string;
+            /**
+             * Kind
+             * @default expression
+             * @enum {string}
+             */
+            kind: "expression" | "mapping";
+        };
+        /**
+         * ExpressionOut
+         * @description Whether it compiles, and the names it reads (``input``, ``steps``…).
+         */
+        ExpressionOut: {
+            /** Valid */
+            valid: boolean;
+            /** Problems */
+            problems: components["schemas"]["ErrorItem"][];
+            /**
+             * Reads
+             * @default []
+             */
+            reads: string[];
+        };
+        /**
+         * HeldOut
+         * @description The limit that keeps a match from firing now.
+         */
+        HeldOut: {
+            /** Limit */
+            limit: string;
+            /** Detail */
+            detail: string;
+        };
+        /**
          * HourBucket
          * @description What happened in one UTC hour: executions started, and terminal events by status.
          */
@@ -968,6 +1346,33 @@ export interface components {
             rule_version: string;
         };
         /**
+         * MockError
+         * @description The error a mocked step answers with.
+         */
+        MockError: {
+            /** Code */
+            code: string;
+            /**
+             * Message
+             * @default
+             */
+            message: string;
+            /**
+             * Retryable
+             * @default true
+             */
+            retryable: boolean;
+        };
+        /**
+         * MockIn
+         * @description A step's pinned answer: ``{"output": …}`` or ``{"error": {…}}``; ``{}`` echoes.
+         */
+        MockIn: {
+            /** Output */
+            output?: unknown;
+            error?: components["schemas"]["MockError"] | null;
+        };
+        /**
          * PartitionLagOut
          * @description How far the views are behind one partition.
          */
@@ -1018,6 +1423,100 @@ export interface components {
             warnings: components["schemas"]["ErrorItem"][];
         };
         /**
+         * RebuildOut
+         * @description Where the rebuild stands: ``applied`` of ``total`` records folded.
+         */
+        RebuildOut: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "idle" | "running" | "done" | "failed";
+            /** Views */
+            views: string[];
+            /** Applied */
+            applied: number;
+            /** Total */
+            total: number;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Error */
+            error: string | null;
+        };
+        /**
+         * RebuildRequest
+         * @description Which view to rebuild; every view when ``view`` is null.
+         */
+        RebuildRequest: {
+            /**
+             * View
+             * @description one of: executions, workflow-stats, rule-stats, definitions, dashboard, dead-letters
+             */
+            view?: string | null;
+        };
+        /**
+         * RedriveItem
+         * @description What happened to one letter.
+         *
+         *     Attributes:
+         *         outcome: ``sent``; ``would_send`` (dry run); ``already_redriven`` (nothing sent);
+         *             ``not_found``; ``not_redrivable`` (its topic is not one of headwater's).
+         */
+        RedriveItem: {
+            /** Id */
+            id: string;
+            /** Topic */
+            topic?: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "sent" | "would_send" | "already_redriven" | "not_found" | "not_redrivable";
+            /** Redriven At */
+            redriven_at?: string | null;
+        };
+        /**
+         * RedriveRequest
+         * @description Which letters to send back: ``ids``, or every letter a filter matches (not yet
+         *     redriven, up to ``limit``). ``dry_run`` only says what would be sent.
+         */
+        RedriveRequest: {
+            /** Ids */
+            ids?: string[] | null;
+            /** Topic */
+            topic?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Since */
+            since?: string | null;
+            /** Until */
+            until?: string | null;
+            /**
+             * Limit
+             * @default 100
+             */
+            limit: number;
+            /**
+             * Dry Run
+             * @default false
+             */
+            dry_run: boolean;
+        };
+        /**
+         * RedriveResult
+         * @description Per letter what was (or would be) sent, and how many were sent.
+         */
+        RedriveResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** Items */
+            items: components["schemas"]["RedriveItem"][];
+            /** Sent */
+            sent: number;
+        };
+        /**
          * RuleStatsOut
          * @description Statistics of one rule's evaluations.
          */
@@ -1051,6 +1550,38 @@ export interface components {
             last_error: components["schemas"]["LastError"] | null;
         };
         /**
+         * RuleTestIn
+         * @description A rule (inline, or by id and optional version) and a sample CloudEvent.
+         */
+        RuleTestIn: {
+            /** Rule */
+            rule?: {
+                [key: string]: unknown;
+            } | null;
+            /** Rule Id */
+            rule_id?: string | null;
+            /** Version */
+            version?: string | null;
+            /** Event */
+            event: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RuleTestOut
+         * @description Whether the rule matches the event, why, what it would send, and what holds it.
+         */
+        RuleTestOut: {
+            /** Matched */
+            matched: boolean;
+            /** Trigger Matched */
+            trigger_matched: boolean;
+            conditions: components["schemas"]["ConditionNodeOut"] | null;
+            /** Actions */
+            actions: components["schemas"]["ActionOut"][];
+            held_by: components["schemas"]["HeldOut"] | null;
+        };
+        /**
          * SignalRequest
          * @description The payload a signal carries to a waiting step.
          */
@@ -1072,7 +1603,7 @@ export interface components {
             };
             /**
              * Version
-             * @description exact version; default the engine's
+             * @description an exact version or a range (^1.2, ~1.2.3, >=1.0 <2); default the newest active one
              */
             version?: string | null;
             /**
@@ -1111,6 +1642,30 @@ export interface components {
             previous_status: string | null;
         };
         /**
+         * StepRunOut
+         * @description One step's last run: rendered input and `with`, output or error, attempts.
+         */
+        StepRunOut: {
+            /** Status */
+            status: string;
+            /** Input */
+            input?: unknown;
+            /** Params */
+            params?: unknown;
+            /** Output */
+            output?: unknown;
+            /** Error */
+            error?: {
+                [key: string]: unknown;
+            } | null;
+            /** Attempts */
+            attempts: number;
+            /** Runs */
+            runs: number;
+            /** Mocked */
+            mocked: boolean;
+        };
+        /**
          * StepView
          * @description One step instance (a step path), with every attempt and error it had.
          */
@@ -1140,6 +1695,89 @@ export interface components {
             errors: components["schemas"]["ErrorInfo"][];
             /** Output */
             output?: unknown;
+        };
+        /**
+         * TestRunIn
+         * @description A test run: an inline definition, or a published (or draft) version by id.
+         */
+        TestRunIn: {
+            /** Definition */
+            definition?: {
+                [key: string]: unknown;
+            } | null;
+            /** Workflow Id */
+            workflow_id?: string | null;
+            /**
+             * Version
+             * @description default: the newest active version, else the latest
+             */
+            version?: string | null;
+            /** Input */
+            input?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Mocks
+             * @description by step id
+             */
+            mocks?: {
+                [key: string]: components["schemas"]["MockIn"];
+            };
+            /**
+             * Signals
+             * @description payload by signal name
+             */
+            signals?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Max Steps
+             * @description the most answers (tasks, timers, signals) the run gives
+             * @default 1000
+             */
+            max_steps: number;
+        };
+        /**
+         * TestRunOut
+         * @description The run: its end, the path taken, each step, and the execution events it made.
+         */
+        TestRunOut: {
+            /** Status */
+            status: string;
+            /** Stopped */
+            stopped: ("max_commands" | "stuck") | null;
+            /** Path */
+            path: string[];
+            /** Steps */
+            steps: {
+                [key: string]: components["schemas"]["StepRunOut"];
+            };
+            /** Output */
+            output?: unknown;
+            /** Error */
+            error?: {
+                [key: string]: unknown;
+            } | null;
+            /** Notes */
+            notes: string[];
+            /** Warnings */
+            warnings: components["schemas"]["ErrorItem"][];
+            /** Events */
+            events: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * ValidationOut
+         * @description What publishing would say about a definition, without publishing it.
+         */
+        ValidationOut: {
+            /** Valid */
+            valid: boolean;
+            /** Problems */
+            problems: components["schemas"]["ErrorItem"][];
+            /** Warnings */
+            warnings: components["schemas"]["ErrorItem"][];
         };
         /**
          * VersionBodyOut
@@ -1290,6 +1928,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1366,6 +2013,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1452,6 +2108,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1528,6 +2193,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1597,6 +2271,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1681,6 +2364,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1755,6 +2447,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1765,6 +2466,443 @@ export interface operations {
                 };
             };
             /** @description The projector is not running */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_rule_rules_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleTestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleTestOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    validate_definitions_validate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    check_expression_expressions_check_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExpressionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExpressionOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_run_workflows_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TestRunIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestRunOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    actions_actions_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ActionTypePage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1824,6 +2962,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1911,6 +3058,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1981,6 +3137,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2059,6 +3224,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2148,6 +3322,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2227,6 +3410,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2296,6 +3488,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2382,6 +3583,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2451,6 +3661,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2540,6 +3759,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2622,6 +3850,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2693,6 +3930,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2783,6 +4029,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2854,6 +4109,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2935,6 +4199,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3025,6 +4298,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -3098,6 +4380,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3186,6 +4477,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -3254,6 +4554,449 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_letters_dead_letters_get: {
+        parameters: {
+            query?: {
+                /** @description topic name or role, e.g. hw.triggers or triggers */
+                topic?: string | null;
+                reason?: string | null;
+                since?: string | null;
+                until?: string | null;
+                redriven?: boolean | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    one_letter_dead_letters__letter_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDetailOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such dead letter */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    redrive_dead_letters_redrive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedriveRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedriveResult"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    progress_admin_views_rebuild_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RebuildOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_admin_views_rebuild_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RebuildRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RebuildOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3335,6 +5078,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -3402,6 +5154,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
