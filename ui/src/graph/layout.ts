@@ -1,12 +1,15 @@
 // Automatic layout with elkjs (layered, top to bottom), one scope at a time from the
 // innermost out, so a container is laid out around what it already holds.
-import ELK from "elkjs/lib/elk.bundled.js";
+import type { ELK as Elk } from "elkjs/lib/elk-api";
 
 import { HEADER, PAD, sizes } from "./convert";
 import { setPositions } from "./edit";
 import { scopeEdges, scopes, type NodePosition, type WorkflowDef } from "./model";
 
-const elk = new ELK();
+// elkjs is large (1.5 MB): it loads the first time a layout is asked for, so opening a
+// workflow that has positions does not wait for it.
+let elk: Promise<Elk> | undefined;
+const loadElk = () => (elk ??= import("elkjs/lib/elk.bundled.js").then((m) => new m.default()));
 const OPTIONS = {
   "elk.algorithm": "layered",
   "elk.direction": "DOWN",
@@ -22,10 +25,11 @@ export async function autoLayout(def: WorkflowDef): Promise<Record<string, NodeP
   const stripped = Object.fromEntries(Object.entries(def.layout?.nodes ?? {}).map(([k, v]) => [k, { x: v.x, y: v.y }]));
   let working: WorkflowDef = { ...def, layout: { ...def.layout, nodes: stripped } };
   const positions: Record<string, NodePosition> = {};
+  const engine = await loadElk();
   for (const scope of scopes(def).reverse()) {
     if (!scope.steps.length) continue;
     const { steps: size } = sizes(working);
-    const graph = await elk.layout({
+    const graph = await engine.layout({
       id: `scope:${scope.key}`,
       layoutOptions: OPTIONS,
       children: scope.steps.map((s) => ({ id: s.id, width: size.get(s.id)!.w, height: size.get(s.id)!.h })),

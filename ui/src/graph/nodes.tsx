@@ -3,6 +3,7 @@
 import { Handle as FlowHandle, Position, type NodeProps } from "@xyflow/react";
 
 import type { LaneNodeData, StepNodeData } from "./convert";
+import "./graph.css";
 import type { Handle } from "./model";
 
 const KIND_LABEL: Record<string, string> = {
