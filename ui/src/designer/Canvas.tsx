@@ -91,7 +91,7 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
         nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
         deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]} multiSelectionKeyCode={["Meta", "Control", "Shift"]}
         selectionKeyCode="Shift" fitView fitViewOptions={{ maxZoom: 1 }} minZoom={0.1} maxZoom={2} proOptions={{ hideAttribution: true }}
-        defaultEdgeOptions={{ type: "smoothstep" }}>
+        elevateNodesOnSelect={false} defaultEdgeOptions={{ type: "smoothstep" }}>
         <Background gap={16} />
         <MiniMap pannable zoomable nodeStrokeWidth={2} className="minimap" />
         <Controls />

@@ -16,7 +16,7 @@ import { byStep, placeProblems, type PlacedProblem } from "../graph/problems";
 import { foldEvents, fromTestRun, type StepEvent } from "../graph/runs";
 import {
   actionTypes, loadVersion, loadWorkflow, publish, setStatus, startExecution, testRun, validate,
-  type Mocks, type TestRun,
+  type Mocks, type TestRun, waitForExecution,
 } from "./api";
 import { ProblemsList, TestPanel } from "./BottomPanel";
 import { Canvas } from "./Canvas";
@@ -157,6 +157,8 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
     try {
       const started = await startExecution(def.id, def.version ?? "1.0.0", {});
       setRun({ overlay: new Map(), running: false });
+      // The execution exists once the engine started it and the views folded that: follow it then.
+      await waitForExecution(started.execution_id);
       setExecution(started.execution_id);
       notify(`Execution ${started.execution_id} started`, "ok");
     } catch (e) {

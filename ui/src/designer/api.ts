@@ -47,3 +47,14 @@ export const setStatus = (id: string, version: string, status: "active" | "pause
 export const startExecution = (id: string, version: string, input: Record<string, unknown>) =>
   unwrap(api.POST("/workflows/{workflow_id}/executions", {
     params: { path: { workflow_id: id } }, body: { input, version, trigger_type: "manual" } }));
+
+/** Resolves once the views know the execution (the engine starts it a moment after the API
+ * accepted the start); gives up after `ms`. */
+export async function waitForExecution(id: string, ms = 15000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const { response } = await api.GET("/executions/{execution_id}", { params: { path: { execution_id: id } } });
+    if (response.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
