@@ -17,9 +17,17 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
   onEdit: (next: WorkflowDef) => void; onSelect: (ids: string[]) => void;
 }) {
   const flow = useReactFlow();
-  const derived = useMemo(() => toFlow(def, overlay), [def, overlay]);
+  const previous = useRef<Map<string, FlowNode>>(new Map());
+  const previousEdges = useRef<Map<string, Edge>>(new Map());
+  const derived = useMemo(() => {
+    const out = toFlow(def, overlay, previous.current, previousEdges.current);
+    previous.current = new Map(out.nodes.map((n) => [n.id, n]));
+    previousEdges.current = new Map(out.edges.map((e) => [e.id, e]));
+    return out;
+  }, [def, overlay]);
   const [nodes, setNodes] = useState<FlowNode[]>(derived.nodes);
   const [hint, setHint] = useState<string | null>(null);
+  const [large] = useState(() => derived.nodes.length > 100);
   const defRef = useRef(def);
   defRef.current = def;
   useEffect(() => setNodes(derived.nodes), [derived.nodes]);
@@ -90,7 +98,11 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
         onEdgesDelete={onEdgesDelete} onNodesDelete={onNodesDelete} onSelectionChange={onSelectionChange}
         nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
         deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]} multiSelectionKeyCode={["Meta", "Control", "Shift"]}
-        selectionKeyCode="Shift" fitView fitViewOptions={{ maxZoom: 1 }} minZoom={0.1} maxZoom={2} proOptions={{ hideAttribution: true }}
+        selectionKeyCode="Shift" minZoom={0.1} maxZoom={2}
+        // A large workflow opens where it was left (or at its top, at 100 %) and draws only the
+        // nodes in view; a small one is fitted to the screen.
+        {...(large ? { defaultViewport: def.layout?.viewport ?? { x: 40, y: 40, zoom: 1 }, onlyRenderVisibleElements: true }
+          : { fitView: true, fitViewOptions: { maxZoom: 1 } })} proOptions={{ hideAttribution: true }}
         elevateNodesOnSelect={false} defaultEdgeOptions={{ type: "smoothstep" }}>
         <Background gap={16} />
         <MiniMap pannable zoomable nodeStrokeWidth={2} className="minimap" />

@@ -37,7 +37,7 @@ function bump(version: string): string {
 }
 
 /** Live validation: the API's verdict on the definition, debounced, newest answer wins. */
-function useValidation(def: WorkflowDef, ms = 120) {
+function useValidation(def: WorkflowDef, ms = 80) {
   const [state, setState] = useState<{ problems: PlacedProblem[]; pending: boolean; seq: number; tookMs: number }>(
     { problems: [], pending: true, seq: 0, tookMs: 0 });
   useEffect(() => {

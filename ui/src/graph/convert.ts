@@ -92,8 +92,21 @@ function handlesOf(step: StepDef, kind: StepKind): Handle[] {
   return ["next", "error"];
 }
 
-/** The nodes and edges for a definition, with problems and a run laid over them. */
-export function toFlow(def: WorkflowDef, overlay: Overlay = {}): { nodes: FlowNode[]; edges: Edge[] } {
+const NONE: PlacedProblem[] = [];
+
+function same(a: FlowNode, b: FlowNode): boolean {
+  const x = a.data as Record<string, unknown>;
+  const y = b.data as Record<string, unknown>;
+  for (const key of Object.keys(y)) if (key !== "handles" && x[key] !== y[key]) return false;
+  return a.parentId === b.parentId && a.selected === b.selected && a.width === b.width && a.height === b.height
+    && a.position.x === b.position.x && a.position.y === b.position.y;
+}
+
+/** The nodes and edges for a definition, with problems and a run laid over them. Nodes equal
+ * to one in `previous` are that very object, so React Flow redraws only what changed. */
+export function toFlow(def: WorkflowDef, overlay: Overlay = {},
+                       previous?: ReadonlyMap<string, FlowNode>,
+                       previousEdges?: ReadonlyMap<string, Edge>): { nodes: FlowNode[]; edges: Edge[] } {
   const { steps: size, lanes } = sizes(def);
   const pos = def.layout?.nodes ?? {};
   const nodes: FlowNode[] = [];
@@ -108,7 +121,7 @@ export function toFlow(def: WorkflowDef, overlay: Overlay = {}): { nodes: FlowNo
         position: { x: Math.max(parentId ? PAD : -1e7, stored.x), y: Math.max(parentId ? top : -1e7, stored.y) },
         width: s.w, height: s.h, style: { width: s.w, height: s.h },
         selected: overlay.selected?.has(step.id) ?? false,
-        data: { step, kind, problems: overlay.problems?.get(step.id) ?? [], run: overlay.run?.get(step.id),
+        data: { step, kind, problems: overlay.problems?.get(step.id) ?? NONE, run: overlay.run?.get(step.id),
                 pinned: overlay.pinned?.has(step.id) ?? false, handles: handlesOf(step, kind) },
       } as FlowNode);
       if (kind === "loop") place(step.steps ?? [], step.id, HEADER);
@@ -127,6 +140,12 @@ export function toFlow(def: WorkflowDef, overlay: Overlay = {}): { nodes: FlowNo
     });
   };
   place(def.steps ?? [], undefined, 0);
+  if (previous) {
+    for (let i = 0; i < nodes.length; i++) {
+      const old = previous.get(nodes[i].id);
+      if (old && old.type === nodes[i].type && same(old, nodes[i])) nodes[i] = old;
+    }
+  }
   const edges: Edge[] = [];
   for (const scope of scopes(def)) {
     for (const e of scopeEdges(def, scope)) {
@@ -134,11 +153,14 @@ export function toFlow(def: WorkflowDef, overlay: Overlay = {}): { nodes: FlowNo
       const to = overlay.run?.get(e.target);
       const taken = !!from && !!to && to.status !== "skipped" && to.status !== "cancelled";
       const classes = [e.handle === "error" ? "edge-error" : "", e.implicit ? "edge-implicit" : "", taken ? "edge-taken" : ""];
-      edges.push({
+      const edge: Edge = {
         id: `${e.source}->${e.handle}->${e.target}`, source: e.source, sourceHandle: e.handle, target: e.target,
         targetHandle: "in", label: e.label, className: classes.filter(Boolean).join(" ") || undefined,
         type: "smoothstep", animated: taken && to?.status === "running", data: { handle: e.handle },
-      });
+      };
+      const old = previousEdges?.get(edge.id);
+      edges.push(old && old.className === edge.className && old.label === edge.label && old.animated === edge.animated
+        ? old : edge);
     }
   }
   return { nodes, edges };

@@ -202,21 +202,44 @@ export function renameStep(def: WorkflowDef, from: string, to: string): Workflow
   return out;
 }
 
+/** A copy of `list` with the step `id` (at any depth) replaced by `fn(step)`; only the
+ * lists on the way to it are new, so every other step keeps its identity (the canvas redraws
+ * only what changed). Null when no step has that id. */
+function mapStep(list: StepDef[], id: string, fn: (s: StepDef) => StepDef): StepDef[] | null {
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i];
+    let replaced: StepDef | null = null;
+    if (s.id === id) replaced = fn(s);
+    else if (s.steps) {
+      const inner = mapStep(s.steps, id, fn);
+      if (inner) replaced = { ...s, steps: inner };
+    }
+    if (!replaced && s.branches && stepKind(s) === "parallel") {
+      for (let j = 0; j < s.branches.length && !replaced; j++) {
+        const inner = mapStep(s.branches[j].steps ?? [], id, fn);
+        if (inner) replaced = { ...s, branches: s.branches.map((b, k) => (k === j ? { ...b, steps: inner } : b)) };
+      }
+    }
+    if (replaced) return list.map((x, k) => (k === i ? replaced! : x));
+  }
+  return null;
+}
+
 /** Replace a step's own fields (from the properties form); nested steps are kept. */
 export function updateStep(def: WorkflowDef, id: string, fields: StepDef): WorkflowDef {
-  const renamed = fields.id && fields.id !== id ? renameStep(def, id, fields.id) : def;
-  const currentId = renamed === def ? id : fields.id;
-  const out = clone(renamed);
-  const placed = find(out, currentId);
-  if (!placed) return def;
-  const old = placed.step;
-  const next: StepDef = { ...fields, id: currentId };
-  if (old.steps) next.steps = old.steps;
-  if (stepKind(old) === "parallel" && Array.isArray(next.branches)) {
-    next.branches = next.branches.map((b, j) => ({ ...b, steps: old.branches?.[j]?.steps ?? [] }));
+  if (fields.id && fields.id !== id) {
+    const renamed = renameStep(def, id, fields.id);
+    return renamed === def ? def : updateStep(renamed, fields.id, fields);
   }
-  placed.scope.steps[placed.index] = next;
-  return out;
+  const steps = mapStep(def.steps, id, (old) => {
+    const next: StepDef = { ...fields, id };
+    if (old.steps) next.steps = old.steps;
+    if (stepKind(old) === "parallel" && Array.isArray(next.branches)) {
+      next.branches = next.branches.map((b, j) => ({ ...b, steps: old.branches?.[j]?.steps ?? [] }));
+    }
+    return next;
+  });
+  return steps ? { ...def, steps } : def;
 }
 
 /** Replace the workflow's own fields (steps and layout are kept). */
