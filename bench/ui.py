@@ -170,7 +170,7 @@ def main() -> None:
     print(_line("  reference: load to interactive, 1 step", refs))
     print(_line("validation: keystroke -> problem on the node", broken))
     print(_line("validation: fixing keystroke -> problem gone", fixed))
-    print(_line(f"  reference: POST /definitions/validate from Python", server_ms))
+    print(_line("  reference: POST /definitions/validate from Python", server_ms))
     print("requirement: load < 1000 ms, validation < 500 ms; aims 300 ms and 200 ms "
           "(validation figures include the designer's 80 ms debounce)")
 
