@@ -134,6 +134,31 @@ def install(topic_prefix: str = "") -> None:
 
     send._counted = True  # type: ignore[attr-defined]
     AIOKafkaConnection.send = send  # type: ignore[method-assign]
+    _time_deliveries()
+
+
+def _time_deliveries() -> None:
+    """Sample `deliver:<role>`: from a record's CreateTime (its producer appended it) to the
+    `getmany` that hands it over, for the first record of each partition's batch. A hop's
+    share that is Kafka's (linger, produce, fetch, wake-up) against the consumer's own."""
+    from aiokafka import AIOKafkaConsumer
+
+    original = AIOKafkaConsumer.getmany
+
+    async def getmany(self: Any, *partitions: Any, timeout_ms: int = 0,
+                      max_records: int | None = None) -> Any:
+        batches = await original(self, *partitions, timeout_ms=timeout_ms,
+                                 max_records=max_records)
+        now = time.time()
+        for tp, records in batches.items():
+            if records and records[0].timestamp_type == 0:  # CreateTime
+                samples = COUNTERS.samples[f"deliver:{_role(tp.topic)}"]
+                if len(samples) >= _SAMPLES:
+                    del samples[: _SAMPLES // 2]
+                samples.append(now - records[0].timestamp / 1000)
+        return batches
+
+    AIOKafkaConsumer.getmany = getmany  # type: ignore[method-assign]
 
 
 def serve(port: int) -> None:

@@ -163,7 +163,8 @@ def records_for(codec: Codec, topic: str, events: list[TriggerEvent]) -> list[_R
 
 async def cpu_rate(n_rules: int, n_events: int, match: float, profile: bool = False) -> str:
     """Records/s of the agent's batch path for one partition, with a producer that acks at once."""
-    from streams.runtime.registry import DefinitionRegistry
+    from streams.runtime import Checkpoint, DeadLetters, DefinitionRegistry, Out, TopicTable
+    from streams.runtime.outbox import Outbox
     from streams.triggers.agent import TriggerAgent
     from streams.triggers.rule_state import RuleStateStore
 
@@ -183,28 +184,34 @@ async def cpu_rate(n_rules: int, n_events: int, match: float, profile: bool = Fa
 
     feed = Feed()
     feed.registry = registry  # type: ignore[attr-defined]
+    table = TopicTable({t: PARTITIONS for t in topics.values()},
+                       {t: 1_000_000 for t in topics.values()})
+    letters = DeadLetters(topics["dead-letters"], codec)
     with tempfile.TemporaryDirectory(prefix="hw-bench-triggers-") as tmp:
         store = RuleStateStore(Path(tmp))
         producer = _NullProducer()
-        agent = TriggerAgent("127.0.0.1:1", "cpu", topics, codec, producer,  # type: ignore[arg-type]
-                             feed, None, store)  # type: ignore[arg-type]
+        agent = TriggerAgent(topics, codec, feed, store, lambda: NOW,  # type: ignore[arg-type]
+                             _never)
         agent.book.sync(registry)
-
-        async def commit(_: Any) -> None:
-            return None
-
-        agent._consumer.commit = commit  # type: ignore[method-assign]
-        await agent._slots.take(0, 0, _never, NOW)
-        tp = TopicPartition(topics["triggers"], 0)
+        await agent.assigned(0, 0)
         batches = [records[i:i + 2000] for i in range(0, len(records), 2000)]
-        await agent._process({tp: batches[0]})  # warm up
-        agent._slots.save(0, 0)
+
+        async def cycle(batch: list[_Record]) -> None:
+            # What the partition loop does with a poll, but for the commit.
+            out = Out(table, letters, agent.name, NOW)
+            for record in batch:
+                await agent.process(record, out)
+            await out.flush(Outbox(producer))  # type: ignore[arg-type]
+            agent.store({0: Checkpoint(batch[-1].offset + 1)})
+
+        await cycle(batches[0])  # warm up
+        agent.store({0: Checkpoint(0)})  # and take the first batch again below
         profiler = cProfile.Profile() if profile else None
         started_cpu = time.process_time()
         if profiler:
             profiler.enable()
         for batch in batches:
-            await agent._process({tp: batch})
+            await cycle(batch)
         if profiler:
             profiler.disable()
         seconds = time.process_time() - started_cpu
@@ -230,35 +237,51 @@ def agent_main(bootstrap: str, prefix: str, data_dir: str, report: Any) -> None:
 
 async def _agent(bootstrap: str, prefix: str, data_dir: Path, report: Any) -> None:
     from infra.topics import topic_names
-    from streams.runtime.dead_letters import DeadLetterSink
-    from streams.runtime.registry import DefinitionsFeed
+    from streams.runtime import (
+        DeadLetters,
+        DeadLetterSink,
+        DefinitionsFeed,
+        LoopConfig,
+        PartitionLoop,
+        TopicTable,
+    )
     from streams.triggers.agent import TriggerAgent
     from streams.triggers.rule_state import RuleStateStore
 
     topics = topic_names(prefix)
     codec = Codec(prefix=prefix)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=2, max_batch_size=512 * 1024)
+    config = LoopConfig()
+    producer = AIOKafkaProducer(**config.producer(bootstrap))
     await producer.start()
-    dead = DeadLetterSink(producer, topics["dead-letters"], codec)
-    feed = DefinitionsFeed(bootstrap, topics["definitions"], codec, dead)
+    table = await TopicTable.read(bootstrap, topics.values(), config.max_request_size)
+    letters = DeadLetters(topics["dead-letters"], codec, table.limit(topics["dead-letters"]))
+    feed = DefinitionsFeed(bootstrap, topics["definitions"], codec,
+                           DeadLetterSink(producer, letters))
     await feed.start()
     feeding = asyncio.create_task(feed.run())  # sync waits for the feed to catch up
     await feed.sync()
     store = RuleStateStore(data_dir / "rules")
-    agent = TriggerAgent(bootstrap, f"{prefix}bench.triggers", topics, codec, producer, feed, dead,
-                         store)
-    await agent.start()
-    running = asyncio.create_task(agent.run())
+    loop: PartitionLoop | None = None
+
+    async def offset_at(partition: int, when: datetime) -> int:
+        assert loop is not None
+        return await loop.offset_at(partition, when)
+
+    agent = TriggerAgent(topics, codec, feed, store, lambda: datetime.now(UTC), offset_at)
+    loop = PartitionLoop(agent, bootstrap=bootstrap, group=f"{prefix}bench.triggers",
+                         topic=topics["triggers"], producer=producer, table=table,
+                         dead_letters=letters, config=config)
+    await loop.start()
+    running = asyncio.create_task(loop.run())
     report.send(("ready", len(agent.book.rules)))
-    while not agent.owned:
+    while not loop.owned:
         await asyncio.sleep(0.005)
     report.send(("assigned", time.time()))  # the agent starts on its backlog now
     await asyncio.get_running_loop().run_in_executor(None, report.recv)
     for task in (running, feeding):
         task.cancel()
     await asyncio.gather(running, feeding, return_exceptions=True)
-    await agent.stop()
+    await loop.stop()
     await feed.stop()
     await producer.stop()
     store.close()

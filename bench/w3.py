@@ -248,7 +248,8 @@ class Processes:
         own = resource.getrusage(resource.RUSAGE_SELF)
         return {"worker": sum(cpu_seconds(pid) for pid in self.workers),
                 "broker": cpu_seconds(self.broker) if self.broker else float("nan"),
-                "client": own.ru_utime + own.ru_stime}
+                "client": own.ru_utime + own.ru_stime,
+                "worker_waited": sum(runqueue_seconds(pid) for pid in self.workers)}
 
     def counters(self) -> dict[str, Any]:
         total: dict[str, Any] = {"requests": {}, "items": {}, "empty": {}, "seconds": {},
@@ -271,6 +272,7 @@ class Measured:
     cpu: dict[str, float]
     requests: dict[str, dict[str, float]]
     samples: dict[str, list[float]] = field(default_factory=dict)
+    workers: int = 1
 
 
 @contextlib.contextmanager
@@ -283,18 +285,31 @@ def measuring(procs: Processes, out: list[Measured]) -> Iterator[None]:
                    if v != counts[part].get(k, 0)}
             for part in ("requests", "items", "empty", "seconds")}
     samples = {k: v[len(counts["samples"].get(k, [])):] for k, v in counts_after["samples"].items()}
-    out.append(Measured(seconds, {k: cpu_after[k] - cpu[k] for k in cpu}, diff, samples))
+    out.append(Measured(seconds, {k: cpu_after[k] - cpu[k] for k in cpu}, diff, samples,
+                        len(procs.workers)))
+
+
+def runqueue_seconds(pid: int) -> float:
+    """How long the main thread of `pid` has waited for a CPU while runnable (Linux
+    schedstat), 0 where unknown: on a shared machine, the part of latency that is the
+    machine's."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def cpu_line(m: Measured, executions: int | None) -> str:
     parts = []
     for who in ("worker", "broker", "client"):
-        used = m.cpu[who]
+        used = m.cpu[who]  # worker: all worker processes together
         text = f"{who} {100 * used / m.seconds:5.1f}% of a core"
         if executions:
             text += f" ({1000 * used / executions:.2f} ms/execution)"
         parts.append(text)
-    return "CPU: " + ", ".join(parts)
+    waited = m.cpu["worker_waited"] / m.workers
+    return ("CPU: " + ", ".join(parts) +
+            f"; the worker's event loop waited for a CPU {100 * waited / m.seconds:.0f}% of the time")
 
 
 def request_lines(m: Measured, executions: int | None) -> list[str]:
@@ -329,6 +344,11 @@ def request_lines(m: Measured, executions: int | None) -> list[str]:
         shown = ", ".join(f"{k} {v / scale:.2f}" for k, v in sorted(other.items(), key=lambda kv: -kv[1]))
         lines.append(f"  other: {shown}")
     _ = secs
+    deliver = sorted(k for k in m.samples if k.startswith("deliver:") and m.samples[k])
+    if deliver:
+        shown = ", ".join(f"{k[8:]} {1000 * percentile(m.samples[k], 0.5):.1f} / "
+                          f"{1000 * percentile(m.samples[k], 0.99):.1f}" for k in deliver)
+        lines.append(f"  delivery, record appended → the worker's getmany returns it (p50 / p99 ms): {shown}")
     return lines
 
 
@@ -417,7 +437,8 @@ async def run(bench: Broker, args: argparse.Namespace) -> tuple[list[str], dict[
 
             measured: list[Measured] = []
             if args.idle > 0:
-                with measuring(procs, measured):
+                with sampling(args.profile if args.profile_rate == 0 else None, procs.workers[0]), \
+                        measuring(procs, measured):
                     await asyncio.sleep(args.idle)
                 m = measured[-1]
                 lines += [f"idle {args.idle:.0f} s: {cpu_line(m, None)}", *request_lines(m, None)]
@@ -492,8 +513,9 @@ def main() -> None:
     parser.add_argument("--idle", type=float, default=20.0, help="idle phase seconds (0: none)")
     parser.add_argument("--warm-up", type=int, default=100)
     parser.add_argument("--workers", type=int, default=1, help="worker processes, one group")
-    parser.add_argument("--profile", type=Path, help="py-spy the worker in one open-loop phase")
-    parser.add_argument("--profile-rate", type=float, default=50.0)
+    parser.add_argument("--profile", type=Path, help="py-spy the worker in one phase (see --profile-rate)")
+    parser.add_argument("--profile-rate", type=float, default=50.0,
+                        help="the open-loop rate to profile (0: the idle phase)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run: 200 closed, 3 s per rate, 2 s idle")
     args = parser.parse_args()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ from rich.table import Table
 from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
-from headwater.cli_rules import rules_test
+from headwater.cli_rules import rules_import, rules_insights, rules_test
+from headwater.cli_templates import templates_app
 from headwater.cli_testrun import test_workflow
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
@@ -35,9 +37,12 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
 rules_app.command("test")(rules_test)
+rules_app.command("insights")(rules_insights)
+rules_app.command("import")(rules_import)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(views_app, name="views")
+app.add_typer(templates_app, name="templates")
 app.command("produce")(produce)
 app.command("test")(test_workflow)
 app.command("bench", context_settings={"allow_extra_args": True,
@@ -63,25 +68,45 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _cluster(settings: Settings) -> LocalCluster:
-    layout = ClusterLayout(settings.local_kafka_home().resolve(), settings.kafka_port, settings.kafka_nodes)
+def _cluster(settings: Settings, secure: bool = False) -> LocalCluster:
+    home = settings.local_kafka_home().resolve()
+    # A data folder once started with --secure stays secured: its users live in its metadata.
+    secure = secure or (ClusterLayout(home).security_home / "users.json").exists()
+    layout = ClusterLayout(home, settings.kafka_port, settings.kafka_nodes, secure=secure)
     return LocalCluster(fetch_distribution(settings.kafka_version), layout)
 
 
+SecureOpt = Annotated[bool, typer.Option(
+    "--secure", help="a SASL_SSL listener with SCRAM users and ACLs (prints the settings to use)")]
+
+
 @kafka_app.command("up")
-def kafka_up(nodes: NodesOpt = None, port: PortOpt = None) -> None:
+def kafka_up(nodes: NodesOpt = None, port: PortOpt = None, secure: SecureOpt = False) -> None:
     """Fetch Kafka if needed and start the local cluster; print its address and log files."""
     settings = _settings(kafka_nodes=nodes, kafka_port=port)
     try:
-        cluster = _cluster(settings)
+        cluster = _cluster(settings, secure)
         cluster.start()
         create_topics(cluster.bootstrap, settings.topic_prefix, settings.topic_partitions,
-                      min(settings.replication_factor, settings.kafka_nodes))
+                      min(settings.replication_factor, settings.kafka_nodes),
+                      cluster.client_options("admin"))
+        cluster.grant(settings.topic_prefix, settings.app_id)
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from None
     out.print(f"Kafka {settings.kafka_version} is up: bootstrap [bold]{cluster.bootstrap}[/bold]")
     for node in cluster.layout.all_nodes:
         out.print(f"  node {node.node_id}: 127.0.0.1:{node.port}  log: {node.log}", highlight=False)
+    if cluster.material is not None:
+        material = cluster.material
+        out.print("SASL_SSL with SCRAM users (admin, headwater, producer) and ACLs; as headwater:",
+                  highlight=False)
+        for name, value in (("KAFKA_BOOTSTRAP", cluster.bootstrap),
+                            ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+                            ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+                            ("KAFKA_USERNAME", "headwater"),
+                            ("KAFKA_PASSWORD", material.passwords["headwater"]),
+                            ("KAFKA_SSL_CAFILE", str(material.ca_pem))):
+            out.print(f"  export HEADWATER_{name}={value}", highlight=False, soft_wrap=True)
 
 
 @kafka_app.command("down")
@@ -113,7 +138,8 @@ def kafka_status(nodes: NodesOpt = None, port: PortOpt = None) -> None:
     if running == 0:
         raise _fail("the local Kafka is not running: start it with `headwater kafka up`", code=1)
     try:
-        wait_for_metadata(cluster.bootstrap, expect_brokers=running, timeout_s=5)
+        wait_for_metadata(cluster.bootstrap, expect_brokers=running, timeout_s=5,
+                          client_options=cluster.client_options())
     except KafkaSetupError as exc:
         raise _fail(str(exc), code=1) from None
     out.print(f"answering metadata at {cluster.bootstrap}")
@@ -137,17 +163,23 @@ def topics() -> None:
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP, or use `headwater up` / `headwater kafka up`")
     created = create_topics(settings.kafka_bootstrap, settings.topic_prefix,
-                            settings.topic_partitions, settings.replication_factor)
+                            settings.topic_partitions, settings.replication_factor,
+                            settings.kafka_client_options())
     out.print(f"{len(created)} created; topics: {', '.join(topic_names(settings.topic_prefix).values())}")
 
 
 @app.command("up")
-def up() -> None:
+def up(
+    examples: Annotated[Path | None, typer.Option(
+        "--examples", help="folder of definitions to deploy (default: the bundled examples)")] = None,
+) -> None:
     """Start everything: the local broker (unless one is configured), topics, worker and API."""
     from headwater.stack import Stack
 
+    if examples is not None and not examples.is_dir():
+        raise _fail(f"--examples {examples}: not a folder")
     try:
-        code = Stack(_settings(), say=lambda m: out.print(f"[cyan]headwater[/cyan] {m}", highlight=False)).run()
+        code = Stack(_settings(examples_dir=examples), say=lambda m: out.print(f"[cyan]headwater[/cyan] {m}", highlight=False)).run()
     except KafkaSetupError as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code)
@@ -172,7 +204,8 @@ def worker() -> None:
                        topics=topic_names(settings.topic_prefix),
                        data_dir=(settings.data_dir / "worker").resolve(),
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
-                       http_allow=tuple(settings.http_allow), secrets=_secrets(settings))
+                       http_allow=tuple(settings.http_allow), secrets=_secrets(settings),
+                       kafka_options=settings.kafka_client_options())
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
@@ -188,6 +221,22 @@ def _secrets(settings: Settings) -> SecretStore:
     if settings.secrets_dir is not None and not settings.secrets_dir.is_dir():
         raise _fail(f"HEADWATER_SECRETS_DIR {settings.secrets_dir} is not a folder")
     return SecretStore(values, settings.secrets_dir)
+
+
+@app.command("stub")
+def stub() -> None:
+    """Stand-ins for the examples' outside services (inventory, shipping, payments): `up`
+    starts it so that the demo runs to completion on one machine."""
+    from headwater.demo_stub import run_stub
+
+    settings = _settings()
+    if not settings.kafka_bootstrap:
+        raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
+    if not settings.demo_stub_port:
+        raise _fail("HEADWATER_DEMO_STUB_PORT is 0: the stub is off")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_stub(settings.kafka_bootstrap, settings.topic_prefix,
+                             settings.demo_stub_port, settings.kafka_client_options()))
 
 
 @app.command("api")
@@ -214,9 +263,13 @@ def api() -> None:
     if tokens.open and settings.api_host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]warning:[/yellow] no API tokens are set and the API listens on "
                   f"{settings.api_host}: anyone who reaches it is an admin", highlight=False)
+    from headwater.bundled import examples_dir
+
     application = create_api(settings.kafka_bootstrap, topic_names(settings.topic_prefix),
                              store=store, tokens=tokens, webhooks=webhooks,
-                             body_limit=settings.api_body_limit)
+                             body_limit=settings.api_body_limit,
+                             kafka_options=settings.kafka_client_options(),
+                             templates_dir=settings.examples_dir or examples_dir())
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 
@@ -236,9 +289,10 @@ def deploy(
     files: Annotated[list[Path], typer.Argument(exists=True, help="YAML or JSON definitions")],
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     by: Annotated[str | None, typer.Option(help="who publishes (recorded on the event)")] = None,
+    reason: Annotated[str, typer.Option(help="why: a change note kept in the history")] = "",
 ) -> None:
     """Validate definitions and, when all are valid, publish them to the engine."""
-    from headwater.publish import Publisher, validate_files
+    from headwater.publish import Publisher, validate_files, version_conflicts
 
     if not _report(files, as_json, quiet_when_valid=True):
         raise _fail("nothing was published: fix the errors above", code=1)
@@ -247,11 +301,17 @@ def deploy(
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
     definitions = [r.definition for _, r in validate_files(files) if r.definition is not None]
 
-    async def publish() -> list[str]:
-        async with Publisher(settings.kafka_bootstrap or "", settings.topic_prefix) as publisher:
-            return await publisher.definitions(definitions, by)
+    async def publish() -> list[str] | str:
+        bootstrap, options = settings.kafka_bootstrap or "", settings.kafka_client_options()
+        conflicts = await version_conflicts(bootstrap, settings.topic_prefix, definitions, options)
+        if conflicts:
+            return "; ".join(conflicts)
+        async with Publisher(bootstrap, settings.topic_prefix, options) as publisher:
+            return await publisher.definitions(definitions, by, reason)
 
     keys = asyncio.run(publish())
+    if isinstance(keys, str):
+        raise _fail(f"nothing was published: {keys}")
     if as_json:
         out.print_json(orjson.dumps({"published": keys}).decode())
     else:
@@ -266,14 +326,20 @@ def run(
     version: Annotated[str | None, typer.Option(help="exact version or range, e.g. ^1.2")] = None,
     execution_id: Annotated[str | None, typer.Option("--id", help="execution id (idempotency)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    wait: Annotated[float | None, typer.Option(
+        "--wait", help="then wait up to this many seconds for it to finish (through the API); "
+                       "exit 1 unless it completed")] = None,
 ) -> None:
     """Start an execution of WORKFLOW; print its execution id.
 
-    The definitions are read first: an unknown or paused workflow, or a version (range) with
-    no active match, fails with the reason (exit 2) instead of a start the engine refuses.
+    The definitions are read first: an unknown or paused workflow, a version (range) with no
+    active match, or an input its declared inputs refuse fails with the reason (exit 2)
+    instead of a start the engine refuses.
     """
-    from headwater.publish import Publisher, read_definition_record
-    from projections.views.definitions import start_refusal
+    from headwater.publish import Publisher, read_definition_view
+    from projections.views.bodies import read_body
+    from projections.views.definitions import read_definition, start_version
+    from projections.write_api import input_refusal
 
     try:
         payload = orjson.loads(input_json)
@@ -286,18 +352,35 @@ def run(
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
 
     async def start() -> str | tuple[int, str]:
-        bootstrap = settings.kafka_bootstrap or ""
-        record = await read_definition_record(bootstrap, settings.topic_prefix, "workflow", workflow)
-        refused = start_refusal(record, workflow, version)
-        if refused is not None:
-            return refused
-        async with Publisher(bootstrap, settings.topic_prefix) as publisher:
+        bootstrap, options = settings.kafka_bootstrap or "", settings.kafka_client_options()
+        view = await read_definition_view(bootstrap, settings.topic_prefix, "workflow", workflow,
+                                          options)
+        resolved = start_version(read_definition(view, "workflow", workflow), workflow, version)
+        if isinstance(resolved, tuple):
+            return resolved
+        refusal = input_refusal(read_body(view, "workflow", workflow, resolved), payload)
+        if refusal:
+            return 422, "; ".join(f"{p.path}: {p.message}" for p in refusal)
+        async with Publisher(bootstrap, settings.topic_prefix, options) as publisher:
             return await publisher.start(workflow, payload, version, execution_id)
 
     started = asyncio.run(start())
     if isinstance(started, tuple):
         raise _fail(f"not started: {started[1]}")
-    out.print_json(orjson.dumps({"execution_id": started}).decode()) if as_json else out.print(started)
+    summary = None
+    if wait is not None:
+        from headwater.cli_ops import wait_finished
+
+        summary = wait_finished(started, wait)
+    if as_json:
+        out.print_json(orjson.dumps({"execution_id": started, "summary": summary}).decode()
+                       if wait is not None else orjson.dumps({"execution_id": started}).decode())
+    else:
+        out.print(started)
+    if wait is not None and (summary is None or summary["status"] != "completed"):
+        state = "did not finish in time" if summary is None else (
+            f"{summary['status']}: {summary.get('error') or ''}")
+        raise _fail(f"execution {started} {state}", code=1)
 
 
 def _report(files: list[Path], as_json: bool, quiet_when_valid: bool = False) -> bool:
@@ -356,4 +439,25 @@ def show_settings() -> None:
 
 def main() -> None:
     """Entry point of the `headwater` script."""
-    app()
+    import logging
+
+    from aiokafka.errors import KafkaConnectionError
+    from pydantic import ValidationError
+
+    from headwater.kafka_errors import KafkaLogTail, connection_failure
+
+    tail = KafkaLogTail()
+    logging.getLogger("aiokafka").addHandler(tail)
+    try:
+        app()
+    except KafkaConnectionError as exc:
+        message = connection_failure(Settings(), exc, tail.last)
+        err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except ValidationError as exc:
+        # the settings model refused an environment variable: name it in one line
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        err.print(f"[red]error:[/red] {escape(where)}: {escape(first['msg'])}", highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)

@@ -20,20 +20,22 @@ import orjson
 import typer
 from rich.markup import escape
 
+from headwater.bundled import bench_dir
 from headwater.cli_ops import JsonOpt, err, out, print_json
 
 __all__ = ["FIGURES_ENV", "bench", "bench_names"]
 
 
-BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 FIGURES_ENV = "HEADWATER_BENCH_FIGURES"
 
 
 def bench_names() -> list[str]:
-    """The benchmarks of the source checkout: ``bench/<name>.py`` that run on their own."""
-    if not BENCH_DIR.is_dir():
+    """The benchmarks installed (``bench/<name>.py``, in a checkout or a wheel) that run on
+    their own."""
+    folder = bench_dir()
+    if folder is None:
         return []
-    return sorted(p.stem for p in BENCH_DIR.glob("*.py")
+    return sorted(p.stem for p in folder.glob("*.py")
                   if not p.stem.startswith("_") and "__main__" in p.read_text(encoding="utf-8"))
 
 
@@ -49,12 +51,18 @@ def bench(
         return
     if name not in names:
         err.print(f"[red]error:[/red] NAME: no benchmark {escape(name)!r}; there are: "
-                  f"{', '.join(names) or 'none (benchmarks ship with the source checkout)'}")
+                  f"{', '.join(names) or 'none (is the bench package installed?)'}")
         raise typer.Exit(2)
     command = [sys.executable, "-m", f"bench.{name}", *ctx.args]
     if not as_json:
-        raise typer.Exit(subprocess.run(command, cwd=BENCH_DIR.parent, check=False).returncode)
+        raise typer.Exit(subprocess.run(command, cwd=_root(), check=False).returncode)
     print_json(_bench_json(name, command))
+
+
+def _root() -> Path | None:
+    """The folder holding the ``bench`` package (a checkout's root), so ``-m bench.X`` finds it."""
+    folder = bench_dir()
+    return folder.parent if folder is not None else None
 
 
 def _bench_json(name: str, command: list[str]) -> dict[str, Any]:
@@ -62,7 +70,7 @@ def _bench_json(name: str, command: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="hw-bench-") as tmp:
         figures_file = Path(tmp) / "figures.json"
         began = time.perf_counter()
-        done = subprocess.run(command, cwd=BENCH_DIR.parent, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=_root(), capture_output=True, text=True,
                               check=False, env={**os.environ, FIGURES_ENV: str(figures_file)})
         figures = orjson.loads(figures_file.read_bytes()) if figures_file.exists() else None
     return {"bench": name, "args": command[3:], "exit_code": done.returncode,

@@ -23,7 +23,7 @@ from rich.table import Table
 from headwater.settings import Settings
 
 __all__ = ["JsonOpt", "err", "executions_app", "out", "print_json", "produce", "rules_app",
-           "workflows_app"]
+           "wait_finished", "workflows_app"]
 
 executions_app = typer.Typer(no_args_is_help=True, help="List, inspect, follow and act on executions")
 rules_app = typer.Typer(no_args_is_help=True, help="Rules and their statistics")
@@ -61,6 +61,26 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
                   + (f" ({escape(problems)})" if problems else ""))
         raise typer.Exit(1)
     return response.json()
+
+
+_FINISHED = ("completed", "failed", "cancelled", "timed_out")
+
+
+def wait_finished(execution_id: str, timeout_s: float) -> dict[str, Any] | None:
+    """The execution's summary once it has finished (polling the API), None on timeout."""
+    deadline = time.monotonic() + timeout_s
+    with _client() as client:
+        while time.monotonic() < deadline:
+            try:
+                response = client.get(f"/executions/{execution_id}")
+            except httpx.HTTPError:
+                response = None  # the API is starting: try again
+            if response is not None and response.status_code == 200:
+                summary: dict[str, Any] = response.json()["summary"]
+                if summary["status"] in _FINISHED:
+                    return summary
+            time.sleep(0.2)
+    return None
 
 
 def print_json(value: Any) -> None:
@@ -294,20 +314,34 @@ def produce(
     source: Annotated[str, typer.Option(help="CloudEvents source")] = "shop/demo",
     as_json: JsonOpt = False,
 ) -> None:
-    """Send demo trigger events (orders) to hw.triggers at a steady rate, with progress."""
+    """Send demo trigger events (orders) to hw.triggers at a steady rate, with progress.
+
+    With `headwater up` (its demo stub included) every execution they start completes.
+    """
     settings = Settings()
     if not settings.kafka_bootstrap:
         err.print("[red]error:[/red] set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
         raise typer.Exit(2)
     sent, elapsed = asyncio.run(_produce(settings.kafka_bootstrap, settings.topic_prefix, count,
-                                         rate, event_type, source, progress=not as_json))
+                                         rate, event_type, source, progress=not as_json,
+                                         kafka_options=settings.kafka_client_options()))
     figures = {"sent": sent, "seconds": round(elapsed, 3), "rate": round(sent / elapsed, 1)}
     print_json(figures) if as_json else out.print(
         f"sent {sent} events in {elapsed:.2f} s ({figures['rate']} events/s)")
 
 
+def demo_order(i: int, order: str) -> dict[str, Any]:
+    """The ``i``-th demo order: what the example order workflows read (items, total,
+    currency, customer). Totals stay under the big-order review's 5,000 so the demo starts no
+    approval that waits days for a manager."""
+    return {"order_id": order, "total": 10 + (i * 37) % 4900, "currency": "EUR",
+            "items": [{"sku": f"sku-{i % 7}", "qty": 1 + i % 3}],
+            "customer": {"tier": "standard" if i % 3 else "gold", "email": f"c{i % 50}@example.com"}}
+
+
 async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_type: str,
-                   source: str, progress: bool) -> tuple[int, float]:
+                   source: str, progress: bool,
+                   kafka_options: dict[str, Any] | None = None) -> tuple[int, float]:
     from datetime import UTC, datetime
 
     from aiokafka import AIOKafkaProducer
@@ -316,7 +350,8 @@ async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_t
     from schemas.triggers import TriggerEvent
 
     codec, topic = Codec(prefix=prefix), f"{prefix}triggers"
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                                **(kafka_options or {}))
     await producer.start()
     started = time.perf_counter()
     bar = Progress(TextColumn("producing"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -328,8 +363,7 @@ async def _produce(bootstrap: str, prefix: str, count: int, rate: float, event_t
                 order = f"order-{i}"
                 event = TriggerEvent(id=f"demo-{int(started * 1000)}-{i}", source=source,
                                      type=event_type, subject=order, time=datetime.now(UTC),
-                                     data={"order_id": order, "total": (i * 37) % 9000,
-                                           "customer": {"tier": "standard" if i % 3 else "gold"}})
+                                     data=demo_order(i, order))
                 await producer.send(topic, codec.encode_value(topic, event),
                                     key=codec.encode_key(topic, event.key))
                 now = time.perf_counter() - started

@@ -22,7 +22,7 @@ from rich.tree import Tree
 
 from headwater.cli_ops import JsonOpt, _call, err, out, print_json
 
-__all__ = ["rules_test"]
+__all__ = ["rules_import", "rules_insights", "rules_test"]
 
 
 def _read_event(text: str) -> dict[str, Any]:
@@ -143,3 +143,100 @@ def _print_trial(rule: str, result: dict[str, Any]) -> None:
             out.print(f"{escape(head)}: [red]{escape(action['error']['message'])}[/red]")
         else:
             out.print(f"{escape(head)}: {escape(_short(action['rendered']))}", highlight=False)
+
+
+def rules_insights(
+    rule_id: Annotated[str | None, typer.Argument(help="only the findings of this rule")] = None,
+    kind: Annotated[str | None, typer.Option(help="only this kind, e.g. shadowed")] = None,
+    drafts: Annotated[Path | None, typer.Option(
+        help="write each finding's drafts into this folder as JSON (publish with deploy)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What to improve in the active rules: dead, duplicated, slow, held back or failing."""
+    path = "/rules/insights" if rule_id is None else f"/rules/{rule_id}/insights"
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {k: v for k, v in {"kind": kind, "cursor": cursor, "limit": 500}.items() if v}
+        page = _call("GET", path, params=params)
+        items += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            break
+    if drafts is not None:
+        drafts.mkdir(parents=True, exist_ok=True)
+        for finding in items:
+            for draft in finding["drafts"]:
+                name = f"{draft['id']}@{draft['version']}.{finding['kind']}.json"
+                (drafts / name).write_bytes(orjson.dumps(draft, option=orjson.OPT_INDENT_2))
+    if as_json:
+        print_json(items)
+        return
+    if not items:
+        out.print("no findings")
+    for finding in items:
+        rules = ", ".join(finding["rules"])
+        out.print(f"[bold]{escape(finding['kind'])}[/bold] {escape(rules)}")
+        out.print(f"  {escape(finding['suggestion'])}")
+        numbers = {k: v for k, v in finding["evidence"].items() if k != "conditions"}
+        if numbers:
+            out.print(f"  evidence: {escape(_short_long(numbers))}", highlight=False)
+        if finding["drafts"]:
+            out.print(f"  {len(finding['drafts'])} draft(s): "
+                      + ", ".join(f"{d['id']}@{d['version']}" for d in finding["drafts"]))
+
+
+def _short_long(value: Any) -> str:
+    text = orjson.dumps(value).decode()
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def rules_import(
+    ruleset: Annotated[Path, typer.Argument(exists=True, help="a durable_rules ruleset (JSON)")],
+    out_dir: Annotated[Path, typer.Option("--out", help="where to write the rules (YAML)")] = Path(
+        "imported-rules"),
+    event_type: Annotated[str | None, typer.Option(
+        help="the trigger's event type (default: the ruleset's name)")] = None,
+    prefix: Annotated[str, typer.Option(
+        help="where the facts' fields live in a headwater event")] = "data.",
+    workflow: Annotated[str | None, typer.Option(
+        help="the workflow every rule starts (default: one named after the rule)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Convert a durable_rules ruleset into headwater rules; report what cannot be carried
+    (joins, $s, arithmetic) and where the meaning changes. Exit 1 if a rule was left out."""
+    import yaml
+
+    from rules.durable_import import import_ruleset
+
+    try:
+        data = orjson.loads(ruleset.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        err.print(f"[red]error:[/red] {escape(str(ruleset))} is not JSON: {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    imported = import_ruleset(data, event_type=event_type, prefix=prefix, workflow=workflow)
+    written = []
+    for item in imported:
+        if item.rule is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target = out_dir / f"{item.rule['id']}.yaml"
+            target.write_text(yaml.safe_dump(item.rule, sort_keys=False, allow_unicode=True))
+            written.append(str(target))
+    report: list[dict[str, Any]] = [{"ruleset": i.ruleset, "rule": i.name,
+               "written": str(out_dir / f"{i.rule['id']}.yaml") if i.rule else None,
+               "problems": list(i.problems), "warnings": list(i.warnings)} for i in imported]
+    if as_json:
+        print_json(report)
+    else:
+        for row in report:
+            where = f"{row['ruleset']}/{row['rule']}"
+            if row["written"]:
+                out.print(f"[green]imported[/green] {escape(where)} -> {escape(row['written'])}")
+            else:
+                out.print(f"[red]not imported[/red] {escape(where)}")
+            for problem in row["problems"]:
+                out.print(f"  cannot carry: {escape(problem)}", highlight=False)
+            for warning in row["warnings"]:
+                out.print(f"  [yellow]meaning changes:[/yellow] {escape(warning)}",
+                          highlight=False)
+    if any(i.rule is None for i in imported):
+        raise typer.Exit(1)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.kafka import DEFAULT_KAFKA_VERSION
@@ -26,6 +27,20 @@ class Settings(BaseSettings):
     kafka_port: int = Field(default=9092, ge=1024, le=65000, description="local broker's first port")
     kafka_nodes: int = Field(default=1, ge=1, le=9, description="nodes of the local cluster")
     kafka_version: str = Field(default=DEFAULT_KAFKA_VERSION, description="Kafka version to fetch")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="how every client headwater builds connects to Kafka")
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism (with SASL_PLAINTEXT or SASL_SSL)")
+    kafka_username: str | None = Field(default=None, description="SASL user name")
+    kafka_password: SecretStr | None = Field(default=None, description="SASL password")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA certificates (PEM) to verify the brokers with (SSL, "
+                                  "SASL_SSL); unset: the system's")
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="client certificate (PEM) for brokers that require one")
+    kafka_ssl_keyfile: Path | None = Field(default=None, description="the client certificate's key")
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="password of the client key, if it has one")
     topic_prefix: str = Field(default="hw.", pattern=r"^[A-Za-z0-9._-]*$")
     topic_partitions: int = Field(default=6, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1, le=9)
@@ -54,12 +69,58 @@ class Settings(BaseSettings):
         description="addresses or CIDRs that HTTP steps may reach although private or loopback "
                     "(the SSRF guard blocks them otherwise), e.g. '[\"127.0.0.1\", \"10.0.0.0/8\"]'")
     examples_dir: Path | None = Field(default=None, description="definitions deployed by `up`")
+    demo_stub_port: int = Field(
+        default=8079, ge=0, le=65535,
+        description="`up` serves stand-ins for the examples' outside services (inventory, "
+                    "shipping, a payments worker) on 127.0.0.1 at this port; 0: none")
     secrets: SecretStr | None = Field(
         default=None, description='values of the secrets HTTP steps reference as {{ secrets.NAME }}, '
                                   'as JSON {"NAME": "value"}; read by workers only')
     secrets_dir: Path | None = Field(
         default=None, description="a folder with one file per secret (file name = NAME), read "
                                   "at every use so rotation needs no restart")
+
+    @model_validator(mode="after")
+    def _kafka_security_complete(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+                self.kafka_username and self.kafka_password):
+            raise ValueError(f"HEADWATER_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} "
+                             "needs HEADWATER_KAFKA_USERNAME and HEADWATER_KAFKA_PASSWORD")
+        for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"HEADWATER_{name.upper()}: no file at {path}")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("HEADWATER_KAFKA_SSL_CERTFILE and HEADWATER_KAFKA_SSL_KEYFILE go together")
+        return self
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """aiokafka keyword arguments for the security settings (empty for PLAINTEXT).
+
+        Every Kafka client headwater builds (the engine's consumers and producer, the API's
+        producer and projector, the admin client that creates topics, the CLI's publisher) is
+        built with these, so one set of settings reaches a secured cluster everywhere.
+        """
+        protocol = self.kafka_security_protocol
+        options: dict[str, Any] = {}
+        if protocol == "PLAINTEXT":
+            return options
+        options["security_protocol"] = protocol
+        if protocol.startswith("SASL"):
+            options.update(sasl_mechanism=self.kafka_sasl_mechanism,
+                           sasl_plain_username=self.kafka_username,
+                           sasl_plain_password=self.kafka_password.get_secret_value()
+                           if self.kafka_password else None)
+        if protocol.endswith("SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            password = self.kafka_ssl_key_password
+            options["ssl_context"] = create_ssl_context(
+                cafile=str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None,
+                certfile=str(self.kafka_ssl_certfile) if self.kafka_ssl_certfile else None,
+                keyfile=str(self.kafka_ssl_keyfile) if self.kafka_ssl_keyfile else None,
+                password=password.get_secret_value() if password else None)
+        return options
 
     def secret_values(self) -> dict[str, str]:
         """The secrets of `secrets` by name.

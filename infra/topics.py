@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -51,9 +53,12 @@ def topic_names(prefix: str) -> dict[str, str]:
 
 
 async def create_topics_async(
-    bootstrap: str, prefix: str = "hw.", partitions: int = 6, replication: int = 1
+    bootstrap: str, prefix: str = "hw.", partitions: int = 6, replication: int = 1,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create every missing topic of `TOPICS`; return the names created (existing ones are kept).
+
+    `client_options` are aiokafka's security keyword arguments for a secured cluster.
 
     Raises:
         RuntimeError: an existing topic has fewer partitions than declared (co-partitioning of
@@ -62,7 +67,8 @@ async def create_topics_async(
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000,
+                                **(client_options or {}))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -96,7 +102,9 @@ async def _check_partitions(admin: object, prefix: str, partitions: int, existin
 
 
 def create_topics(
-    bootstrap: str, prefix: str = "hw.", partitions: int = 6, replication: int = 1
+    bootstrap: str, prefix: str = "hw.", partitions: int = 6, replication: int = 1,
+    client_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Synchronous `create_topics_async`, for the CLI and test fixtures."""
-    return asyncio.run(create_topics_async(bootstrap, prefix, partitions, replication))
+    return asyncio.run(create_topics_async(bootstrap, prefix, partitions, replication,
+                                           client_options))

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +26,9 @@ from projections.context import ApiContext
 from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
 from projections.designer_api import designer_router
+from projections.docs_ui import install_docs
 from projections.errors import ERROR_RESPONSES, install_error_handlers
+from projections.history_api import history_router
 from projections.ingest_api import ingest_router
 from projections.limits import KAFKA_RECORD_LIMIT, BodyLimitMiddleware
 from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
@@ -36,6 +38,7 @@ from projections.read_api import views_router
 from projections.rules_api import rules_router
 from projections.sse import Broadcaster, sse_router
 from projections.store import MemoryStore, ViewStore
+from projections.templates_api import bundled_templates, templates_router
 from projections.webhooks import WebhookVerifier
 from projections.write_api import executions_write_router
 
@@ -87,6 +90,7 @@ class _KafkaProbe:
     """Asks Kafka for metadata at most once every `ttl_s` seconds."""
 
     bootstrap: str
+    kafka_options: dict[str, Any] = field(default_factory=dict)
     ttl_s: float = 2.0
     _checked_at: float = 0.0
     _result: dict[str, Any] = field(default_factory=dict)
@@ -96,7 +100,8 @@ class _KafkaProbe:
             return self._result
         from aiokafka.client import AIOKafkaClient
 
-        client = AIOKafkaClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
+        client = AIOKafkaClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000,
+                                **self.kafka_options)
         try:
             await asyncio.wait_for(client.bootstrap(), timeout=3)
             metadata = await asyncio.wait_for(client.fetch_all_metadata(), timeout=3)
@@ -119,12 +124,14 @@ class _Projecting:
     topics: dict[str, str]
     producer: EventProducer
     listeners: list[Callable[[list[Any]], None]] = field(default_factory=list)
+    kafka_options: dict[str, Any] = field(default_factory=dict)
     running: Projector | None = None
     _task: asyncio.Task[None] | None = None
 
     async def _start(self) -> None:
         while True:
-            projector = Projector(self.store, self.bootstrap, self.topics)
+            projector = Projector(self.store, self.bootstrap, self.topics,
+                                  kafka_options=self.kafka_options)
             projector.listeners.extend(self.listeners)
             try:
                 await projector.start()
@@ -162,7 +169,9 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
                project: bool = True, clock: Callable[[], datetime] = _utc_now,
                tokens: TokenTable | None = None,
                webhooks: WebhookVerifier | None = None,
-               body_limit: int = KAFKA_RECORD_LIMIT) -> FastAPI:
+               body_limit: int = KAFKA_RECORD_LIMIT,
+               kafka_options: Mapping[str, Any] | None = None,
+               templates_dir: Path | None = None) -> FastAPI:
     """The FastAPI application serving headwater's HTTP API.
 
     Args:
@@ -179,33 +188,41 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
             ``HEADWATER_WEBHOOK_SECRET`` if None.
         body_limit: Largest request body in bytes; a larger one is answered 413 before it
             is read (``projections.limits``).
+        kafka_options: aiokafka's security keyword arguments (``Settings.kafka_client_options``)
+            for every client the API builds.
+        templates_dir: The bundled examples (``<dir>/workflows/*.yaml``), served as the
+            default templates; none if None.
     """
+    options = dict(kafka_options or {})
     views = store if store is not None else MemoryStore()
-    producer = EventProducer(bootstrap, topics)
+    producer = EventProducer(bootstrap, topics, kafka_options=options)
     broadcaster = Broadcaster()
-    projecting = _Projecting(views, bootstrap, topics, producer, [broadcaster.publish])
+    projecting = _Projecting(views, bootstrap, topics, producer, [broadcaster.publish], options)
     ctx = ApiContext(views, producer, tokens if tokens is not None else TokenTable.from_env(),
                      clock)
     api = FastAPI(title="headwater", version="0.1.0",
                   description="Event-sourced workflow-automation and rules engine on Apache Kafka",
                   lifespan=projecting.lifespan if project else _closing(producer),
-                  responses=ERROR_RESPONSES)
+                  responses=ERROR_RESPONSES, docs_url=None, redoc_url=None)
+    install_docs(api)
     install_error_handlers(api)
     metrics = Metrics(views, producer, lambda: projecting.running)
     api.add_middleware(MetricsMiddleware, metrics=metrics)
     api.add_middleware(BodyLimitMiddleware, limit=body_limit)
-    probe = _KafkaProbe(bootstrap)
+    probe = _KafkaProbe(bootstrap, options)
     running = lambda: projecting.running  # noqa: E731 - read at call time, set at startup
     api.include_router(views_router(ctx, running))
     api.include_router(rules_router(ctx))  # before /rules/{rule_id}: /rules/insights
     api.include_router(designer_router(ctx))  # before /definitions/{kind}/… and /workflows/{id}
     api.include_router(definitions_router(ctx))
+    api.include_router(history_router(ctx))
     api.include_router(executions_write_router(ctx))
     api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),
                                      on_webhook=metrics.count_webhook))
     api.include_router(sse_router(ctx, broadcaster))
     api.include_router(dead_letters_router(ctx))
     api.include_router(admin_router(ctx, running))
+    api.include_router(templates_router(ctx, bundled_templates(templates_dir)))
 
     health_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
 

@@ -11,7 +11,7 @@ import hashlib
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel
 
 from projections.access import Principal, Right, allowed
@@ -136,10 +136,7 @@ def _check_publish(ctx: ApiContext, who: Principal, definition: Definition, dige
             (owner, collaborators, visibility) != (acl.owner, acl.collaborators, acl.visibility)):
         raise problem(403, f"{what}: only its owner changes its owner, collaborators or visibility")
     existing = record.versions.get(definition.version)
-    # A draft is a version still being edited (the designer saves it again and again); once
-    # it has left the draft status its content is fixed.
-    if (existing is not None and existing.checksum and existing.checksum != digest
-            and existing.status != "draft"):
+    if existing is not None and existing.checksum and existing.checksum != digest:
         raise problem(409, f"{what} version {definition.version} is published with other "
                            "content; publish a new version")
 
@@ -152,6 +149,8 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
     @router.post("/definitions", status_code=201, summary="Validate and publish a definition")
     async def publish(definition: Annotated[dict[str, Any], Body(
             description="a workflow or rule definition, as JSON")],
+            reason: Annotated[str, Query(max_length=2000,
+                                         description="why (a change note, kept in the history)")] = "",
             who: Principal = caller) -> PublishedOut:
         _may_edit(ctx, who, definition)
         report = validate_definition(definition)
@@ -165,7 +164,7 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
         event = DefinitionPublished(kind=parsed.kind, definition_id=parsed.id,
                                     version=parsed.version, definition=body,
                                     status=parsed.status, published_at=ctx.clock(),
-                                    published_by=who.subject, checksum=digest)
+                                    published_by=who.subject, checksum=digest, reason=reason)
         await ctx.producer.send("definitions", event.key, event)
         return PublishedOut(key=event.key, kind=event.kind, definition_id=event.definition_id,
                             version=event.version, status=event.status, checksum=digest,

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
@@ -30,10 +31,13 @@ class EventProducer:
     Args:
         bootstrap: Kafka bootstrap servers.
         topics: Role -> topic name (``infra.topics.topic_names``).
+        kafka_options: aiokafka's security keyword arguments.
     """
 
-    def __init__(self, bootstrap: str, topics: Mapping[str, str]) -> None:
+    def __init__(self, bootstrap: str, topics: Mapping[str, str], *,
+                 kafka_options: Mapping[str, Any] | None = None) -> None:
         self.bootstrap = bootstrap
+        self.kafka_options = dict(kafka_options or {})
         self.topics = dict(topics)
         prefix = self.topics.get("executions", "hw.executions").removesuffix("executions")
         self.codec = Codec(prefix=prefix)
@@ -46,7 +50,7 @@ class EventProducer:
             if self._producer is None:
                 producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
                                             enable_idempotence=True, linger_ms=2,
-                                            request_timeout_ms=10_000)
+                                            request_timeout_ms=10_000, **self.kafka_options)
                 try:
                     await producer.start()
                 except BaseException:

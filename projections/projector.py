@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import BaseModel
@@ -36,11 +37,12 @@ _FORMAT = "_format"
 SLICE = 100
 """Records folded between two turns of the event loop."""
 
-VIEW_FORMAT = b"5"
+VIEW_FORMAT = b"7"
 """The shape of the stored views. Bump it when a record's fields or a key layout change: a
 projector finding another format in its store wipes it and folds the log again (2: the
 executions' secondary indexes and ``waiting``; 3: ``queued`` executions, gates left out; 4: the
-dead letters; 5: the action types the designer offers)."""
+dead letters; 5: rule statistics count deferred matches and outcomes per event type; 6:
+definition history, who published and why; 7: the action types the designer offers)."""
 
 
 @dataclass(frozen=True)
@@ -76,15 +78,18 @@ class Projector:
         topics: Role -> topic name (``infra.topics.topic_names``); the source roles are used.
         codec: Decodes records; one for the topics' prefix by default.
         max_records: Records folded and committed per batch at most.
+        kafka_options: aiokafka's security keyword arguments.
 
     Attributes:
         listeners: Called with the events of each batch once it is committed (live updates).
     """
 
     def __init__(self, store: ViewStore, bootstrap: str, topics: Mapping[str, str], *,
-                 codec: Codec | None = None, max_records: int = 1000) -> None:
+                 codec: Codec | None = None, max_records: int = 1000,
+                 kafka_options: Mapping[str, Any] | None = None) -> None:
         self.store = store
         self.bootstrap = bootstrap
+        self.kafka_options = dict(kafka_options or {})
         self.topics = [topics[role] for role in SOURCE_ROLES]
         prefix = topics["executions"].removesuffix("executions")
         self.codec = codec or Codec(prefix=prefix)
@@ -99,7 +104,8 @@ class Projector:
     async def start(self) -> None:
         """Connect, seek every partition to the stored offset, and fold in the background."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
-                                    auto_offset_reset="earliest", group_id=None)
+                                    auto_offset_reset="earliest", group_id=None,
+                                    **self.kafka_options)
         await consumer.start()
         self._consumer = consumer
         self._partitions = await self._discover(consumer)

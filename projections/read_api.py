@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from projections.access import ROLE_RIGHTS, Principal, Right
+from projections.access import ROLE_RIGHTS, Principal, Right, allowed
 from projections.auth import check, require
 from projections.context import ApiContext
 from projections.errors import ErrorItem, problem
@@ -43,7 +43,7 @@ from projections.views import (
     success_rate,
     valid_cursor,
 )
-from projections.views.definitions import read_definition
+from projections.views.definitions import DefinitionRecord, page_definitions, read_definition
 from projections.views.executions import summary_key
 from projections.views.listing import TIMELINE_LIMIT
 from schemas.executions import ExecutionStatus
@@ -103,6 +103,20 @@ class PartitionLagOut(BaseModel):
     position: int
     end: int
     lag: int
+
+
+class WorkflowStatsPage(BaseModel):
+    """Statistics of one page of workflows, by id (the workflows the caller may view)."""
+
+    items: list[WorkflowStatsOut]
+    next_cursor: str | None = None
+
+
+class RuleStatsPage(BaseModel):
+    """Statistics of one page of rules, by id (the rules the caller may view)."""
+
+    items: list[RuleStatsOut]
+    next_cursor: str | None = None
 
 
 class CallerOut(BaseModel):
@@ -201,6 +215,37 @@ def views_router(ctx: ApiContext, projector: Callable[[], Projector | None]) -> 
                 raise HTTPException(404, f"rule {rule_id!r} not found")
             stats = RuleStats(rule_id=rule_id)
         return _rule_out(stats)
+
+    def visible_page(kind: str, who: Principal, limit: int,
+                     cursor: str | None) -> tuple[list[DefinitionRecord], str | None]:
+        require(who, Right.VIEW)
+        return page_definitions(store, kind, limit=limit, after=cursor,
+                                keep=lambda r: allowed(who, Right.VIEW, r.acl))
+
+    # A list page shows every row's statistics: one request for the page, not one per row.
+    @router.get("/stats/workflows", summary="Statistics of a page of workflows, by id")
+    async def workflows_stats(limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                              cursor: str | None = None,
+                              who: Principal = caller) -> WorkflowStatsPage:
+        records, more = visible_page("workflow", who, limit, cursor)
+        items = []
+        for record in records:
+            stats = read_workflow_stats(store, record.definition_id)
+            items.append(_workflow_out(record.definition_id, {}, Sketch(), {}, {}) if stats is None
+                         else _workflow_out(record.definition_id, stats.by_status,
+                                            stats.durations_ms, stats.step_failures,
+                                            stats.step_retries))
+        return WorkflowStatsPage(items=items, next_cursor=more)
+
+    @router.get("/stats/rules", summary="Statistics of a page of rules, by id")
+    async def rules_stats(limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                          cursor: str | None = None, who: Principal = caller) -> RuleStatsPage:
+        records, more = visible_page("rule", who, limit, cursor)
+        items = []
+        for record in records:
+            stats = read_rule_stats(store, record.definition_id)
+            items.append(_rule_out(stats or RuleStats(rule_id=record.definition_id)))
+        return RuleStatsPage(items=items, next_cursor=more)
 
     @router.get("/dashboard", summary="Counters and the hourly trend")
     async def dashboard(hours: Annotated[int, Query(ge=1, le=24 * 14)] = 24,

@@ -31,9 +31,10 @@ VIEWS: Mapping[str, tuple[str, ...]] = {
     "executions": ("x/", "xd/", "xe/", "xi/", "xiw/", "xis/", "xiws/"),
     "workflow-stats": ("ws/",),
     "rule-stats": ("rs/", "rseen/"),
-    "definitions": ("d/", "dbody/", "wh/"),
+    "definitions": ("d/", "dbody/", "wh/", "dhist/", "dhistc/"),
     "dashboard": ("dash", "dh/"),
     "dead-letters": ("dl/", "dlt/"),
+    "templates": ("tpl/", "tpldel/"),
 }
 """Each view by name and the key prefixes it owns (docs/projections.md, "Views and keys")."""
 
@@ -114,6 +115,7 @@ class Rebuild:
         if not wanted:
             return side
         consumer = AIOKafkaConsumer(bootstrap_servers=projector.bootstrap, group_id=None,
+                                    **projector.kafka_options,
                                     enable_auto_commit=False)
         await consumer.start()
         try:

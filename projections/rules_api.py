@@ -7,6 +7,7 @@ and the rule statistics view. Nothing is published. See docs/rules.md.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
@@ -16,11 +17,11 @@ from projections.access import Principal, Right
 from projections.auth import check, require
 from projections.context import ApiContext
 from projections.errors import ErrorItem, problem
+from projections.insights_api import insights_routes
 from projections.rulebook import active_rules, rule_version
 from projections.views.rule_stats import read_rule_stats
-from rules.conditions import ConditionError
 from rules.trial import Observed, try_rule
-from schemas.definitions import RuleDefinition
+from schemas.definitions import ConditionError, RuleDefinition
 from schemas.expressions import ExpressionError
 from schemas.triggers import TriggerEvent
 from schemas.validation import validate_definition
@@ -99,6 +100,7 @@ def rules_router(ctx: ApiContext) -> APIRouter:
                 path="rule", code="invalid_rule", message=str(exc))]) from None
         return RuleTestOut.model_validate(trial.as_json())
 
+    insights_routes(router, ctx, caller)
     return router
 
 
@@ -112,9 +114,7 @@ def _event(raw: dict[str, Any]) -> dict[str, Any]:
     return event.model_dump(mode="json")
 
 
-def _when(event: dict[str, Any], ctx: ApiContext) -> Any:
-    from datetime import datetime
-
+def _when(event: dict[str, Any], ctx: ApiContext) -> datetime:
     stamp = event.get("time")
     # The worker evaluates at the event's time (replay decides the same); so does the test.
     return datetime.fromisoformat(stamp) if isinstance(stamp, str) else ctx.clock()

@@ -21,11 +21,13 @@ from pydantic import BaseModel, Field
 from projections.access import Principal, Right
 from projections.auth import check, require
 from projections.context import ApiContext
-from projections.errors import problem
-from projections.views.definitions import start_refusal
+from projections.errors import ErrorItem, problem
+from projections.views.bodies import read_body
+from projections.views.definitions import start_version
 from projections.views.executions import ExecutionSummary, read_summary
 from projections.views.listing import ExecutionFilter, list_executions
 from schemas.commands import CancelExecution, RetryExecution, SignalReceived, StartExecution
+from schemas.definitions.inputs import check_input, inputs_of
 
 __all__ = ["BulkRequest", "BulkResult", "StartRequest", "executions_write_router",
            "idempotent_execution_id"]
@@ -102,6 +104,12 @@ def _command_id(action: str, execution_id: str, key: str | None) -> str:
     return f"{action}:{execution_id}:{hashlib.sha256(key.encode()).hexdigest()[:20]}"
 
 
+def input_refusal(definition: dict[str, Any] | None, payload: Any) -> list[ErrorItem]:
+    """Each problem of a start's input against the version's declared inputs, with its path."""
+    return [ErrorItem(path=p.path, code=p.code, message=p.message)
+            for p in check_input(inputs_of(definition), payload)]
+
+
 def executions_write_router(ctx: ApiContext) -> APIRouter:
     """Endpoints that send commands."""
     router = APIRouter(tags=["executions"])
@@ -116,9 +124,13 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
         if record is None:
             raise problem(404, f"{what} not found")
         check(who, Right.RUN, record.acl, what)
-        refused = start_refusal(record, workflow_id, request.version)
-        if refused is not None:
-            raise problem(*refused)
+        resolved = start_version(record, workflow_id, request.version)
+        if isinstance(resolved, tuple):
+            raise problem(*resolved)
+        refusal = input_refusal(read_body(ctx.store, "workflow", workflow_id, resolved),
+                                request.input)
+        if refusal:
+            raise problem(422, f"the input does not match {what}'s declared inputs", refusal)
         execution_id = (f"{workflow_id}-{uuid.uuid4().hex[:12]}" if idempotency_key is None
                         else idempotent_execution_id(workflow_id, idempotency_key))
         command = StartExecution(command_id=f"start:{execution_id}", execution_id=execution_id,

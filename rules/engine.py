@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from rules import limits, patterns
 from rules.actions import CompiledAction, RenderedAction, compile_actions
 from rules.conditions import CompiledCondition, compile_condition
+from rules.explain import ConditionNode, Explainer, compile_explainer
 from rules.index import Entry, RuleIndex
 from rules.limits import EMPTY, Change, RuleCounters
 from rules.patterns import CompiledPattern, PatternChange, PatternState, Timer
@@ -158,6 +159,8 @@ class RuleEngine:
         self._index = RuleIndex()
         self._rules: dict[str, CompiledRule] = {}
         self._paused: set[str] = set()
+        # Built on a rule's first firing that asks for its tree, dropped when it changes.
+        self._explainers: dict[str, Explainer] = {}
         self.counters: dict[str, RuleCounters] = {}
         self.pattern_state: PatternState = {}
 
@@ -168,11 +171,13 @@ class RuleEngine:
         """Add or change a rule; only `active`, `enabled`, event-triggered rules are filed."""
         rule = compile_rule(definition)
         self._rules[definition.id] = rule
+        self._explainers.pop(definition.id, None)
         self._file(rule)
         return rule
 
     def remove(self, rule_id: str) -> None:
         """Forget a rule (its limit and pattern state are dropped too)."""
+        self._explainers.pop(rule_id, None)
         self._rules.pop(rule_id, None)
         self._paused.discard(rule_id)
         self._index.remove(rule_id)
@@ -190,6 +195,21 @@ class RuleEngine:
         rule = self._rules.get(rule_id)
         if rule is not None:
             self._file(rule)
+
+    def explain(self, rule_id: str, event: Mapping[str, Any], *, matched: bool = False
+                ) -> ConditionNode | None:
+        """The condition tree of a rule for an event (`rules.explain`), or None.
+
+        `matched`: the rule's condition held for `event` (it fired), which spares
+        evaluating its conjuncts again.
+        """
+        explainer = self._explainers.get(rule_id)
+        if explainer is None:
+            rule = self._rules.get(rule_id)
+            if rule is None:
+                return None
+            explainer = self._explainers[rule_id] = compile_explainer(rule.definition.conditions)
+        return explainer.explain(event, matched=matched)
 
     def rule(self, rule_id: str) -> CompiledRule | None:
         """The compiled rule under an id, filed or not."""

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rules.conditions import ConditionError, compile_condition
+from rules.conditions import compile_condition
 from rules.values import MISSING, path_getter
 from schemas.expressions import ExpressionError, compile_expression
 
@@ -31,7 +31,7 @@ _Read = Callable[[Any], Any]
 _Test = Callable[[Any], bool]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built on every firing, and frozen __init__ costs
 class ConditionNode:
     """One operator of a condition, evaluated against one event.
 
@@ -76,12 +76,15 @@ class _Plan:
     combine: str = ""  # "all", "any", "items" or "" (a leaf)
     ref: _Read | None = None  # the other field of a field comparison
 
-    def run(self, doc: Any) -> ConditionNode:
+    def run(self, doc: Any, known: bool | None = None) -> ConditionNode:
+        # `known`: the engine already found this node true (a firing), so the conjuncts
+        # under it are true too and are not evaluated again; `$or` branches still are.
         if self.combine in ("all", "any"):
-            kids = tuple(child.run(doc) for child in self.children)
+            below = known if self.combine == "all" else None
+            kids = tuple(child.run(doc, below) for child in self.children)
             holds = all if self.combine == "all" else any
-            return ConditionNode(self.op, self.path, self.expected, None,
-                                 holds(k.result for k in kids), kids)
+            result = known if known is not None else holds(k.result for k in kids)
+            return ConditionNode(self.op, self.path, self.expected, None, result, kids)
         actual = self.read(doc)
         children: tuple[ConditionNode, ...] = ()
         if self.combine == "items" and type(actual) is list:
@@ -93,8 +96,8 @@ class _Plan:
         expected = self.expected
         if self.ref is not None:
             expected = {**self.expected, "value": _shown(self.ref(doc))}
-        return ConditionNode(self.op, self.path, expected, _shown(actual), self.test(doc),
-                             children)
+        result = known if known is not None else self.test(doc)
+        return ConditionNode(self.op, self.path, expected, _shown(actual), result, children)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +107,16 @@ class Explainer:
     source: Mapping[str, Any] | None
     _plan: _Plan | None = field(repr=False, default=None)
 
-    def explain(self, event: Any) -> ConditionNode | None:
-        """The condition's tree for `event`; None when the rule has no condition."""
-        return None if self._plan is None else self._plan.run(event)
+    def explain(self, event: Any, *, matched: bool = False) -> ConditionNode | None:
+        """The condition's tree for `event`; None when the rule has no condition.
+
+        Args:
+            matched: the condition is known to hold for `event` (a firing): conjuncts are
+                not evaluated again, only `$or` branches and array items are.
+        """
+        if self._plan is None:
+            return None
+        return self._plan.run(event, True if matched else None)
 
 
 def compile_explainer(condition: Mapping[str, Any] | None) -> Explainer:
@@ -122,8 +132,8 @@ def compile_explainer(condition: Mapping[str, Any] | None) -> Explainer:
 
 
 def _node(node: Any, item: bool) -> _Plan:
-    if not isinstance(node, Mapping):
-        raise ConditionError(f"expected a JSON object, got {node!r}")
+    if not isinstance(node, Mapping):  # compile_condition refused it already
+        raise TypeError(f"expected a JSON object, got {node!r}")
     pairs = [_pair(key, operand, item) for key, operand in node.items()]
     if len(pairs) == 1:
         return pairs[0]
@@ -156,8 +166,8 @@ def _leaf_test(condition: Mapping[str, Any], item: bool) -> _Test:
         return compile_condition(condition).test
     # Inside $iany/$iall the item is `$i`: test one item as the only element of an array,
     # so the result is exactly what the engine's item scope gives.
-    wrapped = compile_condition({"$iany": {"$": condition}}).test
-    return lambda one: wrapped({"$": [one]})
+    wrapped = compile_condition({"$iany": {"items": condition}}).test
+    return lambda one: wrapped({"items": [one]})
 
 
 def _getter(path: str, item: bool) -> _Read:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rules.engine import Evaluation
+from rules.explain import ConditionNode
 from schemas.outcomes import ActionResult, RuleFailed, RuleMatched, RuleOutcome, RuleSkipped
 
 
@@ -15,6 +16,8 @@ def to_outcomes(
     event: Mapping[str, Any],
     evaluated_at: dt.datetime,
     evaluation_us: int,
+    *,
+    explain: Callable[..., ConditionNode | None] | None = None,
 ) -> list[RuleOutcome]:
     """One outcome per rule the evaluation touched: matched, skipped or failed.
 
@@ -27,6 +30,10 @@ def to_outcomes(
         event: the trigger event as JSON (for its id, source and type).
         evaluated_at: when (the caller's clock).
         evaluation_us: how long `decide` took, measured by the caller.
+        explain: gives a fired rule's condition tree for an event (`RuleEngine.explain`,
+            called with `matched=True`);
+            it is stored as `condition_result`, the tree `POST /rules/test` shows. For a
+            batch or a pattern, the tree is of the event that completed it.
     """
     common: dict[str, Any] = {
         "event_id": str(event.get("id", "")),
@@ -43,9 +50,19 @@ def to_outcomes(
             )
             for a in firing.actions
         )
+        tree = None
+        if explain is not None:
+            # Every event a firing carries passed the rule's conditions.
+            node = explain(firing.rule_id, firing.events[-1] if firing.events else event,
+                           matched=True)
+            tree = None if node is None else node.as_json()
         out.append(
             RuleMatched(
-                rule_id=firing.rule_id, rule_version=firing.rule_version, actions=actions, **common
+                rule_id=firing.rule_id,
+                rule_version=firing.rule_version,
+                condition_result=tree,
+                actions=actions,
+                **common,
             )
         )
     for deferred in evaluation.deferred:

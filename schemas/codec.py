@@ -154,7 +154,7 @@ class Codec:
             name, record = self._read(where, data, codec.value_schema, codec.branches)
         else:
             name, record = fast
-        model = codec.models.get(name) if name else _only(codec.models.values())
+        model = codec.models.get(name) if name else _only(codec.models.values(), record)
         if model is None:
             raise DecodeError(*where, DecodeReason.UNKNOWN_EVENT_TYPE, f"{name} is not known here")
         try:
@@ -295,6 +295,9 @@ class Codec:
             )
         if isinstance(datum, tuple):
             return datum[0], datum[1]
+        if isinstance(writer, list) and len(writer) == 1 and isinstance(writer[0], dict):
+            # fastavro names no branch of a one-record union; the reader's union may have grown
+            return str(writer[0]["name"]), datum
         return None, datum
 
     def _writer_schema(self, where: Where, schema_id: int) -> Any:
@@ -316,6 +319,14 @@ def _is_cloudevent(headers: Iterable[tuple[str, bytes | None]]) -> bool:
     return any(name.lower() in ("ce_specversion", "content-type") for name, _ in headers)
 
 
-def _only(models: Iterable[type[BaseModel]]) -> type[BaseModel] | None:
+def _only(models: Iterable[type[BaseModel]], record: Any) -> type[BaseModel] | None:
+    """The model of a record whose writer schema named no union branch: the only model, or
+    the one its ``type`` field names (a topic that had one event type when it was written
+    and has more now: its old records are a one-branch union)."""
     listed = list(models)
-    return listed[0] if len(listed) == 1 else None
+    if len(listed) == 1:
+        return listed[0]
+    kind = record.get("type") if isinstance(record, dict) else None
+    found = [m for m in listed if kind is not None and m.model_fields.get("type") is not None
+             and m.model_fields["type"].default == kind]
+    return found[0] if len(found) == 1 else None

@@ -8,19 +8,24 @@ subprocess version range may still need; a status change is keyed like the versi
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.avro import UtcDatetime
+from schemas.template_events import TEMPLATE_EVENT_TYPES
 
 __all__ = [
     "DEFINITION_EVENT_TYPES",
+    "DefinitionCommented",
     "DefinitionEvent",
     "DefinitionKind",
     "DefinitionPublished",
     "DefinitionStatus",
     "DefinitionStatusChanged",
+    "content_checksum",
     "definition_key",
 ]
 
@@ -31,6 +36,14 @@ DefinitionStatus = Literal["draft", "active", "paused", "deprecated"]
 def definition_key(kind: str, definition_id: str, version: str) -> str:
     """The Kafka key of one definition version, e.g. ``"workflow:order-flow@1.2.0"``."""
     return f"{kind}:{definition_id}@{version}"
+
+
+def content_checksum(definition: BaseModel) -> str:
+    """The digest that tells a re-publish of a version from a change: SHA-256 of the validated
+    definition's JSON (``model_dump(mode="json", by_alias=True, exclude_none=True)``, keys
+    sorted), as the API, the CLI and the workers compute it."""
+    body = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 class DefinitionPublished(BaseModel):
@@ -45,6 +58,7 @@ class DefinitionPublished(BaseModel):
         published_at: When it was published.
         published_by: Who published it, if known.
         checksum: A digest of ``definition`` so readers can tell a re-publish from a change.
+        reason: Why it was published (a change note), free text.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -58,6 +72,7 @@ class DefinitionPublished(BaseModel):
     published_at: UtcDatetime
     published_by: str | None = None
     checksum: str = ""
+    reason: str = ""
 
     @property
     def key(self) -> str:
@@ -97,5 +112,40 @@ class DefinitionStatusChanged(BaseModel):
         return definition_key(self.kind, self.definition_id, self.version)
 
 
+class DefinitionCommented(BaseModel):
+    """Someone commented on a workflow or rule, or on one version of it.
+
+    Keyed ``<kind>:<id>#comment:<comment id>`` so that compaction keeps every comment; the
+    engine reads past it (a comment defines nothing to run).
+
+    Attributes:
+        kind: ``workflow`` or ``rule``.
+        definition_id: The definition's ``id``.
+        version: The version commented on; None for the definition as a whole.
+        comment_id: Unique per definition (a repeated write of one comment is one comment).
+        author: Who wrote it, if known.
+        text: The comment.
+        commented_at: When.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["definition_commented"] = "definition_commented"
+    kind: DefinitionKind
+    definition_id: str = Field(min_length=1)
+    version: str | None = None
+    comment_id: str = Field(min_length=1)
+    author: str | None = None
+    text: str = Field(min_length=1, max_length=4000)
+    commented_at: UtcDatetime
+
+    @property
+    def key(self) -> str:
+        """The Kafka key of this record: one per comment."""
+        return f"{self.kind}:{self.definition_id}#comment:{self.comment_id}"
+
+
 DefinitionEvent = DefinitionPublished | DefinitionStatusChanged
-DEFINITION_EVENT_TYPES: tuple[type[BaseModel], ...] = (DefinitionPublished, DefinitionStatusChanged)
+DEFINITION_EVENT_TYPES: tuple[type[BaseModel], ...] = (
+    DefinitionPublished, DefinitionStatusChanged, DefinitionCommented, *TEMPLATE_EVENT_TYPES)
+"""The value union of the definitions topic, in its fixed order (append only)."""

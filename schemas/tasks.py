@@ -36,7 +36,9 @@ class TaskRequested(BaseModel):
             worker's task type; workers filter on it.
         params: The rendered ``with`` mapping of the action, as JSON.
         input: The rendered step ``input`` mapping, as JSON.
-        idempotency_key: Stable across redeliveries of this attempt.
+        idempotency_key: One per step instance: the same for every redelivery and every
+            retry attempt of the step (so the far side can recognise a retried request),
+            different for another step, loop iteration or execution.
         deadline: When the engine stops waiting for an answer, if the step has a timeout.
         requested_at: When the engine requested it.
         workflow_id: The workflow definition id, for routing and metrics.
@@ -67,8 +69,8 @@ class TaskRequested(BaseModel):
     ) -> TaskRequested:
         """The task for workers that an execution's ``TaskRequested`` event asks for.
 
-        The task id is per attempt and deterministic, so it is the idempotency key; the
-        deadline is the event time plus the step timeout.
+        The task id is per attempt; the idempotency key is per step instance
+        (`idempotency_key`); the deadline is the event time plus the step timeout.
         """
         deadline = event.time + timedelta(seconds=event.timeout) if event.timeout else None
         return cls(
@@ -81,12 +83,19 @@ class TaskRequested(BaseModel):
             task_type=event.task_type,
             params=event.params,
             input=event.input,
-            idempotency_key=event.task_id,
+            idempotency_key=idempotency_key(event.execution_id, event.scope, event.step_id),
             deadline=deadline,
             requested_at=event.time,
             workflow_id=workflow_id,
             workflow_version=workflow_version,
         )
+
+
+def idempotency_key(execution_id: str, scope: str, step_id: str) -> str:
+    """The key of one step instance: `<execution>:<scope>/<step>` (`<execution>:<step>` at
+    the top level). A step runs once per scope instance (a loop iteration or a branch is a
+    scope of its own), and its retries keep the key, which is the point of the key."""
+    return f"{execution_id}:{scope}/{step_id}" if scope else f"{execution_id}:{step_id}"
 
 
 TASK_EVENT_TYPES: tuple[type[BaseModel], ...] = (TaskRequested,)

@@ -39,6 +39,7 @@ __all__ = [
     "TriggerEvent",
     "TriggerFields",
     "TriggerProblem",
+    "content_mode",
     "parse_binary",
     "parse_kafka",
     "parse_structured",
@@ -75,11 +76,13 @@ class TriggerProblem(BaseModel):
 class InvalidTrigger(ValueError):
     """A record is not a valid CloudEvent; ``problems`` name every attribute at fault."""
 
-    def __init__(self, problems: Iterable[TriggerProblem]) -> None:
+    def __init__(self, problems: Iterable[TriggerProblem], context: str = "") -> None:
         self.problems = tuple(problems)
         self.field = self.problems[0].field if self.problems else ""
+        self.context = context  # e.g. which content mode was chosen, and why
         text = "; ".join(f"{p.field}: {p.message}" for p in self.problems)
-        super().__init__(f"invalid CloudEvent: {text}")
+        where = f" ({context})" if context else ""
+        super().__init__(f"invalid CloudEvent{where}: {text}")
 
 
 def _problem(field: str, message: str) -> InvalidTrigger:
@@ -415,20 +418,61 @@ def _binary_data(value: bytes | None, content_type: str | None) -> dict[str, Any
 def parse_kafka(headers: Iterable[tuple[str, bytes | None]], value: bytes | None) -> TriggerEvent:
     """Parse a Kafka record in either CloudEvents content mode.
 
-    Structured mode is chosen when ``content-type`` starts with ``application/cloudevents``,
-    binary mode otherwise (per the Kafka protocol binding).
+    The mode, per the Kafka protocol binding and as the SDKs write records:
+    ``content-type: application/cloudevents...`` is structured mode; a ``ce_specversion``
+    header is binary mode; with no ``ce_*`` header at all, a value that is a JSON object with
+    ``specversion`` is structured mode too (the Python SDK 1.x ``to_structured`` labels
+    such records ``content-type: application/json``).
 
     Raises:
-        InvalidTrigger: Neither mode yields a valid CloudEvent.
+        InvalidTrigger: Neither mode yields a valid CloudEvent; the message says which mode
+            was chosen and why.
     """
     headers = list(headers)
-    content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
-    if content_type is not None and content_type.lower().startswith(b"application/cloudevents"):
-        if not content_type.lower().startswith(CLOUDEVENTS_JSON.encode()):
-            raise _problem("content-type", "only the JSON event format is supported")
-        if value is None:
-            raise _problem("event", "structured mode needs the event in the record value")
-        return parse_structured(value)
-    if not any(k.lower() == "ce_specversion" for k, _ in headers):
-        raise _problem("specversion", "no ce_specversion header and not structured mode")
-    return parse_binary(headers, value)
+    mode, why = content_mode(headers, value)
+    try:
+        if mode == "structured":
+            content_type = next((v for k, v in headers if k.lower() == "content-type"), b"")
+            typed = (content_type or b"").lower()
+            if typed.startswith(b"application/cloudevents") and not typed.startswith(
+                    CLOUDEVENTS_JSON.encode()):
+                raise _problem("content-type", "only the JSON event format is supported")
+            if value is None:
+                raise _problem("event", "structured mode needs the event in the record value")
+            return parse_structured(value)
+        if mode == "binary":
+            return parse_binary(headers, value)
+    except InvalidTrigger as exc:
+        raise InvalidTrigger(exc.problems, context=f"{mode} mode, {why}") from None
+    raise InvalidTrigger([TriggerProblem(field="specversion", message=why)],
+                         context="neither content mode")
+
+
+def content_mode(
+    headers: Iterable[tuple[str, bytes | None]], value: bytes | None
+) -> tuple[str, str]:
+    """Which CloudEvents content mode a Kafka record is in, and why: `("structured" |
+    "binary" | "none", reason)`."""
+    names = {k.lower(): v for k, v in headers}
+    content_type = (names.get("content-type") or b"").lower()
+    if content_type.startswith(b"application/cloudevents"):
+        return "structured", f"content-type is {content_type.decode(errors='replace')}"
+    if "ce_specversion" in names:
+        return "binary", "the record has a ce_specversion header"
+    if not any(name.startswith("ce_") for name in names) and _json_with_specversion(value):
+        return "structured", ("no ce_* header and the value is a JSON object with specversion "
+                              "(as the Python SDK 1.x writes structured records)")
+    declared = content_type.decode(errors="replace") or "absent"
+    return "none", (f"no ce_specversion header (binary mode), content-type {declared} "
+                    "(structured mode needs application/cloudevents+json or a JSON object "
+                    "with specversion and no ce_* header)")
+
+
+def _json_with_specversion(value: bytes | None) -> bool:
+    if not value or value.lstrip()[:1] != b"{":
+        return False
+    try:
+        body = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(body, dict) and "specversion" in body

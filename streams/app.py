@@ -9,13 +9,16 @@ and docs/engine.md for why).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import faust
 from mode import Service
 
 from streams.engine import Engine, EngineConfig
+from streams.runtime.config import LoopConfig
 from streams.workers.secrets import SecretStore
 
 __all__ = ["AppConfig", "create_app", "run_worker"]
@@ -36,13 +39,28 @@ class AppConfig:
     web_enabled: bool = True
     http_allow: tuple[str, ...] = ()
     secrets: SecretStore = field(default_factory=SecretStore)
+    kafka_options: Mapping[str, Any] = field(default_factory=dict)
 
     def engine(self) -> EngineConfig:
         """The engine's part of this configuration."""
         prefix = self.topics["commands"][: -len("commands")]
         return EngineConfig(app_id=self.app_id, bootstrap=self.bootstrap, topics=self.topics,
                             data_dir=self.data_dir, topic_prefix=prefix,
-                            http_allow=self.http_allow, secrets=self.secrets)
+                            http_allow=self.http_allow, secrets=self.secrets,
+                            loop=LoopConfig(client_options=self.kafka_options))
+
+    def faust_credentials(self) -> Any:
+        """The same security settings as Faust's `broker_credentials` (None: plaintext)."""
+        options = self.kafka_options
+        protocol = options.get("security_protocol", "PLAINTEXT")
+        if protocol.startswith("SASL"):
+            return faust.SASLCredentials(username=options["sasl_plain_username"],
+                                         password=options["sasl_plain_password"],
+                                         mechanism=options.get("sasl_mechanism", "PLAIN"),
+                                         ssl_context=options.get("ssl_context"))
+        if protocol == "SSL":
+            return faust.SSLCredentials(options["ssl_context"])
+        return None
 
 
 def create_app(config: AppConfig) -> faust.App:
@@ -63,6 +81,7 @@ def create_app(config: AppConfig) -> faust.App:
         # The engine starts only after Faust's own consumer has joined its group, and Faust's
         # default 60 s session timeout kept a worker restarted after a crash idle that long.
         broker_session_timeout=10,
+        broker_credentials=config.faust_credentials(),
     )
     app.service(_engine_service(Engine(config.engine())))
     return app

@@ -1,8 +1,9 @@
-"""The engine of one worker process: the definitions feed, the execution processor and the
-built-in task worker, sharing one producer and one codec.
+"""The engine of one worker process: the definitions feed and one partition loop each for the
+execution processor, the built-in task worker, the trigger agent and its completions reader,
+sharing one producer, one codec, one clock and one table of topic limits.
 
-Plain asyncio on aiokafka, hosted by the Faust app (`streams.app`): the processor needs exact
-control of when offsets are committed relative to produced events and stored state, and batch
+Plain asyncio on aiokafka, hosted by the Faust app (`streams.app`): the loop needs exact control
+of when offsets are committed relative to produced events and stored state, and batch
 consumption (Faust's per-event agent path measured ~15x slower than `getmany` here).
 """
 
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,14 +27,24 @@ from schemas.definitions import WorkflowDefinition
 from schemas.triggers import TriggerEvent
 from streams.executions.processor import ExecutionProcessor
 from streams.executions.store import StateStore
-from streams.runtime.dead_letters import DeadLetterSink
-from streams.runtime.registry import DefinitionsFeed
-from streams.triggers.agent import Clock, TriggerAgent, utc_now
+from streams.runtime import (
+    Clock,
+    DeadLetters,
+    DeadLetterSink,
+    DefinitionsFeed,
+    GroupLag,
+    Handler,
+    LoopConfig,
+    PartitionLoop,
+    TopicTable,
+    utc_now,
+)
+from streams.triggers.agent import TriggerAgent
 from streams.triggers.effects import webhook_workflow
 from streams.triggers.limits import Backpressure, Completions
 from streams.triggers.rule_state import RuleStateStore
-from streams.triggers.schedules import Scheduler
-from streams.workers import ActionContext, TaskWorker, UrlGuard
+from streams.triggers.rulebook import Rulebook
+from streams.workers import ActionContext, TaskError, TaskWorker, UrlGuard
 from streams.workers.pinning import guarded_client
 from streams.workers.secrets import SecretStore, StepTemplates
 
@@ -62,8 +74,15 @@ class EngineConfig:
         secrets: The secrets HTTP steps may reference (``{{ secrets.NAME }}``).
         task_workers: Run the built-in task worker in this process.
         triggers: Run the trigger agent (rules, workflow event triggers, schedules).
-        clock: The trigger agent's wall clock, for timers and schedules (tests pin it).
+        task_concurrency: I/O tasks (HTTP, delay, publish) running at once in the task worker.
+        task_concurrency_per_host: HTTP tasks running at once against one host.
+        clock: The trigger side's wall clock: schedules, absence and batch-window timers (tests
+            move it to fire schedules without waiting).
+        execution_clock: The execution side's wall clock: workflow timers (delays, retries,
+            timeouts) and task deadlines. Apart from `clock` so that a test moving the
+            schedules' time does not time out the executions it is running.
         max_pending_tasks: Trigger intake pauses while more tasks than this wait.
+        loop: The Kafka client settings of every partition loop and of the producer.
     """
 
     app_id: str
@@ -75,9 +94,12 @@ class EngineConfig:
     secrets: SecretStore = field(default_factory=SecretStore)
     task_workers: bool = True
     task_concurrency: int = 200
+    task_concurrency_per_host: int = 50
     triggers: bool = True
     clock: Clock = utc_now
+    execution_clock: Clock = utc_now
     max_pending_tasks: int = 50_000
+    loop: LoopConfig = field(default_factory=LoopConfig)
 
 
 @dataclass
@@ -86,6 +108,7 @@ class Engine:
 
     config: EngineConfig
     trigger_agent: TriggerAgent | None = field(default=None, init=False)
+    loops: dict[str, PartitionLoop] = field(default_factory=dict, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closers: list[object] = field(default_factory=list)
 
@@ -94,59 +117,71 @@ class Engine:
         cfg = self.config
         _quiet_kafka_debug()
         codec = Codec(prefix=cfg.topic_prefix)
-        producer = AIOKafkaProducer(bootstrap_servers=cfg.bootstrap, acks="all",
-                                    enable_idempotence=True, linger_ms=2,
-                                    max_batch_size=512 * 1024)
+        producer = AIOKafkaProducer(**cfg.loop.producer(cfg.bootstrap))
         await producer.start()
         self._closers.append(producer.stop)
-        dead = DeadLetterSink(producer, cfg.topics["dead-letters"], codec)
-        feed = DefinitionsFeed(cfg.bootstrap, cfg.topics["definitions"], codec, dead)
+        table = await TopicTable.read(cfg.bootstrap, cfg.topics.values(), cfg.loop.max_request_size,
+                                      cfg.loop.client_options)
+        letters = DeadLetters(cfg.topics["dead-letters"], codec,
+                              table.limit(cfg.topics["dead-letters"]))
+        feed = DefinitionsFeed(cfg.bootstrap, cfg.topics["definitions"], codec,
+                               DeadLetterSink(producer, letters), cfg.loop.client_options)
         await self._run(feed)
         await feed.sync()
         _builtin_workflows(feed)
         store = StateStore(cfg.data_dir / "executions")
         self._closers.append(store.close)
-        await self._run(ExecutionProcessor(cfg.bootstrap, f"{cfg.app_id}.processor", cfg.topics,
-                                           codec, producer, store, feed, dead))
+        parts = _Parts(cfg, producer, table, letters)
+        processor = ExecutionProcessor(cfg.topics, codec, table, store, feed)
+        await self._loop(parts.loop(processor, "processor", "commands", cfg.execution_clock))
         if cfg.task_workers:
             guard = UrlGuard(cfg.http_allow)
             client = guarded_client(guard, max_connections=cfg.task_concurrency)
             self._closers.append(client.aclose)
             templates = StepTemplates(lambda wid, version: _definition(feed, wid, version))
-            context = ActionContext(client, guard, self._publisher(producer, codec),
+            context = ActionContext(client, guard, _publisher(producer, codec, table, cfg.topics),
                                     secrets=cfg.secrets, templates=templates)
-            await self._run(TaskWorker(cfg.bootstrap, f"{cfg.app_id}.tasks", cfg.topics, codec,
-                                       producer, context, dead, cfg.task_concurrency))
+            worker = TaskWorker(cfg.topics, codec, context, cfg.execution_clock, cfg.task_concurrency,
+                                cfg.task_concurrency_per_host)
+            self._closers.append(worker.close)
+            await self._loop(parts.loop(worker, "tasks", "tasks", cfg.execution_clock))
         if cfg.triggers:
-            await self._start_triggers(producer, codec, feed, dead)
+            await self._start_triggers(parts, codec, feed, table)
 
-    async def _start_triggers(self, producer: AIOKafkaProducer, codec: Codec,
-                              feed: DefinitionsFeed, dead: DeadLetterSink) -> None:
+    async def _start_triggers(self, parts: _Parts, codec: Codec, feed: DefinitionsFeed,
+                              table: TopicTable) -> None:
         cfg = self.config
         rule_store = RuleStateStore(cfg.data_dir / "rules")
         self._closers.append(rule_store.close)
-        agent = TriggerAgent(cfg.bootstrap, f"{cfg.app_id}.triggers", cfg.topics, codec,
-                             producer, feed, dead, rule_store, cfg.clock)
-        agent.on_tick(Scheduler(agent, rule_store).tick)
+        book = Rulebook()
+        completions = Completions(cfg.topics["executions"], codec, book)
+        lag = GroupLag(cfg.bootstrap, cfg.topics["tasks"], table.count(cfg.topics["tasks"]),
+                       f"{cfg.app_id}.tasks", cfg.loop)
+        await lag.start()
+        self._closers.append(lag.stop)
+        loop: PartitionLoop | None = None
+
+        async def offset_at(partition: int, when: datetime) -> int:
+            assert loop is not None
+            return await loop.offset_at(partition, when)
+
+        agent = TriggerAgent(cfg.topics, codec, feed, rule_store, cfg.clock, offset_at,
+                             book=book, completions=completions,
+                             backpressure=Backpressure(lag.pending, cfg.max_pending_tasks))
         self.trigger_agent = agent
-        await self._run(agent)
-        await self._run(Completions(cfg.bootstrap, f"{cfg.app_id}.completions",
-                                    cfg.topics["executions"], codec, agent))
-        await self._run(Backpressure(cfg.bootstrap, cfg.topics["tasks"], f"{cfg.app_id}.tasks",
-                                     agent, cfg.max_pending_tasks))
+        loop = parts.loop(agent, "triggers", "triggers", cfg.clock)
+        await self._loop(loop)
+        await self._loop(parts.loop(completions, "completions", "executions", cfg.clock))
 
-    def _publisher(self, producer: AIOKafkaProducer, codec: Codec):  # type: ignore[no-untyped-def]
-        topic = self.config.topics["triggers"]
-
-        async def publish(event: TriggerEvent) -> None:
-            await producer.send_and_wait(topic, codec.encode_value(topic, event),
-                                         key=codec.encode_key(topic, event.subject))
-        return publish
+    async def _loop(self, loop: PartitionLoop) -> None:
+        self.loops[loop.handler.name] = loop
+        await self._run(loop)
 
     async def _run(self, part: _Part) -> None:
         await part.start()
         self._closers.append(part.stop)
-        task = asyncio.create_task(part.run(), name=type(part).__name__)
+        name = part.handler.name if isinstance(part, PartitionLoop) else type(part).__name__
+        task = asyncio.create_task(part.run(), name=name)
         task.add_done_callback(_report)
         self._tasks.append(task)
 
@@ -166,6 +201,38 @@ class Engine:
                 log.exception("while stopping the engine")
         self._tasks.clear()
         self._closers.clear()
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """Builds the engine's partition loops, all alike but for handler, group and topic."""
+
+    config: EngineConfig
+    producer: AIOKafkaProducer
+    table: TopicTable
+    letters: DeadLetters
+
+    def loop(self, handler: Handler, group: str, role: str, clock: Clock) -> PartitionLoop:
+        cfg = self.config
+        return PartitionLoop(handler, bootstrap=cfg.bootstrap, group=f"{cfg.app_id}.{group}",
+                             topic=cfg.topics[role], producer=self.producer, table=self.table,
+                             dead_letters=self.letters, clock=clock, config=cfg.loop)
+
+
+def _publisher(producer: AIOKafkaProducer, codec: Codec, table: TopicTable,
+               topics: dict[str, str]) -> Callable[[TriggerEvent], Awaitable[None]]:
+    """How a `publish` step produces its event: refused as the step's error when too large."""
+    topic = topics["triggers"]
+
+    async def publish(event: TriggerEvent) -> None:
+        key, value = codec.encode_key(topic, event.subject), codec.encode_value(topic, event)
+        size, limit = len(value) + len(key or b""), table.limit(topic)
+        if size > limit:
+            raise TaskError("output_too_large", f"the event is {size} bytes, over the limit of "
+                            f"{limit} bytes of {topic}", retryable=False,
+                            details={"size": size, "limit": limit})
+        await producer.send_and_wait(topic, value, key=key)
+    return publish
 
 
 def _builtin_workflows(feed: DefinitionsFeed) -> None:

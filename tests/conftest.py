@@ -16,10 +16,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from infra.kafka import ClusterLayout, LocalCluster, fetch_distribution
 from infra.topics import create_topics
 from tests.support import free_port_pair, free_ports
+
+# CI and developers run the suite on 2 shared cores, often beside other work: a property holds
+# or not whatever the time an example takes, so no example has a deadline and slow data
+# generation is no failure. Tests that want other settings still set them.
+settings.register_profile("shared-machine", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 
 def _docker_answers() -> bool:
@@ -106,3 +114,38 @@ def cluster_factory() -> Iterator[Callable[[int], LocalCluster]]:
     for cluster, home in made:
         cluster.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+SECURE_PREFIX = "sec."
+
+
+@pytest.fixture(scope="session")
+def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A local broker with a SASL_SSL listener, SCRAM users and ACLs (`kafka up --secure`).
+
+    ``headwater`` may use the topics and groups under `SECURE_PREFIX` and under ``t`` (the
+    prefix every test prefix starts with); ``producer`` may only write `sec.triggers`.
+    """
+    home = tmp_path_factory.mktemp("secure-kafka")
+    cluster = LocalCluster(fetch_distribution(), ClusterLayout(home, free_ports(2), 1, secure=True))
+    cluster.start(timeout_s=180)
+    try:
+        create_topics(cluster.bootstrap, SECURE_PREFIX, 2, 1, cluster.client_options("admin"))
+        cluster.grant(SECURE_PREFIX, "sec-app")
+        cluster.grant("t", "t")
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def security_settings(cluster: LocalCluster, user: str,
+                      password: str | None = None) -> dict[str, str]:
+    """The ``HEADWATER_KAFKA_*`` variables that reach `cluster` as `user` (what
+    `headwater kafka up --secure` prints)."""
+    assert cluster.material is not None
+    return {"HEADWATER_KAFKA_BOOTSTRAP": cluster.bootstrap,
+            "HEADWATER_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "HEADWATER_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+            "HEADWATER_KAFKA_USERNAME": user,
+            "HEADWATER_KAFKA_PASSWORD": password or cluster.material.passwords[user],
+            "HEADWATER_KAFKA_SSL_CAFILE": str(cluster.material.ca_pem)}

@@ -13,3 +13,17 @@ def test_import_contracts_hold() -> None:
                             cwd=Path(__file__).parents[1])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_only_the_runtime_builds_group_consumers_or_commits() -> None:
+    """The poll → produce → acks → store → commit cycle is written once (`PartitionLoop`)."""
+    streams = Path(__file__).parents[1] / "streams"
+    offenders = []
+    for path in streams.rglob("*.py"):
+        if path.is_relative_to(streams / "runtime"):
+            continue
+        text = path.read_text()
+        for needle in ("AIOKafkaConsumer(", ".commit(", "ConsumerRebalanceListener"):
+            if needle in text:
+                offenders.append(f"{path.relative_to(streams.parent)}: {needle}")
+    assert offenders == []

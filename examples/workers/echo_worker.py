@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -22,6 +23,24 @@ from schemas.tasks import TaskRequested
 
 PREFIX = os.environ.get("HEADWATER_TOPIC_PREFIX", "hw.")
 BOOTSTRAP = os.environ.get("HEADWATER_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+
+
+def security() -> dict[str, Any]:
+    """A secured cluster's settings, from the same ``HEADWATER_KAFKA_*`` variables as headwater's
+    (SASL user and password, CA file); nothing for a plaintext listener."""
+    protocol = os.environ.get("HEADWATER_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    if protocol == "PLAINTEXT":
+        return {}
+    from aiokafka.helpers import create_ssl_context
+
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol.startswith("SASL"):
+        options.update(sasl_mechanism=os.environ.get("HEADWATER_KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+                       sasl_plain_username=os.environ["HEADWATER_KAFKA_USERNAME"],
+                       sasl_plain_password=os.environ["HEADWATER_KAFKA_PASSWORD"])
+    if protocol.endswith("SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=os.environ.get("HEADWATER_KAFKA_SSL_CAFILE"))
+    return options
 
 
 def run(task: TaskRequested) -> TaskCompleted | TaskFailed:
@@ -39,9 +58,11 @@ def run(task: TaskRequested) -> TaskCompleted | TaskFailed:
 async def main() -> None:
     codec = Codec(prefix=PREFIX)
     tasks, commands = f"{PREFIX}tasks", f"{PREFIX}commands"
+    options = security()
     consumer = AIOKafkaConsumer(tasks, bootstrap_servers=BOOTSTRAP, group_id=f"{PREFIX}echo-worker",
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True)
+                                enable_auto_commit=False, auto_offset_reset="earliest", **options)
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True,
+                                **options)
     await consumer.start()
     await producer.start()
     try:

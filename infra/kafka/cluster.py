@@ -16,10 +16,13 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from infra.kafka.distribution import KafkaDistribution, KafkaSetupError
+from infra.kafka.secure import SecureMaterial, acl_bindings, create_acls, ensure_material
 
 _HEAP = os.environ.get("HEADWATER_KAFKA_HEAP", "-Xmx768m")
 _LOG4J = """status = warn
@@ -70,6 +73,12 @@ class ClusterLayout:
     data_dir: Path
     port: int = 9092
     nodes: int = 1
+    secure: bool = False
+    """SASL_SSL client listener with SCRAM users and ACLs (`infra.kafka.secure`)."""
+
+    @property
+    def security_home(self) -> Path:
+        return self.data_dir / "security"
 
     def node(self, index: int) -> NodeLayout:
         port = self.port + 2 * index
@@ -105,6 +114,24 @@ class LocalCluster:
     def __init__(self, dist: KafkaDistribution, layout: ClusterLayout) -> None:
         self.dist = dist
         self.layout = layout
+        self.material: SecureMaterial | None = (
+            ensure_material(dist, layout.security_home) if layout.secure else None)
+
+    def client_options(self, user: str = "admin") -> dict[str, Any]:
+        """aiokafka keyword arguments that reach this cluster as `user` (nothing if plaintext)."""
+        if self.material is None:
+            return {}
+        from aiokafka.helpers import create_ssl_context
+
+        return {"security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512",
+                "sasl_plain_username": user, "sasl_plain_password": self.material.passwords[user],
+                "ssl_context": create_ssl_context(cafile=str(self.material.ca_pem))}
+
+    def grant(self, prefix: str, app_id: str = "headwater") -> None:
+        """Add the ACLs of `infra.kafka.secure` for topic `prefix` (a secured cluster only)."""
+        if self.material is not None:
+            asyncio.run(create_acls(self.bootstrap, acl_bindings(prefix, app_id),
+                                    self.client_options("admin")))
 
     @property
     def bootstrap(self) -> str:
@@ -119,7 +146,7 @@ class LocalCluster:
         for node in stale:
             self.start_node(node.node_id - 1, wait=False)
         wait_for_metadata(self.bootstrap, expect_brokers=self.layout.nodes, timeout_s=timeout_s,
-                          log_hint=self.layout.node(0).log)
+                          log_hint=self.layout.node(0).log, client_options=self.client_options())
 
     def start_node(self, index: int, wait: bool = True) -> None:
         """Start node `index` (0-based), formatting its storage on first use."""
@@ -139,7 +166,8 @@ class LocalCluster:
             )
         node.pid_file.write_text(str(proc.pid))
         if wait:
-            wait_for_metadata(f"127.0.0.1:{node.port}", timeout_s=90.0, log_hint=node.log)
+            wait_for_metadata(f"127.0.0.1:{node.port}", timeout_s=90.0, log_hint=node.log,
+                              client_options=self.client_options())
 
     def stop(self, timeout_s: float = 60.0) -> None:
         """Stop every node with a controlled shutdown (SIGTERM), killing what lingers."""
@@ -189,8 +217,10 @@ class LocalCluster:
         node.pid_file.unlink(missing_ok=True)
 
     def _format(self, node: NodeLayout) -> None:
-        cmd = self._java(node, "kafka.tools.StorageTool", "format", f"--cluster-id={self.layout.cluster_id}",
-                         "-c", str(node.config), "--ignore-formatted")
+        cmd = self._java(node, "kafka.tools.StorageTool", "format",
+                         f"--cluster-id={self.layout.cluster_id}", "-c", str(node.config),
+                         "--ignore-formatted",
+                         *(self.material.scram_arguments() if self.material else []))
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
             tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or ["no output"]
@@ -231,18 +261,24 @@ class LocalCluster:
             "group.initial.rebalance.delay.ms": 0,
             "log.retention.hours": 168,
         }
+        if self.material is not None:
+            props.update(self.material.server_properties(node.port, node.controller_port))
         return "".join(f"{k}={v}\n" for k, v in props.items())
 
 
 def wait_for_metadata(
-    bootstrap: str, expect_brokers: int = 1, timeout_s: float = 90.0, log_hint: Path | None = None
+    bootstrap: str, expect_brokers: int = 1, timeout_s: float = 90.0, log_hint: Path | None = None,
+    client_options: Mapping[str, Any] | None = None,
 ) -> None:
-    """Block until `bootstrap` answers a metadata request listing `expect_brokers` brokers."""
+    """Block until `bootstrap` answers a metadata request listing `expect_brokers` brokers.
+
+    `client_options` are aiokafka's security keyword arguments for a secured cluster.
+    """
     deadline = time.monotonic() + timeout_s
     last_error = "no answer"
     while time.monotonic() < deadline:
         try:
-            brokers = asyncio.run(_count_brokers(bootstrap))
+            brokers = asyncio.run(_count_brokers(bootstrap, client_options or {}))
             if brokers >= expect_brokers:
                 return
             last_error = f"{brokers} of {expect_brokers} brokers registered"
@@ -253,11 +289,11 @@ def wait_for_metadata(
     raise KafkaSetupError(f"Kafka at {bootstrap} did not answer metadata within {timeout_s:.0f}s ({last_error}){hint}")
 
 
-async def _count_brokers(bootstrap: str) -> int:
+async def _count_brokers(bootstrap: str, client_options: Mapping[str, Any]) -> int:
     from aiokafka.client import AIOKafkaClient
 
     client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=3000,
-                            connections_max_idle_ms=10000)
+                            connections_max_idle_ms=10000, **client_options)
     try:
         await asyncio.wait_for(client.bootstrap(), timeout=5)
         metadata = await asyncio.wait_for(client.fetch_all_metadata(), timeout=5)

@@ -37,6 +37,8 @@ class VersionView(BaseModel):
     owner: str | None = None
     collaborators: list[str] = []
     visibility: Literal["private", "team", "public"] = "team"
+    published_by: str | None = None
+    reason: str = ""
 
 
 class DefinitionRecord(BaseModel):
@@ -93,10 +95,13 @@ def apply_definition_event(tx: Tx, event: DefinitionEvent) -> DefinitionRecord |
     at = event.published_at if isinstance(event, DefinitionPublished) else event.changed_at
     if current is not None and at < current.updated_at:
         return None
+    if isinstance(event, DefinitionPublished) and current is not None and current.published_at:
+        return None  # a version is immutable: the workers keep the first content and its status
     if isinstance(event, DefinitionPublished):
         view = VersionView(version=event.version, status=event.status,
                            published_at=event.published_at, updated_at=event.published_at,
                            checksum=event.checksum, name=str(event.definition.get("name", "")),
+                           published_by=event.published_by, reason=event.reason,
                            **_access(event.definition))
     else:
         base = current or VersionView(version=event.version, status=event.status,
@@ -154,19 +159,30 @@ def start_refusal(record: DefinitionRecord | None, workflow_id: str,
     and a message; None when it would start. The engine's rule: an exact version that exists
     (whatever its status), else the newest active version in the range (or of all, for None).
     """
+    resolved = start_version(record, workflow_id, version)
+    return resolved if isinstance(resolved, tuple) else None
+
+
+def start_version(record: DefinitionRecord | None, workflow_id: str,
+                  version: str | None) -> str | tuple[int, str]:
+    """The version a start of ``workflow_id`` at ``version`` runs, by the engine's rule, or
+    why it would be refused (an HTTP status and a message)."""
     what = f"workflow {workflow_id!r}"
     if record is None:
         return 404, f"{what} not found"
     if version is not None and version in record.versions:
-        return None if record.active else (409, f"{what} has no active version")
+        return version if record.active else (409, f"{what} has no active version")
     if version is not None and not is_version_range(version):
         return 422, f"version: {version!r} is neither a version nor a range (e.g. 1.2.0, ^1.2)"
     active = [v for v, view in record.versions.items() if view.status == "active"]
     if not active:
         return 409, f"{what} has no active version (paused or deprecated)"
-    if version is not None and not any(_in_range(v, version) for v in active):
-        return 404, f"{what} has no active version in {version!r} (active: {', '.join(active)})"
-    return None
+    if version is not None:
+        active = [v for v in active if _in_range(v, version)]
+        if not active:
+            shown = ", ".join(v for v, view in record.versions.items() if view.status == "active")
+            return 404, f"{what} has no active version in {version!r} (active: {shown})"
+    return max(active, key=version_order)
 
 
 def _in_range(version: str, range_: str) -> bool:

@@ -13,14 +13,21 @@ from projections.views.dashboard import apply_dashboard
 from projections.views.dead_letters import apply_dead_letter_event
 from projections.views.definitions import apply_definition_event
 from projections.views.executions import apply_execution_event
+from projections.views.history import apply_history_event
 from projections.views.indexes import update_indexes
 from projections.views.rule_stats import apply_rule_outcome
+from projections.views.templates import apply_template_event
 from projections.views.workflow_stats import apply_workflow_stats
 from schemas.commands import GATE_PREFIX
 from schemas.dead_letters import DeadLetter, DeadLetterRedriven
-from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
+from schemas.definition_events import (
+    DefinitionCommented,
+    DefinitionPublished,
+    DefinitionStatusChanged,
+)
 from schemas.executions import ExecutionEventBase, TaskRequested
 from schemas.outcomes import RuleFailed, RuleMatched, RuleSkipped
+from schemas.template_events import TemplateDeleted, TemplateSaved
 
 __all__ = ["apply_event", "fold"]
 
@@ -42,7 +49,13 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
         return True
     if isinstance(event, RuleMatched | RuleSkipped | RuleFailed):
         return apply_rule_outcome(tx, event)
+    if isinstance(event, TemplateSaved | TemplateDeleted):
+        return apply_template_event(tx, event)
+    if isinstance(event, DefinitionCommented):
+        apply_history_event(tx, event)
+        return True
     if isinstance(event, DefinitionPublished | DefinitionStatusChanged):
+        apply_history_event(tx, event)
         record = apply_definition_event(tx, event)
         if record is not None:
             apply_body_event(tx, event, record)

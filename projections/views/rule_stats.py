@@ -14,7 +14,18 @@ from projections.views._tx import Reader, Tx
 from projections.views.sketch import Sketch
 from schemas.outcomes import RuleFailed, RuleMatched, RuleOutcome, RuleSkipped
 
-__all__ = ["LastError", "LastMatch", "RuleStats", "apply_rule_outcome", "read_rule_stats"]
+__all__ = ["LastError", "LastMatch", "RuleStats", "TypeSeen", "apply_rule_outcome",
+           "read_rule_stats"]
+
+MAX_TYPES = 64
+"""Event types counted per rule (a rule on ``*`` must not grow without bound)."""
+
+
+class TypeSeen(BaseModel):
+    """Outcomes of a rule for one event type: how many, and the latest evaluation."""
+
+    events: int = 0
+    last: datetime | None = None
 
 
 class LastMatch(BaseModel):
@@ -45,6 +56,8 @@ class RuleStats(BaseModel):
         errors: Error code -> count, over failed evaluations and failed actions.
         evaluation_us: Condition evaluation times (for p50/p95/p99).
         evaluation_us_total: Their sum, for the mean.
+        deferred: Matches without actions yet (queued for a slot or gathered in a batch).
+        event_types: Outcomes per event type (the insights read the traffic from them).
     """
 
     rule_id: str
@@ -58,6 +71,8 @@ class RuleStats(BaseModel):
     evaluation_us_total: int = 0
     last_match: LastMatch | None = None
     last_error: LastError | None = None
+    deferred: int = 0
+    event_types: dict[str, TypeSeen] = {}
 
     @property
     def success_rate(self) -> float | None:
@@ -88,8 +103,10 @@ def apply_rule_outcome(tx: Tx, outcome: RuleOutcome) -> bool:
     }
     errors = dict(stats.errors)
     failure: LastError | None = None
+    update["event_types"] = _seen(stats.event_types, outcome)
     if isinstance(outcome, RuleMatched):
         update["matched"] = stats.matched + 1
+        update["deferred"] = stats.deferred + (not outcome.actions)
         update["last_match"] = _later_match(stats.last_match, outcome)
         for action in outcome.actions:
             if action.status == "failed":
@@ -111,6 +128,16 @@ def apply_rule_outcome(tx: Tx, outcome: RuleOutcome) -> bool:
     update["errors"] = errors
     tx.save(stats_key(outcome.rule_id), stats.model_copy(update=update))
     return True
+
+
+def _seen(types: dict[str, TypeSeen], outcome: RuleOutcome) -> dict[str, TypeSeen]:
+    current = types.get(outcome.event_type)
+    if current is None and len(types) >= MAX_TYPES:
+        return types
+    current = current or TypeSeen()
+    last = current.last if current.last and current.last >= outcome.evaluated_at \
+        else outcome.evaluated_at
+    return types | {outcome.event_type: TypeSeen(events=current.events + 1, last=last)}
 
 
 def _later_match(current: LastMatch | None, outcome: RuleMatched) -> LastMatch:

@@ -74,12 +74,20 @@ def analyse(
     shadowed = {f.rules[0] for f in findings if f.kind == "shadowed"}
     groups: dict[str, list[Prepared]] = defaultdict(list)
     nothing = RuleObservation()
+    flows: dict[str, tuple[int, dt.datetime | None, list[str]]] = {}
     for p in prepared:
         obs = observations.get(p.id, nothing)
-        events = traffic_of(p.rule.trigger.event_type, traffic)[0]
-        findings += condition_findings(p, (cost_us or {}).get(p.id), events)
+        pattern = p.rule.trigger.event_type
+        if pattern not in flows:
+            flows[pattern] = traffic_of(pattern, traffic)
+        flow = flows[pattern]
+        events = flow[0]
+        inside = condition_findings(p, (cost_us or {}).get(p.id), events)
+        findings += inside
         findings += limit_findings(p, obs, limits)
-        for single in (never_matched(p, obs, traffic, now, limits),
+        # A rule shown never to fire (shadowed, contradictory) needs no "never matched" too.
+        explained = p.id in shadowed or any(f.kind == "unsatisfiable" for f in inside)
+        for single in (None if explained else never_matched(p, obs, flow, now, limits),
                        None if p.id in shadowed else observed_shadow(p, obs, limits),
                        failing_actions(p, obs, limits)):
             if single is not None:

@@ -12,10 +12,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rules.conditions import ConditionError, compile_condition
+from rules.conditions import compile_condition
 from rules.insights.constraints import Conj, conj_of, dnf, implies_dnf, satisfiable
 from rules.insights.model import Finding, draft_of
 from rules.insights.pairs import Prepared
+from schemas.definitions import ConditionError
 
 __all__ = ["condition_findings", "index_rewrite"]
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rules.values import equality_key
+from schemas.expressions import ExpressionError, compile_regex
 
 __all__ = ["Atom", "Conj", "FieldC", "canonical", "conj_of", "disjoint_dnf", "dnf",
            "implies_dnf", "jtype", "satisfiable"]
@@ -184,8 +185,10 @@ class FieldC:
     num: _Interval = field(default_factory=_Interval)
     text: _Interval = field(default_factory=_Interval)
     regexes: set[tuple[str, str]] = field(default_factory=set)
+    _sat: bool | None = None  # satisfiable(), once the constraint is complete
 
     def add(self, op: str, value: Any) -> None:
+        self._sat = None
         if op == "nex":
             self.absent = True
             return
@@ -230,6 +233,11 @@ class FieldC:
         return False
 
     def satisfiable(self) -> bool:
+        if self._sat is None:
+            self._sat = self._satisfiable()
+        return self._sat
+
+    def _satisfiable(self) -> bool:
         if self.absent:
             return not self.present
         if not self.types:
@@ -290,9 +298,10 @@ class FieldC:
 
 
 def _full(op: str, pattern: str, value: str) -> bool:
+    # The engine's own matcher (RE2), so "this value matches" means what the worker does.
     try:
-        return re.fullmatch(pattern, value, re.IGNORECASE if op == "imt" else 0) is not None
-    except re.error:
+        return compile_regex(pattern, ignore_case=op == "imt")(value)
+    except ExpressionError:
         return False
 
 
@@ -305,18 +314,23 @@ class Conj:
     fields: dict[str, FieldC]
     opaque: frozenset[str]
     atoms: tuple[Atom, ...]
+    sat: bool = True
+
+    def __post_init__(self) -> None:
+        self.sat = all(f.satisfiable() for f in self.fields.values())
 
     def satisfiable(self) -> bool:
-        return all(f.satisfiable() for f in self.fields.values())
+        return self.sat
 
     def implies(self, other: Conj) -> bool:
         """Every event satisfying self satisfies `other`."""
-        if not self.satisfiable():
+        if not self.sat:
             return True
-        if not other.opaque <= self.opaque:
+        # A field self leaves open cannot imply any constraint other puts on it.
+        if not (other.opaque <= self.opaque and other.fields.keys() <= self.fields.keys()):
             return False
-        empty = FieldC()
-        return all(self.fields.get(path, empty).implies(c) for path, c in other.fields.items())
+        mine = self.fields
+        return all(mine[path].implies(c) for path, c in other.fields.items())
 
     def merged(self, other: Conj) -> Conj:
         return conj_of(self.atoms + other.atoms)

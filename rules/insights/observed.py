@@ -22,18 +22,19 @@ def traffic_of(pattern: str, traffic: Mapping[str, Traffic]) -> tuple[int, dt.da
                                                                       list[str]]:
     """Events seen of the types a trigger pattern matches: count, last seen, the types."""
     types = sorted(t for t in traffic if fnmatchcase(t, pattern))
-    seen = [traffic[t].last_seen for t in types if traffic[t].last_seen is not None]
+    seen: list[dt.datetime] = [t for t in (traffic[n].last_seen for n in types) if t is not None]
     return sum(traffic[t].events for t in types), max(seen, default=None), types
 
 
-def never_matched(p: Prepared, obs: RuleObservation, traffic: Mapping[str, Traffic],
+def never_matched(p: Prepared, obs: RuleObservation,
+                  flow: tuple[int, dt.datetime | None, list[str]],
                   now: dt.datetime, limits: InsightLimits) -> Finding | None:
-    """Its event type flowed all through the window and the rule did not match once."""
+    """Its event type flowed (`flow`, from `traffic_of`) and the rule did not match once."""
     rule = p.rule
     if rule.type == "scheduled":
         return None
     start = now - limits.window
-    events, last_seen, types = traffic_of(rule.trigger.event_type, traffic)
+    events, last_seen, types = flow
     if events < limits.min_events or last_seen is None or last_seen < start:
         return None
     if obs.last_match is not None and obs.last_match >= start:

@@ -32,6 +32,8 @@ class Prepared:
     terms: list[Conj] | None  # None: too large to reason about
     common: frozenset[tuple[str, Any]]  # equalities every branch requires
     order: tuple[int, str]
+    paths: frozenset[str] = frozenset()  # fields every satisfiable branch constrains
+    opaque: frozenset[str] = frozenset()  # opaque atoms every satisfiable branch has
 
     @property
     def id(self) -> str:
@@ -47,7 +49,10 @@ def prepare(rule: RuleDefinition) -> Prepared:
         sets = [frozenset((p, equality_key(v)) for p, op, v in c.atoms if op == "eq")
                 for c in terms]
         common = frozenset.intersection(*sets)
-    return Prepared(rule, terms, common, (-rule.priority, rule.id))
+    live = [c for c in terms or () if c.sat]
+    paths = frozenset.intersection(*(frozenset(c.fields) for c in live)) if live else frozenset()
+    opaque = frozenset.intersection(*(c.opaque for c in live)) if live else frozenset()
+    return Prepared(rule, terms, common, (-rule.priority, rule.id), paths, opaque)
 
 
 def glob_covers(wide: str, narrow: str) -> bool:
@@ -85,8 +90,12 @@ def implied_pairs(rules: Sequence[Prepared]) -> Iterator[tuple[Prepared, Prepare
             for subset in combinations(key, size):
                 for pattern in patterns:
                     for a in index.get((pattern, frozenset(subset)), ()):
-                        if a is not b and trigger_covers(a.rule, b.rule) and implies_dnf(
-                                b.terms or [], a.terms or []):
+                        # b implies a only if b constrains every field a always does.
+                        if a is b or not (a.paths <= b.paths and a.opaque <= b.opaque):
+                            continue
+                        # The bucket's pattern covers b's event type already.
+                        if glob_covers(a.rule.trigger.source, b.rule.trigger.source) \
+                                and implies_dnf(b.terms or [], a.terms or []):
                             yield b, a
 
 

@@ -19,6 +19,7 @@ from schemas.definitions._common import (
     parse_duration,
 )
 from schemas.definitions.conditions import ConditionError, check_condition, parse_condition
+from schemas.definitions.inputs import InputParam, InputProblem, check_input, fill_input
 from schemas.definitions.layout import Layout, NodePosition, Viewport
 from schemas.definitions.rule import (
     AbsencePattern,
@@ -77,6 +78,8 @@ __all__ = [
     "Duration",
     "ErrorHandling",
     "EventTrigger",
+    "InputParam",
+    "InputProblem",
     "Layout",
     "LoopStep",
     "ManualTrigger",
@@ -108,6 +111,8 @@ __all__ = [
     "WebhookTrigger",
     "WorkflowDefinition",
     "check_condition",
+    "check_input",
+    "fill_input",
     "is_version_range",
     "iter_steps",
     "parse_condition",

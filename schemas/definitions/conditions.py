@@ -108,7 +108,9 @@ class ConditionProblem:
 class ConditionError(ValueError):
     """A condition does not parse; `problems` lists every reason."""
 
-    def __init__(self, problems: list[ConditionProblem]) -> None:
+    def __init__(self, problems: list[ConditionProblem] | str) -> None:
+        if isinstance(problems, str):  # one reason, where no path applies
+            problems = [ConditionProblem("$", "invalid_condition", problems)]
         super().__init__("; ".join(f"{p.path}: {p.message}" for p in problems))
         self.problems = problems
 
@@ -192,7 +194,7 @@ class _Parser:
         try:
             compile_expression(arg)
         except ExpressionError as exc:
-            self.fail(path, "invalid_expression", exc.message)
+            self.fail(path, "invalid_expression", f"{exc.code}: {exc.message}")
             return None
         return Expr(arg)
 

@@ -20,6 +20,7 @@ from schemas.definitions._common import (
     Status,
     StepId,
 )
+from schemas.definitions.inputs import InputParam
 from schemas.definitions.layout import Layout
 from schemas.definitions.steps import AnyStep, LoopStep, ParallelStep, Step
 from schemas.definitions.triggers import ManualTrigger, Trigger
@@ -51,6 +52,10 @@ class WorkflowDefinition(Frozen):
     triggers: list[Trigger] = Field(default_factory=lambda: _manual_only(), max_length=64)
     steps: list[Step] = Field(min_length=1)
     start_at: StepId | None = None
+    inputs: dict[StepId, InputParam] | None = Field(
+        default=None, max_length=256,
+        description="declared input parameters, checked at every start (missing, ill-typed or "
+                    "not in enum: refused with the field's path); defaults are filled in")
     variables: dict[str, Any] = Field(
         default_factory=dict, description="initial vars; a mapping over input"
     )

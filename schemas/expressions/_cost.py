@@ -30,9 +30,10 @@ GUARANTEED_RANGE = 32
 GUARANTEED_TEXT = 1024
 """...and whose strings hold at most this many characters."""
 
-_NODE_WEIGHT = 3  # converting or cloning one value
-_ITERATION_DIVISOR = 16  # one comprehension step is cheaper than a value clone
-_TEXT_DIVISOR = 64  # characters copied per unit
+# Calibrated with bench/expressions.py on the loaded benchmark machine (one unit ≈ 0.5 µs).
+_NODE_WEIGHT = 5  # converting or cloning one value
+_ITERATION_DIVISOR = 2  # one comprehension step or accumulator copy
+_TEXT_DIVISOR = 96  # characters copied per unit
 _ACCUMULATING = frozenset({"map", "filter"})
 _GROWING_CALLS = frozenset({"replace", "join", "split", "string"})
 
@@ -52,12 +53,14 @@ class CostModel:
 
     Attributes:
         reads: the macro depth of every read of a context variable.
-        macros: `(depth, accumulates)` of every comprehension (`map`/`filter` accumulate).
+        macros: `(depth, exponent)` of every comprehension: its cost is the range to that
+            power (`all`/`exists`: depth + 1; `map`/`filter`: depth + 2, as they copy their
+            accumulator, + 1 more when what they accumulate is itself built, a list or text).
         growth: the macro depth of every `+` and text-building call.
     """
 
     reads: tuple[int, ...]
-    macros: tuple[tuple[int, bool], ...]
+    macros: tuple[tuple[int, int], ...]
     growth: tuple[int, ...]
 
     def units(self, shape: Shape) -> int:
@@ -65,39 +68,73 @@ class CostModel:
         n, r = shape.nodes, max(shape.longest, 1)
         cost = _NODE_WEIGHT * n
         cost += sum(_NODE_WEIGHT * n * r**depth for depth in self.reads)
-        for depth, accumulates in self.macros:
-            cost += r ** (depth + 1 + accumulates) // _ITERATION_DIVISOR
-        text = shape.text // _TEXT_DIVISOR + 1
-        cost += sum(text * r**depth for depth in self.growth)
+        for _, exponent in self.macros:
+            cost += r**exponent // _ITERATION_DIVISOR
+        size = max(shape.text // _TEXT_DIVISOR, r) + 1  # a `+` copies text or a list
+        cost += sum(size * r**depth for depth in self.growth)
         return cost
 
 
 GUARANTEED = Shape(GUARANTEED_NODES, GUARANTEED_RANGE, GUARANTEED_TEXT)
 
 
+@dataclass
+class _Frame:
+    """An open bracket; for a macro call, what was found inside it."""
+
+    macro: str | None
+    depth: int
+    builds: bool = False  # accumulates something built: a nested map, or input + input
+    reads: bool = False
+    grows: bool = False
+
+
 def cost_model(tokens: list[_scan.Token], variables: frozenset[str]) -> CostModel:
     """Scan tokens once for reads, comprehensions and growth, with their nesting."""
     reads: list[int] = []
-    macros: list[tuple[int, bool]] = []
+    macros: list[tuple[int, int]] = []
     growth: list[int] = []
-    stack: list[bool] = []
+    stack: list[_Frame] = []
     depth = 0
     for i, token in enumerate(tokens):
         if token.kind == "punct" and token.text in "([{":
             is_macro = token.text == "(" and _scan.is_macro_call(tokens, i - 1)
-            if is_macro:
-                macros.append((depth, tokens[i - 1].text in _ACCUMULATING))
-            stack.append(is_macro)
+            stack.append(_Frame(tokens[i - 1].text if is_macro else None, depth))
             depth += is_macro
         elif token.kind == "punct" and token.text in ")]}" and stack:
-            depth -= stack.pop()
-        elif token.kind == "punct" and token.text == "+":
+            frame = stack.pop()
+            if frame.macro is not None:
+                depth -= 1
+                _close_macro(frame, stack, macros)
+        elif (token.kind == "punct" and token.text == "+") or (
+            token.kind == "ident" and token.text in _GROWING_CALLS
+        ):
             growth.append(depth)
+            _mark(stack, "grows")
         elif token.kind == "ident" and _is_root_read(tokens, i, variables):
             reads.append(depth)
-        elif token.kind == "ident" and token.text in _GROWING_CALLS:
-            growth.append(depth)
+            _mark(stack, "reads")
     return CostModel(tuple(reads), tuple(macros), tuple(growth))
+
+
+def _close_macro(frame: _Frame, stack: list[_Frame], macros: list[tuple[int, int]]) -> None:
+    accumulates = frame.macro in _ACCUMULATING
+    # What it accumulates is as large as the input when it is itself a comprehension's
+    # result, or built from a read of the context (`input.items + input.items`); a field
+    # of the item plus a literal stays small.
+    builds = frame.builds or (frame.reads and frame.grows)
+    exponent = frame.depth + 1 + accumulates + (accumulates and builds)
+    macros.append((frame.depth, exponent))
+    if accumulates:
+        _mark(stack, "builds")
+
+
+def _mark(stack: list[_Frame], what: str) -> None:
+    """Note `what` on the innermost open comprehension."""
+    for frame in reversed(stack):
+        if frame.macro is not None:
+            setattr(frame, what, True)
+            return
 
 
 def _is_root_read(tokens: list[_scan.Token], i: int, variables: frozenset[str]) -> bool:
@@ -145,14 +182,20 @@ def prune(value: Any, paths: frozenset[tuple[str, ...]]) -> Any:
 
 
 def measure(context: Mapping[str, Any]) -> Shape:
-    """Count the values, the longest list or map and the longest text of a context."""
+    """Count the values, the longest list or map and the longest text of a context.
+
+    Stops counting once the values alone are over the budget: the answer is then a refusal
+    whatever the rest holds, and walking it would cost the time the budget protects.
+    """
     nodes = longest = text = 0
+    enough = COST_BUDGET // _NODE_WEIGHT
     pending: list[Any] = list(context.values())
-    while pending:
+    while pending and nodes <= enough:
         value = pending.pop()
         nodes += 1
         if isinstance(value, str | bytes):
             text = max(text, len(value))
+            nodes += len(value) // _TEXT_DIVISOR  # converted and cloned like values
         elif isinstance(value, Mapping):
             longest = max(longest, len(value))
             nodes += len(value)

@@ -52,6 +52,7 @@ def _compile(pattern: str, ignore_case: bool) -> Matcher:
     options.log_errors = False  # RE2 would print every refused pattern to stderr
     options.case_sensitive = not ignore_case
     options.max_mem = MAX_REGEX_MEMORY
+    options.never_capture = True  # a yes/no answer: lets RE2 stay on its DFA
     try:
         fullmatch = re2.compile(pattern, options).fullmatch
     except re2.error as exc:

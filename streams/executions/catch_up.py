@@ -51,6 +51,16 @@ class CatchUp:
         self._queued: dict[str, ExecutionQueued] = {}  # execution id -> its folded queueing
         self._granted: dict[str, SlotGranted] = {}  # ticket -> its folded grant
         self._releases: list[Outgoing] = []
+        self._pending: dict[str, State | GateState] = {}
+
+    def fold_one(self, record: Record) -> tuple[str, str] | None:
+        """Fold one record into the pending states; why it cannot be folded, or None."""
+        return self._fold_one(self._pending, record)
+
+    def write(self, checkpoint: int) -> None:
+        """Store the pending states with `checkpoint` (the next offset they reflect), at once."""
+        self._store.write(self._partition, self._pending, checkpoint)
+        self._pending = {}
 
     def fold(self, records: list[Record]) -> list[Refusal]:
         """Fold `records` (in offset order) and store the states; the records to refuse."""

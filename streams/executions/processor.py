@@ -1,206 +1,126 @@
 """The execution processor: commands in, execution events out, state kept, at least once.
 
-For each batch of `hw.commands` records of one partition, in order: decode the command, load
-the execution's state, call the pure `apply_command`, produce the events to `hw.executions`
-(and the tasks and commands they cause), wait for the broker's acks, store the new states with
-the partition's checkpoint in one atomic write, then commit the command offsets. A crash at any
-point leaves either nothing or events that `_catch_up` folds in on restart; a redelivered
-command then finds its id in `State.recent` and is a no-op, so it causes no second transition.
-Undecodable commands and commands for unknown workflows or executions become dead letters.
+A handler on the partition loop (`streams.runtime.loop`, which owns the cycle: produce, wait for
+the acks, store with checkpoint, commit). Per command, in offset order: decode it, load the
+execution's state, call the pure `apply_command`, and stage its events for `hw.executions`
+(and the tasks and commands they cause). `store` writes the cycle's new states with the
+partition's checkpoint (the next `hw.executions` offset they reflect) in one atomic write.
+
+A crash at any point leaves either nothing or events that the replay on assignment folds in
+(`streams.executions.catch_up`); a redelivered command then finds its id in `State.recent` and
+is a no-op, so it causes no second transition. Undecodable commands and commands for unknown
+workflows or executions are refused (dead letters); a command whose events are larger than
+their topic takes is refused as `input_too_large`, and its execution does not move.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
-from aiokafka.partitioner import murmur2
-from pydantic import BaseModel
-
-from schemas.codec import Codec, DecodeError
-from schemas.commands import CommandBase, StartExecution
+from schemas.codec import Codec
+from schemas.commands import CommandBase, ErrorInfo, StartExecution, TaskCompleted, TaskFailed
 from streams.executions.catch_up import CatchUp
 from streams.executions.gating import GateRouter
 from streams.executions.routing import follow_ups
 from streams.executions.store import StateStore
 from streams.executions.timers import TimerWheel, timer_command
 from streams.machine import GateState, State, apply_command, is_gate
-from streams.runtime.dead_letters import DeadLetterSink, Record
-from streams.runtime.outbox import Outbox
-from streams.runtime.registry import DefinitionsFeed, Entry
+from streams.runtime import (
+    Checkpoint,
+    DefinitionsFeed,
+    Entry,
+    Out,
+    Outgoing,
+    Record,
+    Refused,
+    Replay,
+    TooLarge,
+    TopicTable,
+    decode_record,
+    partition_for,
+)
 
-__all__ = ["ExecutionProcessor", "Refused"]
+__all__ = ["ExecutionProcessor"]
 
 log = logging.getLogger(__name__)
 
 
-class Refused(Exception):
-    """A command the processor cannot apply; it becomes a dead letter with `reason`."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason, self.message = reason, message
-
-
-@dataclass
-class _Batch:
-    """What one poll changes: new states per partition, and the records to produce."""
-
-    outbox: Outbox
-    states: dict[int, dict[str, State]] = field(default_factory=dict)
-    gates: dict[int, dict[str, GateState]] = field(default_factory=dict)
-
-    def changed(self, partition: int) -> dict[str, State]:
-        return self.states.setdefault(partition, {})
-
-    def to_store(self, partition: int) -> dict[str, State | GateState]:
-        return {**self.changed(partition), **self.gates.get(partition, {})}
-
-
-class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Consumes `hw.commands` in a consumer group; one owner per partition at a time.
+class ExecutionProcessor:
+    """The handler of `hw.commands` (one owner per partition at a time).
 
     Args:
-        bootstrap: Kafka bootstrap servers.
-        group: The consumer group id.
         topics: Topic role -> topic name.
         codec: The codec for every topic.
-        producer: A started producer (acks=all, idempotent).
+        table: Partition counts and size limits of the topics.
         store: The local state store.
         definitions: The definitions feed (must be running).
-        dead_letters: Where refused records go.
+
+    Raises:
+        RuntimeError: `hw.commands` and `hw.executions` are not co-partitioned.
     """
 
-    def __init__(self, bootstrap: str, group: str, topics: dict[str, str], codec: Codec,
-                 producer: AIOKafkaProducer, store: StateStore, definitions: DefinitionsFeed,
-                 dead_letters: DeadLetterSink) -> None:
-        self._bootstrap, self._topics, self._codec = bootstrap, topics, codec
-        self._producer, self._store, self._definitions = producer, store, definitions
-        self._dead = dead_letters
-        self._gates = GateRouter(topics, codec, producer, store)
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_poll_interval_ms=300_000)
-        self._lock = asyncio.Lock()
-        self._wheels: dict[int, TimerWheel] = {}
-        self._keys: dict[str, tuple[bytes | None, int]] = {}
-        self._partitions, self._tasks_copartitioned = 1, False
+    name = "processor"
 
-    async def start(self) -> None:
-        """Join the group (partitions come through the rebalance callbacks)."""
-        counts = {role: len(await self._producer.partitions_for(self._topics[role]))
-                  for role in ("commands", "executions", "tasks")}
+    def __init__(self, topics: dict[str, str], codec: Codec, table: TopicTable,
+                 store: StateStore, definitions: DefinitionsFeed) -> None:
+        self._topics, self._codec, self._store = topics, codec, store
+        self._definitions = definitions
+        counts = {role: table.count(topics[role]) for role in ("commands", "executions", "tasks")}
         if counts["executions"] != counts["commands"]:
             raise RuntimeError(f"commands and executions must be co-partitioned: {counts}")
         self._partitions = counts["commands"]
         self._tasks_copartitioned = counts["tasks"] == counts["commands"]
-        await self._consumer.start()
-        self._consumer.subscribe([self._topics["commands"]], listener=self)
-
-    async def stop(self) -> None:
-        """Leave the group (cancel `run` first; a batch cut short is redelivered)."""
-        await self._consumer.stop()
-
-    async def run(self) -> None:
-        """Process batches until cancelled."""
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=100, max_records=2000)
-            async with self._lock:
-                owned = {tp: records for tp, records in batches.items()
-                         if tp.partition in self._wheels and records}
-                if owned:
-                    await self._process(owned)
-                await self._fire_timers(datetime.now(UTC))
+        self._gates = GateRouter(topics, codec, store)
+        self._wheels: dict[int, TimerWheel] = {}
+        self._keys: dict[str, tuple[bytes | None, int]] = {}
+        self._changed: dict[int, dict[str, State]] = {}
+        self._gate_states: dict[int, dict[str, GateState]] = {}
+        self._catching: dict[int, CatchUp] = {}
+        self._resend: list[Outgoing] = []
 
     # -- partition ownership ------------------------------------------------------------------
 
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        # Holding the lock means the batch in flight is produced, stored and committed first.
-        async with self._lock:
-            for tp in revoked:
-                self._wheels.pop(tp.partition, None)
-                self._store.forget(tp.partition)  # whoever takes it next changes its states
+    async def assigned(self, partition: int, committed: int) -> Replay | None:
+        """Fold `hw.executions` from the store's checkpoint to its end (states others wrote)."""
+        self._catching[partition] = CatchUp(self._store, self._codec, partition)
+        return Replay(self._topics["executions"], self._store.checkpoint(partition))
 
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        async with self._lock:
-            for tp in assigned:
-                await self._catch_up(tp.partition)
-                wheel = TimerWheel()
-                for state in self._store.states(tp.partition):
-                    wheel.sync(state)
-                self._wheels[tp.partition] = wheel
-            log.info("processor owns partitions %s", sorted(self._wheels))
+    def replay(self, record: Record) -> None:
+        """Fold one execution event (an event that cannot be folded is refused: the loop
+        dead-letters it, naming the execution, which stops there)."""
+        problem = self._catching[record.partition].fold_one(record)
+        if problem is not None:
+            raise Refused(*problem)
 
-    async def _catch_up(self, partition: int) -> None:
-        """Fold `hw.executions` from the store's checkpoint to the end of the partition."""
-        tp = TopicPartition(self._topics["executions"], partition)
-        reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
-                                  enable_auto_commit=False)
-        await reader.start()
-        try:
-            reader.assign([tp])
-            end = (await reader.end_offsets([tp]))[tp]
-            position = self._store.checkpoint(partition)
-            reader.seek(tp, position)
-            fold = CatchUp(self._store, self._codec, partition)
-            while position < end:
-                records = (await reader.getmany(tp, timeout_ms=1000, max_records=5000)).get(tp, [])
-                await self._fold(fold, records)
-                position = await reader.position(tp)
-                self._store.write(partition, {}, position)
-            if fold.count:
-                log.info("partition %d: folded %d events written elsewhere", partition, fold.count)
-            await self._gates.resend(fold.resend())
-        finally:
-            await reader.stop()
+    def replayed(self, partition: int, position: int) -> None:
+        """Store the folded states with `position` as the partition's checkpoint."""
+        self._catching[partition].write(position)
 
-    async def _fold(self, fold: CatchUp, records: list[Any]) -> None:
-        # An event that cannot be folded freezes its execution: say so on the dead letters.
-        for record, reason, message in fold.fold(records):
-            await self._dead.refuse(record, reason, message, "processor.catch_up")
+    def revoked(self, partition: int) -> None:
+        self._wheels.pop(partition, None)
+        self._catching.pop(partition, None)
+        self._store.forget(partition)  # whoever takes it next changes its states
+
+    def holding(self, partition: int) -> int | None:
+        return None  # every command is done within its cycle
 
     # -- commands -----------------------------------------------------------------------------
 
-    async def _process(self, polled: dict[TopicPartition, list[Any]]) -> None:
-        """Apply a poll's commands; produce, wait for acks, store, then commit (in that order)."""
-        batch = _Batch(Outbox(self._producer))
-        for tp, records in polled.items():
-            for record in records:
-                try:
-                    await self._apply(batch, tp.partition, record)
-                except Refused as exc:
-                    await self._dead.refuse(record, exc.reason, exc.message, "processor")
-        ends = await batch.outbox.flush()
-        topic = self._topics["executions"]
-        self._store.write_many({
-            tp.partition: (batch.to_store(tp.partition), ends.get((topic, tp.partition)))
-            for tp in polled})
-        for partition, states in batch.states.items():
-            wheel = self._wheels[partition]
-            for state in states.values():
-                wheel.sync(state)
-        try:
-            await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in polled.items()})
-        except (CommitFailedError, IllegalStateError) as exc:
-            # The partitions moved on: their new owner re-reads these commands and, finding
-            # their ids in the states folded from the log, applies none of them twice.
-            log.info("commit of %s skipped: %s", sorted(polled), exc)
-
-    async def _apply(self, batch: _Batch, partition: int, record: Record) -> None:
+    async def process(self, record: Record, out: Out) -> None:
+        """Apply one command; stage its events and follow-ups."""
         command = self._decode(record)
-        eid = command.execution_id
-        if is_gate(eid):
-            gates = batch.gates.setdefault(partition, {})
-            refusal = await self._gates.apply(gates, batch.outbox, partition, record.key, command)
+        partition = record.partition
+        if is_gate(command.execution_id):
+            gates = self._gate_states.setdefault(partition, {})
+            refusal = self._gates.apply(gates, out, partition, record.key, command)
             if refusal is not None:
                 raise Refused("not_a_gate_command", refusal)
             return
-        changed = batch.changed(partition)
+        changed = self._changed.setdefault(partition, {})
+        eid = command.execution_id
         state = changed[eid] if eid in changed else self._store.get(partition, eid)
         entry = await self._definition(state, command)
         events, new_state = apply_command(state, command, entry.plan())
@@ -211,33 +131,55 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
                 raise Refused("start_not_applied", f"{type(command).__name__} produced no execution")
             return
         assert new_state is not None
-        changed[eid] = new_state
+        mark = out.mark()
+        try:
+            self._stage(out, partition, record.key, events, new_state)
+        except TooLarge as exc:
+            if not isinstance(command, TaskCompleted) or state is None:
+                raise  # refused whole: a dead letter naming the size and the limit
+            # An output that fits `hw.commands` but not the events it makes: the step fails
+            # with the size and the limit, so its retry and error paths apply.
+            out.rollback(mark)
+            events, new_state = apply_command(state, too_large(command, exc), entry.plan())
+            if not events:
+                return
+            assert new_state is not None
+            self._stage(out, partition, record.key, events, new_state)
+        changed[eid] = new_state  # only once every record of the command is staged
+
+    def _stage(self, out: Out, partition: int, key: bytes | None, events: list[Any],
+               state: State) -> None:
         topic = self._topics["executions"]
-        key = record.key
         for event in events:
             # Co-partitioned with `hw.commands` (the key was checked in `_decode`).
-            await batch.outbox.append(topic, partition, key, self._codec.encode_value(topic, event))
-        for out in follow_ups(events, new_state.workflow_id, new_state.workflow_version,
-                              new_state.slot):
-            value = self._codec.encode_value(self._topics[out.role], out.value)
-            if out.role == "tasks" and out.key == eid and self._tasks_copartitioned:
-                await batch.outbox.append(self._topics["tasks"], partition, key, value)
+            out.put(topic, key, self._codec.encode_value(topic, event), partition)
+        for follow in follow_ups(events, state.workflow_id, state.workflow_version, state.slot):
+            topic = self._topics[follow.role]
+            value = self._codec.encode_value(topic, follow.value)
+            if follow.role == "tasks" and follow.key == state.execution_id \
+                    and self._tasks_copartitioned:
+                out.put(topic, key, value, partition)
             else:
-                topic = self._topics[out.role]
-                await batch.outbox.send(topic, self._codec.encode_key(topic, out.key), value)
+                out.put(topic, self._codec.encode_key(topic, follow.key), value)
 
-    async def _send(self, role: str, key: str, value: BaseModel) -> asyncio.Future[Any]:
-        topic = self._topics[role]
-        future: asyncio.Future[Any] = await self._producer.send(
-            topic, self._codec.encode_value(topic, value), key=self._codec.encode_key(topic, key))
-        return future
+    def store(self, checkpoints: Mapping[int, Checkpoint]) -> None:
+        """Write the cycle's states with each partition's `hw.executions` checkpoint, at once."""
+        executions = self._topics["executions"]
+        self._store.write_many({
+            partition: ({**self._changed.get(partition, {}),
+                         **self._gate_states.get(partition, {})},
+                        checkpoint.written.get((executions, partition)))
+            for partition, checkpoint in checkpoints.items()})
+        for partition, states in self._changed.items():
+            wheel = self._wheels.get(partition)
+            if wheel is not None:
+                for state in states.values():
+                    wheel.sync(state)
+        self._changed.clear()
+        self._gate_states.clear()
 
     def _decode(self, record: Record) -> CommandBase:
-        try:
-            command = self._codec.decode_value(record.topic, record.value,
-                                               partition=record.partition, offset=record.offset)
-        except DecodeError as exc:
-            raise Refused(exc.reason, exc.detail) from None
+        command = decode_record(self._codec, record)
         assert isinstance(command, CommandBase)
         key, partition = self._canonical(command.execution_id)
         if record.key != key:
@@ -253,10 +195,9 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
         found = self._keys.get(execution_id)
         if found is None:
             key = self._codec.encode_key(self._topics["commands"], execution_id)
-            partition = ((murmur2(key) & 0x7FFFFFFF) if key else 0) % self._partitions
             if len(self._keys) > 100_000:
                 self._keys.clear()
-            found = self._keys[execution_id] = (key, partition)
+            found = self._keys[execution_id] = (key, partition_for(key, self._partitions))
         return found
 
     async def _definition(self, state: State | None, command: CommandBase) -> Entry:
@@ -275,10 +216,34 @@ class ExecutionProcessor(ConsumerRebalanceListener):  # type: ignore[misc]
             raise Refused("unknown_workflow", f"no workflow {wanted[0]!r} version {wanted[1]!r}")
         return entry
 
-    # -- timers -------------------------------------------------------------------------------
+    # -- the clock ----------------------------------------------------------------------------
 
-    async def _fire_timers(self, now: datetime) -> None:
-        sends = [await self._send("commands", eid, timer_command(eid, timer_id, now))
-                 for wheel in self._wheels.values() for eid, timer_id in wheel.due(now)]
-        if sends:
-            await asyncio.gather(*sends)
+    async def tick(self, now: datetime, out: Out) -> None:
+        """Index the timers of partitions just caught up, resend what their catch-up found,
+        fire the due timers."""
+        for partition, fold in self._catching.items():
+            self._resend += fold.resend()
+            wheel = self._wheels[partition] = TimerWheel()
+            for state in self._store.states(partition):
+                wheel.sync(state)
+        self._catching.clear()
+        for follow in self._resend:
+            topic = self._topics[follow.role]
+            out.put(topic, self._codec.encode_key(topic, follow.key),
+                    self._codec.encode_value(topic, follow.value))
+        self._resend.clear()
+        topic = self._topics["commands"]
+        for wheel in self._wheels.values():
+            for eid, timer_id in wheel.due(now):
+                key, _ = self._canonical(eid)
+                out.put(topic, key, self._codec.encode_value(topic, timer_command(eid, timer_id, now)))
+
+
+def too_large(command: TaskCompleted, exc: TooLarge) -> TaskFailed:
+    """The failure that stands for a task answer whose events would be over their limit."""
+    error = ErrorInfo(code="output_too_large", retryable=False,
+                      message=f"the step's output makes a record of {exc.size} bytes for "
+                              f"{exc.topic}, over its limit of {exc.limit} bytes",
+                      details={"size": exc.size, "limit": exc.limit})
+    return TaskFailed(command_id=command.command_id, execution_id=command.execution_id,
+                      time=command.time, task_id=command.task_id, error=error)

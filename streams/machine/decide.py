@@ -27,7 +27,7 @@ from schemas.commands import (
     TimeoutExecution,
     TimerFired,
 )
-from schemas.definitions import WorkflowDefinition
+from schemas.definitions import InputProblem, WorkflowDefinition, check_input, fill_input
 from schemas.executions import (
     CommandRejected,
     ExecutionCancelled,
@@ -100,12 +100,14 @@ def apply_command(
 def _dispatch(tx: Tx, command: CommandBase) -> None:
     if isinstance(command, StartExecution):
         limit = tx.plan.definition.concurrency_limit
-        if tx._state is None and limit is not None:
-            admission.queue(tx, command, limit)
-        elif tx._state is None:
-            _start(tx, command)
-        else:
+        if tx._state is not None:
             _reject(tx, "already_started", "the execution exists")
+        elif input_problems(tx.plan, command.input):
+            _start(tx, command)  # starts and fails at once, naming the fields: never queued
+        elif limit is not None:
+            admission.queue(tx, command, limit)
+        else:
+            _start(tx, command)
         return
     state = tx.state
     if state.workflow_id != tx.plan.workflow_id or state.workflow_version != tx.plan.version:
@@ -129,13 +131,22 @@ def _reject(tx: Tx, code: str, message: str) -> None:
     tx.emit(CommandRejected, command_type=command_type, code=code, message=message)
 
 
+def input_problems(plan: Plan, payload: Any) -> list[InputProblem]:
+    """What is wrong with a start's input for `plan`'s declared inputs (empty: nothing)."""
+    return check_input(plan.definition.inputs, payload)
+
+
 def _start(tx: Tx, command: StartExecution) -> None:
     plan = tx.plan
     variables: Any = {}
     failure = None
-    if plan.variables is not None:
+    given, problems = fill_input(plan.definition.inputs, command.input)
+    if problems:
+        failure = flow.error_info("invalid_input", "; ".join(
+            f"{p.path}: {p.message}" for p in problems))
+    if plan.variables is not None and failure is None:
         context = {
-            "input": command.input, "event": command.trigger_event or {}, "now": command.time,
+            "input": given, "event": command.trigger_event or {}, "now": command.time,
             "execution": {"id": command.execution_id, "workflow_id": plan.workflow_id,
                           "version": plan.version},
             "vars": {}, "steps": {}, "item": None, "index": None, "error": None,
@@ -147,7 +158,7 @@ def _start(tx: Tx, command: StartExecution) -> None:
         if not isinstance(variables, dict):
             variables = {}
     tx.emit(ExecutionStarted, workflow_id=plan.workflow_id, workflow_version=plan.version,
-            input=command.input, variables=variables, trigger_type=command.trigger_type,
+            input=given, variables=variables, trigger_type=command.trigger_type,
             triggered_by=command.triggered_by, trigger_event=command.trigger_event,
             parent_execution_id=command.parent_execution_id, parent_step=command.parent_step)
     if failure is not None:

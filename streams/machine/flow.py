@@ -57,9 +57,15 @@ def error_info(code: str, message: str, **details: Any) -> ErrorInfo:
     return ErrorInfo(code=code, message=message, retryable=False, details=details)
 
 
+# Failures a user must be able to tell apart from a wrong expression: named as the step's code.
+_NAMED_EXPRESSION_ERRORS = frozenset({"expression_too_costly", "input_too_large"})
+
+
 def expression_error(exc: ExpressionError, what: str) -> ErrorInfo:
-    """The error a step fails with when one of its expressions fails."""
-    return error_info("expression_error", f"{what}: {exc.message}", reason=exc.code)
+    """The error a step fails with when one of its expressions fails: `expression_error`
+    with the reason, or the reason itself when it is a budget (`expression_too_costly`)."""
+    code = exc.code if exc.code in _NAMED_EXPRESSION_ERRORS else "expression_error"
+    return error_info(code, f"{what}: {exc.message}", reason=exc.code)
 
 
 def schedule(tx: Tx, scope: str, step_id: str) -> None:

@@ -1,6 +1,50 @@
-"""Kafka plumbing that knows neither side of the engine: the outbox and its acks, dead letters,
-the definitions feed, RocksDB opening, and the record a handler asks to produce.
+"""Kafka plumbing that knows neither side of the engine: the one partition loop and its handler
+contract, the outbox and its acks, size limits, dead letters, the definitions feed, RocksDB
+opening, and the record a handler asks to produce.
 
 Dependency rule: `streams.runtime` imports `streams.machine` and `schemas` only, never
 `streams.executions`, `streams.triggers` or `streams.workers`.
 """
+
+from streams.runtime.config import LoopConfig
+from streams.runtime.dead_letters import DeadLetters, DeadLetterSink, Record, dead_letter
+from streams.runtime.handler import (
+    Checkpoint,
+    Handler,
+    Refused,
+    Replay,
+    TooLarge,
+    decode_record,
+)
+from streams.runtime.lag import GroupLag
+from streams.runtime.loop import Clock, PartitionLoop, utc_now
+from streams.runtime.out import Out
+from streams.runtime.outgoing import Outgoing
+from streams.runtime.registry import DefinitionRegistry, DefinitionsFeed, Entry, partitions_of
+from streams.runtime.topics import TopicTable, partition_for
+
+__all__ = [
+    "Checkpoint",
+    "Clock",
+    "DeadLetterSink",
+    "DeadLetters",
+    "DefinitionRegistry",
+    "DefinitionsFeed",
+    "Entry",
+    "GroupLag",
+    "Handler",
+    "LoopConfig",
+    "Out",
+    "Outgoing",
+    "PartitionLoop",
+    "Record",
+    "Refused",
+    "Replay",
+    "TooLarge",
+    "TopicTable",
+    "dead_letter",
+    "decode_record",
+    "partition_for",
+    "partitions_of",
+    "utc_now",
+]

@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
 from schemas.codec import Codec, DecodeError
-from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
+from schemas.definition_events import (
+    DefinitionPublished,
+    DefinitionStatusChanged,
+    content_checksum,
+)
 from schemas.definitions import RuleDefinition, WorkflowDefinition, parse_version, version_matches
 from streams.machine import Plan, compile_plan
 from streams.runtime.dead_letters import DeadLetterSink, Record
 
-__all__ = ["DefinitionRegistry", "DefinitionsFeed", "Entry", "partitions_of"]
+__all__ = ["DefinitionConflict", "DefinitionRegistry", "DefinitionsFeed", "Entry", "partitions_of"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,7 @@ class Entry:
 
     definition: WorkflowDefinition | RuleDefinition
     status: str
+    checksum: str = ""
     _plan: Plan | None = field(default=None, repr=False)
 
     def plan(self) -> Plan:
@@ -42,8 +49,23 @@ class Entry:
         return self._plan
 
 
+class DefinitionConflict(Exception):
+    """A version already published is published again with other content (the first stays)."""
+
+    def __init__(self, kind: str, definition_id: str, version: str) -> None:
+        super().__init__(f"{kind} {definition_id!r} version {version} is already published with "
+                         "other content; the first is kept (publish a new version)")
+        self.kind, self.definition_id, self.version = kind, definition_id, version
+
+
 class DefinitionRegistry:
-    """Workflow and rule versions by id, as of the definition events applied so far."""
+    """Workflow and rule versions by id, as of the definition events applied so far.
+
+    A published version is immutable: the first content published under a version is the one
+    running executions see. Publishing it again with the same content changes nothing (its
+    status stays: each `headwater up` re-deploys the examples without re-activating the ones a
+    user paused); with other content it is refused (`DefinitionConflict`).
+    """
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], dict[str, Entry]] = {}
@@ -54,12 +76,19 @@ class DefinitionRegistry:
 
         Raises:
             pydantic.ValidationError: A published definition does not validate.
+            DefinitionConflict: The version is published already with other content.
         """
         versions = self._entries.setdefault((event.kind, event.definition_id), {})
         if isinstance(event, DefinitionPublished):
             model = WorkflowDefinition if event.kind == "workflow" else RuleDefinition
             definition = model.model_validate(event.definition)
-            versions[event.version] = Entry(definition, event.status)
+            digest = content_checksum(definition)
+            known = versions.get(event.version)
+            if known is not None:
+                if known.checksum != digest:
+                    raise DefinitionConflict(event.kind, event.definition_id, event.version)
+                return  # the same content again: nothing changes, the status stays
+            versions[event.version] = Entry(definition, event.status, digest)
         elif event.version in versions:
             versions[event.version].status = event.status
         self.changes += 1
@@ -117,19 +146,22 @@ class DefinitionsFeed:
         dead_letters: Where records that do not decode or validate go.
     """
 
-    def __init__(self, bootstrap: str, topic: str, codec: Codec, dead_letters: DeadLetterSink) -> None:
+    def __init__(self, bootstrap: str, topic: str, codec: Codec, dead_letters: DeadLetterSink,
+                 client_options: Mapping[str, Any] | None = None) -> None:
         self.registry = DefinitionRegistry()
         self._bootstrap = bootstrap
+        self._options = dict(client_options or {})
         self._topic, self._codec, self._dead = topic, codec, dead_letters
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                          group_id=None, auto_offset_reset="earliest")
+                                          group_id=None, auto_offset_reset="earliest",
+                                          **self._options)
         self._partitions: list[TopicPartition] = []
         self._positions: dict[TopicPartition, int] = {}
         self._moved = asyncio.Condition()
 
     async def start(self) -> None:
         """Connect and assign every partition of the topic, from the beginning."""
-        found = await partitions_of(self._bootstrap, self._topic)
+        found = await partitions_of(self._bootstrap, self._topic, self._options)
         await self._consumer.start()
         self._partitions = [TopicPartition(self._topic, p) for p in sorted(found)]
         self._consumer.assign(self._partitions)
@@ -157,12 +189,18 @@ class DefinitionsFeed:
         try:
             event = self._codec.decode_value(record.topic, record.value,
                                              partition=record.partition, offset=record.offset)
-            assert isinstance(event, DefinitionPublished | DefinitionStatusChanged)
-            self.registry.apply(event)
+            if isinstance(event, DefinitionPublished | DefinitionStatusChanged):
+                self.registry.apply(event)  # others (comments) define nothing to run
         except DecodeError as exc:
             await self._dead.refuse(record, exc.reason, exc.detail, "definitions")
         except ValidationError as exc:
             await self._dead.refuse(record, "invalid_definition", str(exc)[:2000], "definitions")
+        except DefinitionConflict as exc:
+            await self._dead.refuse(record, "definition_version_conflict", str(exc), "definitions")
+        except Exception as exc:  # a definition no check foresaw must not stop every worker
+            log.error("definition at %s:%d refused", record.partition, record.offset, exc_info=exc)
+            await self._dead.refuse(record, "invalid_definition",
+                                    f"{type(exc).__name__}: {exc}"[:2000], "definitions")
 
     async def sync(self) -> None:
         """Wait until every record on the topic now is applied (read-your-writes)."""
@@ -172,13 +210,14 @@ class DefinitionsFeed:
                 lambda: all(self._positions.get(tp, -1) >= end for tp, end in ends.items()))
 
 
-async def partitions_of(bootstrap: str, topic: str) -> list[int]:
-    """The partition numbers of `topic`.
+async def partitions_of(bootstrap: str, topic: str,
+                        client_options: Mapping[str, Any] | None = None) -> list[int]:
+    """The partition numbers of `topic` (`client_options`: aiokafka's security arguments).
 
     Raises:
         RuntimeError: The topic does not exist.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
     await admin.start()
     try:
         described = await admin.describe_topics([topic])

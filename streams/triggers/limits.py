@@ -1,28 +1,28 @@
 """Limits around the trigger agent: backpressure, and freeing rule concurrency slots.
 
-`Backpressure` watches how many tasks wait (end of `hw.tasks` minus the task workers' committed
-offsets) and pauses trigger intake above a bound, resuming below half of it: triggers wait in
-Kafka, durable and ordered, instead of piling up as executions and tasks.
+`Backpressure` is a policy the agent asks in its `tick`: how many tasks wait (end of `hw.tasks`
+minus the task workers' committed offsets, measured by the runtime's `GroupLag`), pausing
+trigger intake above a bound and resuming below half of it. Triggers wait in Kafka, durable
+and ordered, instead of piling up as executions and tasks.
 
-`Completions` reads `hw.executions` in its own group and, when an execution that a rule with a
-`concurrency_limit` started ends, frees the rule's slot (and starts the oldest queued firing).
-Rules start executions under ids ``<rule id>:<digest>:<action>``, so the rule is read from the
-key without decoding the value of other executions' events.
+`Completions` is a handler on its own partition loop over `hw.executions` (its own group): it
+notes the rules with a `concurrency_limit` whose executions ended, and the agent frees their
+slots (and starts the oldest queued firing) in its next `tick`, through its own outbox. Rules
+start executions under ids ``<rule id>:<digest>:<action>``, so the rule is read from the key
+without decoding the value of other executions' events.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 
 from schemas.codec import Codec, DecodeError
 from schemas.executions import ExecutionEventBase
-from streams.runtime.registry import partitions_of
-from streams.triggers.agent import TriggerAgent
+from streams.runtime import Checkpoint, Out, Record, Replay
+from streams.triggers.rulebook import Rulebook
 
 __all__ = ["Backpressure", "Completions"]
 
@@ -33,108 +33,93 @@ _TERMINAL = frozenset({"execution_completed", "execution_failed", "execution_can
 
 
 class Backpressure:
-    """Pauses the trigger agent while more than `max_pending` tasks wait.
+    """Says when the trigger agent should stop (or resume) taking triggers.
 
     Args:
-        bootstrap: Kafka bootstrap servers.
-        tasks_topic: The tasks topic.
-        tasks_group: The task workers' consumer group.
-        agent: The trigger agent to pause and resume.
-        max_pending: The bound (pending = produced and not yet committed by the workers).
+        pending: How many tasks wait (produced and not yet committed by the task workers).
+        max_pending: The bound.
         interval_s: How often to look.
     """
 
-    def __init__(self, bootstrap: str, tasks_topic: str, tasks_group: str, agent: TriggerAgent,
-                 max_pending: int = 50_000, interval_s: float = 1.0) -> None:
-        self._bootstrap, self._topic, self._group = bootstrap, tasks_topic, tasks_group
-        self._agent, self._max, self._interval = agent, max_pending, interval_s
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        self._ends = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    def __init__(self, pending: Callable[[], Awaitable[int]], max_pending: int = 50_000,
+                 interval_s: float = 1.0) -> None:
+        self._pending, self._max = pending, max_pending
+        self._interval = timedelta(seconds=interval_s)
+        self._looked: datetime | None = None
         self.pending = 0
 
-    async def start(self) -> None:
-        """Connect."""
-        await self._admin.start()
-        await self._ends.start()
-
-    async def stop(self) -> None:
-        """Disconnect."""
-        await self._ends.stop()
-        await self._admin.close()
-
-    async def run(self) -> None:
-        """Look every `interval_s` until cancelled."""
-        parts = [TopicPartition(self._topic, p) for p in await partitions_of(self._bootstrap,
-                                                                               self._topic)]
-        while True:
-            self.pending = await self._pending(parts)
-            if self.pending > self._max:
-                self._agent.pause(True)
-            elif self.pending <= self._max // 2:
-                self._agent.pause(False)
-            await asyncio.sleep(self._interval)
-
-    async def _pending(self, parts: list[TopicPartition]) -> int:
-        ends = await self._ends.end_offsets(parts)
-        committed = await self._admin.list_consumer_group_offsets(self._group, partitions=parts)
-        done = {tp: meta.offset for tp, meta in committed.items() if meta is not None}
-        return sum(max(0, end - max(done.get(tp, 0), 0)) for tp, end in ends.items())
+    async def check(self, now: datetime) -> bool | None:
+        """True: pause, False: resume, None: leave as is (or not time to look again yet)."""
+        if self._looked is not None and now - self._looked < self._interval:
+            return None
+        self._looked = now
+        self.pending = await self._pending()
+        if self.pending > self._max:
+            return True
+        if self.pending <= self._max // 2:
+            return False
+        return None
 
 
 class Completions:
-    """Tells the trigger agent when executions started by concurrency-limited rules end.
+    """The handler of `hw.executions` that notes ended executions of concurrency-limited rules.
 
     Args:
-        bootstrap: Kafka bootstrap servers.
-        group: Its consumer group id.
         topic: The executions topic.
         codec: The codec.
-        agent: The trigger agent whose rules count running executions.
+        book: The agent's rules (read for their limits).
     """
 
-    def __init__(self, bootstrap: str, group: str, topic: str, codec: Codec,
-                 agent: TriggerAgent) -> None:
-        self._topic, self._codec, self._agent = topic, codec, agent
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                          enable_auto_commit=False, auto_offset_reset="earliest")
+    name = "completions"
+
+    def __init__(self, topic: str, codec: Codec, book: Rulebook) -> None:
+        self._topic, self._codec, self._book = topic, codec, book
         self._seen: OrderedDict[str, None] = OrderedDict()  # events are delivered at least once
+        self._ended: list[str] = []
 
-    async def start(self) -> None:
-        """Join the group."""
-        await self._consumer.start()
-        self._consumer.subscribe([self._topic])
+    def take(self) -> list[str]:
+        """The rules one of whose executions ended since the last call, once per end."""
+        ended, self._ended = self._ended, []
+        return ended
 
-    async def stop(self) -> None:
-        """Leave the group."""
-        await self._consumer.stop()
-
-    async def run(self) -> None:
-        """Read executions' events until cancelled."""
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=5000)
-            for records in batches.values():
-                for record in records:
-                    await self._look(record)
-            if batches:
-                await self._consumer.commit()
-
-    async def _look(self, record: object) -> None:
+    async def process(self, record: Record, out: Out) -> None:
         try:
-            key = self._codec.decode_key(self._topic, record.key)  # type: ignore[attr-defined]
+            key = self._codec.decode_key(self._topic, record.key)
         except DecodeError:
-            return
+            return  # the processor dead-letters what it cannot read; this only looks
         if not isinstance(key, str) or ":" not in key or key in self._seen:
             return
         rule_id = key.split(":", 1)[0]
-        compiled = self._agent.book.rules.rule(rule_id)
+        compiled = self._book.rules.rule(rule_id)
         if compiled is None or compiled.definition.concurrency_limit is None:
             return
         try:
-            event = self._codec.decode_value(self._topic, record.value)  # type: ignore[attr-defined]
+            event = self._codec.decode_value(self._topic, record.value)
         except DecodeError:
             return
         if isinstance(event, ExecutionEventBase) and getattr(event, "type", "") in _TERMINAL:
             self._seen[key] = None
             if len(self._seen) > 100_000:
                 self._seen.popitem(last=False)
-            await self._agent.complete(rule_id)
+            self._ended.append(rule_id)
+
+    async def assigned(self, partition: int, committed: int) -> Replay | None:
+        return None
+
+    def replay(self, record: Record) -> None:
+        raise AssertionError("Completions replays nothing")
+
+    def replayed(self, partition: int, position: int) -> None:
+        pass
+
+    async def tick(self, now: datetime, out: Out) -> None:
+        pass
+
+    def store(self, checkpoints: Mapping[int, Checkpoint]) -> None:
+        pass
+
+    def holding(self, partition: int) -> int | None:
+        return None
+
+    def revoked(self, partition: int) -> None:
+        pass

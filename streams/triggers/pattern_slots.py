@@ -2,7 +2,10 @@
 
 One `RuleEngine` serves every partition: before deciding for a partition the engine is pointed
 at that partition's slots, so a partition handed to another worker takes exactly its own state
-along (through the store or a replay). Absence timers are derived from the state itself (the
+along (through the store or a replay). The slots are this module's, not the engine's: when a
+rule goes away, `retain` drops its slots from every partition held and from the store (the
+engine's own `remove` only forgets the dict it happens to point at), so a rule published again
+under the same id starts with no partial match. Absence timers are derived from the state itself (the
 deadline is the slot's start plus the timeout), so they survive restarts without a log of
 their own; a timer fired twice produces the same ids (`streams.triggers.effects`).
 """
@@ -49,6 +52,16 @@ class PartitionSlots:
         engine.pattern_state = self._state[partition]
         return engine
 
+    def retain(self) -> None:
+        """Drop the slots of rules that are no longer in the book, in every partition held
+        (stored as deletions with the partition's next save)."""
+        rules = self._book.rules
+        for partition, state in self._state.items():
+            gone = [slot for slot in state if rules.rule(slot[0]) is None]
+            for slot in gone:
+                del state[slot]
+                self._dirty[partition][slot] = None
+
     def apply(self, partition: int, evaluation: Evaluation, *, counters: bool = True) -> None:
         """Fold an evaluation's changes in (in place: the engine's own fold copies the dict).
 
@@ -69,6 +82,8 @@ class PartitionSlots:
 
     def save(self, partition: int, checkpoint: int | None) -> None:
         """Store the partition's changed slots (and its new checkpoint) atomically."""
+        if checkpoint is None and not self._dirty[partition]:
+            return
         self._store.write(partition, self._dirty[partition], checkpoint)
         self._dirty[partition].clear()
         if checkpoint is not None:
@@ -111,8 +126,12 @@ class PartitionSlots:
                 self._store.forget(partition)
                 stored = 0
             start = min(max(start, stored), committed)
-        self._state[partition] = dict(self._store.slots(partition))
-        self._dirty[partition] = {}
+        slots = dict(self._store.slots(partition))
+        # Slots of rules removed while another worker (or nobody) held the partition.
+        self._dirty[partition] = {slot: None for slot in slots
+                                  if self._book.rules.rule(slot[0]) is None}
+        self._state[partition] = {slot: partial for slot, partial in slots.items()
+                                  if slot not in self._dirty[partition]}
         self._checkpoints[partition] = stored
         self._timers[partition] = self._absence_timers(self._state[partition])
         if start is not None and start >= committed:

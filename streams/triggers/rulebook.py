@@ -9,6 +9,7 @@ workflow and report no rule outcomes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,8 @@ from schemas.definitions.triggers import EventTrigger, ScheduleTrigger
 from streams.runtime.registry import DefinitionRegistry
 
 __all__ = ["Rulebook", "Schedule", "trigger_rule"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +50,16 @@ class Rulebook:
         rules: The active automation rules (their outcomes go to `hw.rule-outcomes`).
         triggers: One rule per workflow `event` trigger (rule id ``<workflow>.t<index>``).
         schedules: Every schedule of the active workflows and scheduled rules.
+        refused: Rules (and trigger rules) that did not compile, with the reason: a record
+            written to `hw.definitions` past the API's validation, or published before a
+            stricter check (a regex RE2 cannot run). They are left out, never fatal: the
+            agent re-reads the definitions on every start, so raising would crash it forever.
     """
 
     rules: RuleEngine = field(default_factory=RuleEngine)
     triggers: RuleEngine = field(default_factory=RuleEngine)
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
     _seen: int = -1
     _rule_defs: dict[str, RuleDefinition] = field(default_factory=dict)
     _trigger_defs: dict[str, RuleDefinition] = field(default_factory=dict)
@@ -64,8 +72,8 @@ class Rulebook:
         rules = {r.id: r for r in registry.rules()}
         workflows = registry.workflows()
         triggers = {r.id: r for w in workflows for r in _trigger_rules(w)}
-        _update(self.rules, self._rule_defs, rules)
-        _update(self.triggers, self._trigger_defs, triggers)
+        _update(self.rules, self._rule_defs, rules, self.refused)
+        _update(self.triggers, self._trigger_defs, triggers, self.refused)
         self.schedules = _schedules(workflows, rules.values())
         return True
 
@@ -81,14 +89,24 @@ class Rulebook:
 
 
 def _update(engine: RuleEngine, held: dict[str, RuleDefinition],
-            wanted: dict[str, RuleDefinition]) -> None:
+            wanted: dict[str, RuleDefinition], refused: dict[str, str]) -> None:
     for rule_id in [r for r in held if r not in wanted]:
         engine.remove(rule_id)
         del held[rule_id]
+        refused.pop(rule_id, None)
     for rule_id, rule in wanted.items():
-        if held.get(rule_id) != rule:
+        if held.get(rule_id) == rule:
+            continue
+        held[rule_id] = rule
+        try:
             engine.put(rule)
-            held[rule_id] = rule
+        except Exception as exc:  # a rule the compiler refuses must not stop the agent
+            engine.remove(rule_id)  # an older version that compiled is no longer wanted
+            refused[rule_id] = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("rule %s %s does not compile and is not applied: %s",
+                        rule_id, rule.version, refused[rule_id])
+        else:
+            refused.pop(rule_id, None)
 
 
 def trigger_rule(workflow: WorkflowDefinition, index: int, trigger: EventTrigger) -> RuleDefinition:

@@ -1,7 +1,7 @@
 """Cron and interval schedules: workflow `schedule` triggers and scheduled rules.
 
 `fire_times` and `to_fire` are pure (time comes in). The `Scheduler` runs on the worker that
-owns partition 0 of `hw.triggers` (the trigger agent calls it after each batch), so one worker
+owns partition 0 of `hw.triggers` (the trigger agent calls it in each `tick`), so one worker
 fires at a time and a rebalance hands the duty over with the partition. Each fire's ids derive
 from the schedule and the fire time: when two workers overlap during a handover, or a restart
 fires a time again, the execution processor starts it once.
@@ -14,8 +14,8 @@ a time that repeats fires once (its first occurrence).
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,10 +26,9 @@ from rules import Evaluation, Failure, Firing, RenderedAction, to_outcomes
 from schemas.definitions.triggers import ScheduleTrigger
 from schemas.expressions import ExpressionError, compile_mapping
 from streams.runtime.outgoing import Outgoing
-from streams.triggers.agent import TriggerAgent
 from streams.triggers.effects import Occasion, action_records, occasion_of
 from streams.triggers.rule_state import RuleStateStore
-from streams.triggers.rulebook import Schedule
+from streams.triggers.rulebook import Rulebook, Schedule
 
 __all__ = ["MAX_CATCH_UP", "Scheduler", "fire_times", "schedule_records", "to_fire"]
 
@@ -120,38 +119,45 @@ def schedule_records(schedule: Schedule, at: datetime, book_rule: Any,
 
 
 class Scheduler:
-    """Fires the schedules of the agent's rulebook while the agent owns partition 0.
+    """Fires the schedules of a rulebook while its agent owns partition 0.
+
+    The agent calls `tick` in its own `tick` (the records go through its outbox) and `save`
+    once they are acknowledged, so a cursor never moves past a fire the broker does not have.
 
     Args:
-        agent: The trigger agent (its rulebook, ownership and producer).
+        book: The rules and schedules.
         store: Where the cursors are kept (a restarted worker catches up from them).
         grace: Without `catch_up`, a run this late still fires.
     """
 
-    def __init__(self, agent: TriggerAgent, store: RuleStateStore,
+    def __init__(self, book: Rulebook, store: RuleStateStore,
                  grace: timedelta = timedelta(seconds=5)) -> None:
-        self._agent, self._store, self._grace = agent, store, grace
+        self._book, self._store, self._grace = book, store, grace
         self._cursors: dict[str, datetime] = {}
+        self._fired: dict[str, datetime] = {}
 
-    async def tick(self, now: datetime) -> None:
-        """Fire what is due at `now` (call it often: its resolution is the call interval)."""
-        if 0 not in self._agent.owned:
-            self._cursors.clear()  # another worker has the duty; read the store when back
-            return
-        sends: list[asyncio.Future[Any]] = []
-        fired: dict[str, datetime] = {}
-        for key, schedule in self._agent.book.schedules.items():
+    def tick(self, now: datetime, emit: Callable[[Outgoing], None]) -> None:
+        """Emit the records of what is due at `now` (call it often: its resolution is the
+        call interval)."""
+        for key, schedule in self._book.schedules.items():
             cursor = self._cursors.get(key) or self._store.cursor(key) or now - self._grace
             self._cursors[key] = max(cursor, now)
             times = to_fire(schedule.spec, cursor, now, self._grace)
-            rule = self._agent.book.rules.rule(schedule.owner) if schedule.rule else None
+            rule = self._book.rules.rule(schedule.owner) if schedule.rule else None
             for at in times:
                 for out in schedule_records(schedule, at, rule, now):
-                    sends.append(await self._agent.send(out.role, out.key or None, out.value))
+                    emit(out)
             if times:
-                fired[key] = now
+                self._fired[key] = now
                 log.info("schedule %s fired %d run(s), last %s", key, len(times), times[-1])
-        if sends:
-            await asyncio.gather(*sends)
-        for key, at in fired.items():
+
+    def release(self) -> None:
+        """Another worker has the duty: forget the cursors (read the store when back)."""
+        self._cursors.clear()
+        self._fired.clear()
+
+    def save(self) -> None:
+        """Store the cursors of what fired (call once its records are acknowledged)."""
+        for key, at in self._fired.items():
             self._store.set_cursor(key, at)
+        self._fired.clear()

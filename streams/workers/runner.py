@@ -1,33 +1,34 @@
 """The built-in task worker: runs `hw.tasks` records of the built-in types, answers on
 `hw.commands`.
 
-A batch's tasks run concurrently (they belong to different executions or to parallel steps),
-their answers are produced, and only then are the task offsets committed. A crash before the
-commit reruns those tasks: answers carry ids derived from the task id, so the execution applies
-one answer per task, and HTTP requests carry the task's idempotency key for the far side.
+A handler on the partition loop (`streams.runtime.loop`). Actions that never wait (`transform`,
+`log`) run inline and are answered in the same cycle. I/O actions (`http`, `delay`, `publish`)
+run as asyncio tasks, at most `concurrency` at once per worker and `per_host` per HTTP host,
+and are answered in the first `tick` after they finish: a slow call holds no other task, and
+the next records are taken meanwhile. The loop commits a partition's offsets only up to its
+oldest task still running (`holding`), so commits stay in offset order and a crash reruns
+exactly the tasks not yet answered; answers carry ids derived from the task id, so the
+execution applies one answer per task, and HTTP requests carry the task's idempotency key.
 
-Answers go out as one record batch per `hw.commands` partition (`streams.runtime.outbox`), their
-partition computed here as the default partitioner would (the processor requires it), instead
-of one `send()` each: a send costs more than running a `transform`.
+An answer larger than `hw.commands` takes is not produced: the step fails with
+`output_too_large` (naming the size and the limit), so its retry and error paths apply and the
+action is not run again because its answer could not be sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
-from aiokafka.partitioner import murmur2
-
-from schemas.codec import Codec, DecodeError, EncodeError
+from schemas.codec import Codec, EncodeError
 from schemas.commands import CommandBase, ErrorInfo, TaskCompleted, TaskFailed
 from schemas.tasks import TaskRequested
-from streams.runtime.dead_letters import DeadLetterSink
-from streams.runtime.outbox import Outbox
-from streams.workers.actions import ACTIONS, MAX_DELAY_S, ActionContext, TaskError, run_action
+from streams.runtime import Checkpoint, Clock, Out, Record, Replay, TooLarge, decode_record
+from streams.workers.actions import ACTIONS, ActionContext, TaskError, run_action
 
 __all__ = ["TaskWorker", "answer"]
 
@@ -48,125 +49,127 @@ def answer(task: TaskRequested, outcome: Any, now: datetime) -> CommandBase:
 
 
 class TaskWorker:
-    """Consumes `hw.tasks` in a consumer group and runs the built-in actions.
+    """The handler of `hw.tasks` for the built-in actions.
 
     Args:
-        bootstrap: Kafka bootstrap servers.
-        group: The consumer group id (external workers use their own).
         topics: Topic role -> topic name.
         codec: The codec for every topic.
-        producer: A started producer.
         context: What the actions share (HTTP client, URL guard, publisher).
-        dead_letters: Where undecodable tasks go.
-        concurrency: Tasks run at once per batch.
+        clock: The wall clock (deadlines, answer times).
+        concurrency: I/O actions running at once in this worker (intake pauses while ten times
+            as many are started and not yet answered).
+        per_host: HTTP actions running at once against one host.
     """
 
-    def __init__(self, bootstrap: str, group: str, topics: dict[str, str], codec: Codec,
-                 producer: AIOKafkaProducer, context: ActionContext,
-                 dead_letters: DeadLetterSink, concurrency: int = 200) -> None:
-        self._topics, self._codec, self._producer = topics, codec, producer
-        self._context, self._dead = context, dead_letters
+    name = "task-worker"
+
+    def __init__(self, topics: dict[str, str], codec: Codec, context: ActionContext,
+                 clock: Clock, concurrency: int = 200, per_host: int = 50) -> None:
+        self._topics, self._codec, self._context, self._clock = topics, codec, context, clock
         self._slots = asyncio.Semaphore(concurrency)
-        self._partitions = 1
-        self._consumer = AIOKafkaConsumer(
-            topics["tasks"], bootstrap_servers=bootstrap, group_id=group,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-            # A batch may hold a maximal delay task plus HTTP calls: the group must not evict
-            # the worker mid-batch (its tasks would run again elsewhere).
-            max_poll_interval_ms=int((MAX_DELAY_S + 300) * 1000))
+        self._backlog = 10 * concurrency
+        self._per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        # partition -> offset -> (task, its run), in offset order (dicts keep insertion order)
+        self._running: dict[int, dict[int, tuple[TaskRequested, asyncio.Task[Any]]]] = {}
 
-    async def start(self) -> None:
-        """Join the group."""
-        self._partitions = len(await self._producer.partitions_for(self._topics["commands"]))
-        await self._consumer.start()
+    async def assigned(self, partition: int, committed: int) -> Replay | None:
+        return None  # no state: an unanswered task is simply run again
 
-    async def stop(self) -> None:
-        """Leave the group."""
-        await self._consumer.stop()
+    def replay(self, record: Record) -> None:
+        raise AssertionError("the task worker replays nothing")
 
-    async def run(self) -> None:
-        """Run batches of tasks until cancelled.
+    def replayed(self, partition: int, position: int) -> None:
+        pass
 
-        While one batch's answers wait for their acks and its offsets are committed, the next
-        batch already runs; commits stay in batch order, each after its own answers' acks.
-        """
-        finishing: asyncio.Task[None] | None = None
-        try:
-            while True:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
-                if not batches:
-                    continue
-                outbox = await self._answers(batches)
-                if finishing is not None:
-                    await finishing  # its failure (an unacknowledged answer) stops this part
-                offsets = {tp: records[-1].offset + 1 for tp, records in batches.items()}
-                finishing = asyncio.create_task(self._finish(outbox, offsets))
-        finally:
-            if finishing is not None and not finishing.done():
-                finishing.cancel()  # not committed: those tasks run again, answered alike
+    def revoked(self, partition: int) -> None:
+        # Its tasks still running are answered when they finish (the answers are idempotent);
+        # the new owner runs them again only if it gets there first.
+        pass
 
-    async def _answers(self, batches: dict[TopicPartition, list[Any]]) -> Outbox:
-        """Run a poll's tasks; their answers, appended to an outbox not yet flushed."""
-        tasks: list[TaskRequested] = []
-        for records in batches.values():
-            for record in records:
-                task = await self._decode(record)
-                if task is not None and task.task_type in ACTIONS:
-                    tasks.append(task)
-        # Actions that never wait run one after the other: a task each would cost more.
-        answers = [await self._run(task) for task in tasks if task.task_type in _INLINE]
-        answers += await asyncio.gather(*(self._run(task) for task in tasks
-                                          if task.task_type not in _INLINE))
-        outbox = Outbox(self._producer)
-        topic = self._topics["commands"]
-        for answered in answers:
-            if answered is not None:
-                key, partition, value = answered
-                await outbox.append(topic, partition, key, value)
-        return outbox
+    def holding(self, partition: int) -> int | None:
+        running = self._running.get(partition)
+        return next(iter(running)) if running else None
 
-    async def _finish(self, outbox: Outbox, offsets: dict[TopicPartition, int]) -> None:
-        await outbox.flush()
-        await self._commit(offsets)
+    def store(self, checkpoints: Mapping[int, Checkpoint]) -> None:
+        pass  # nothing is kept: the commit alone records progress
 
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
-        try:
-            await self._consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as exc:
-            # A rebalance took some of these partitions: their new owner reruns the tasks, and
-            # the answers' ids (derived from the task id) make the executions apply them once.
-            log.info("commit of tasks skipped: %s", exc)
+    async def close(self) -> None:
+        """Stop the tasks still running (not committed: they run again, answered alike)."""
+        runs = [run for running in self._running.values() for _, run in running.values()]
+        for run in runs:
+            run.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+        self._running.clear()
 
-    async def _decode(self, record: Any) -> TaskRequested | None:
-        try:
-            task = self._codec.decode_value(record.topic, record.value,
-                                            partition=record.partition, offset=record.offset)
-        except DecodeError as exc:
-            await self._dead.refuse(record, exc.reason, exc.detail, "task-worker")
-            return None
+    async def process(self, record: Record, out: Out) -> None:
+        """Run an inline task and stage its answer, or start an I/O task."""
+        task = decode_record(self._codec, record)
         assert isinstance(task, TaskRequested)
-        return task
-
-    async def _run(self, task: TaskRequested) -> tuple[bytes | None, int, bytes] | None:
-        """Run a task; its answer's key, partition and value (None: no answer is due)."""
-        if task.deadline is not None and task.deadline <= datetime.now(UTC):
+        if task.task_type not in ACTIONS:
+            return  # an external worker's
+        if task.deadline is not None and task.deadline <= out.now:
             log.info("task %s is past its deadline; the engine has timed it out", task.task_id)
-            return None
-        try:
-            if task.task_type in _INLINE:
-                outcome: Any = await run_action(task, self._context)
-            else:
-                async with self._slots:
-                    outcome = await run_action(task, self._context)
-        except TaskError as exc:
-            outcome = exc
+            return
+        if task.task_type in _INLINE:
+            self._answer(out, task, await _attempt(task, self._context), out.now)
+            return
+        run = asyncio.create_task(self._io(task), name=f"task {task.task_id}")
+        self._running.setdefault(record.partition, {})[record.offset] = (task, run)
+
+    async def tick(self, now: datetime, out: Out) -> None:
+        """Stage the answers of the I/O tasks that finished; take no more tasks while too many
+        wait for a slot (they would only pile up in memory)."""
+        waiting = 0
+        for running in self._running.values():
+            done = [offset for offset, (_, run) in running.items() if run.done()]
+            for offset in done:
+                task, run = running.pop(offset)
+                self._answer(out, task, run.result(), now)
+            waiting += len(running)
+        out.pause_intake(waiting > self._backlog)
+
+    async def _io(self, task: TaskRequested) -> Any:
+        host = _host(task) if task.task_type == "http" else None
+        async with self._slots:
+            if host is None:
+                return await _attempt(task, self._context)
+            limit = self._hosts.get(host)
+            if limit is None:
+                limit = self._hosts[host] = asyncio.Semaphore(self._per_host)
+            async with limit:
+                return await _attempt(task, self._context)
+
+    def _answer(self, out: Out, task: TaskRequested, outcome: Any, now: datetime) -> None:
+        """Stage the answer; one that cannot be encoded or is too large fails the step."""
         topic = self._topics["commands"]
+        key = self._codec.encode_key(topic, task.execution_id)
         try:
-            value = self._codec.encode_value(topic, answer(task, outcome, datetime.now(UTC)))
+            value = self._codec.encode_value(topic, answer(task, outcome, now))
+            out.put(topic, key, value)
         except EncodeError as exc:
             failure = TaskError("unencodable_output", str(exc)[:1000], retryable=False)
-            value = self._codec.encode_value(topic, answer(task, failure, datetime.now(UTC)))
-        key = self._codec.encode_key(topic, task.execution_id)
-        # The default partitioner's choice, which the processor checks the record against.
-        partition = ((murmur2(key) & 0x7FFFFFFF) if key else 0) % self._partitions
-        return key, partition, value
+            out.put(topic, key, self._codec.encode_value(topic, answer(task, failure, now)))
+        except TooLarge as exc:
+            failure = TaskError("output_too_large", f"the step's answer is {exc.size} bytes, "
+                                f"over the limit of {exc.limit} bytes", retryable=False,
+                                details={"size": exc.size, "limit": exc.limit})
+            out.put(topic, key, self._codec.encode_value(topic, answer(task, failure, now)))
+        except Exception as exc:  # the action ran: answer it, whatever its output was
+            log.exception("task %s: its answer cannot be produced", task.task_id)
+            failure = TaskError("unanswerable_output", f"{type(exc).__name__}: {exc}"[:1000],
+                                retryable=False)
+            out.put(topic, key, self._codec.encode_value(topic, answer(task, failure, now)))
+
+
+async def _attempt(task: TaskRequested, context: ActionContext) -> Any:
+    """The action's output, or the `TaskError` it failed with."""
+    try:
+        return await run_action(task, context)
+    except TaskError as exc:
+        return exc
+
+
+def _host(task: TaskRequested) -> str | None:
+    url = task.params.get("url") if isinstance(task.params, dict) else None
+    return urlsplit(url).hostname if isinstance(url, str) else None

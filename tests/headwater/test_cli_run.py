@@ -20,10 +20,10 @@ from tests.streams.kit import NOW
 pytestmark = pytest.mark.kafka
 
 
-def _workflow(workflow_id: str, version: str) -> WorkflowDefinition:
+def _workflow(workflow_id: str, version: str, **fields: object) -> WorkflowDefinition:
     return WorkflowDefinition.model_validate({"id": workflow_id, "name": workflow_id,
                                               "version": version,
-                                              "steps": [{"id": "a", "action": "log"}]})
+                                              "steps": [{"id": "a", "action": "log"}], **fields})
 
 
 async def test_run_fails_with_the_reason_for_unknown_paused_or_unmatched(
@@ -31,7 +31,9 @@ async def test_run_fails_with_the_reason_for_unknown_paused_or_unmatched(
         monkeypatch: pytest.MonkeyPatch) -> None:
     async with Publisher(kafka_bootstrap, topic_prefix) as publisher:
         await publisher.definitions([_workflow("live", "1.2.0"), _workflow("live", "2.0.0"),
-                                     _workflow("sleepy", "1.0.0")])
+                                     _workflow("sleepy", "1.0.0"),
+                                     _workflow("typed", "1.0.0", inputs={
+                                         "n": {"type": "integer", "required": True}})])
         paused = DefinitionStatusChanged(kind="workflow", definition_id="sleepy", version="1.0.0",
                                          status="paused", changed_at=NOW.replace(year=2030))
         topic = hw_topics["definitions"]
@@ -51,6 +53,8 @@ async def test_run_fails_with_the_reason_for_unknown_paused_or_unmatched(
     assert code == 2 and "no active version in '^3'" in said
     code, said = await run("live", "--version", "not a range!")
     assert code == 2 and "neither a version nor a range" in said
+    code, said = await run("typed", "--input", '{"n": "three"}')
+    assert code == 2 and "input.n: n must be of type integer, not string" in said
     code, said = await run("live", "--version", "^1", "--json", "--id", "live-run-1")
     assert code == 0 and orjson.loads(said) == {"execution_id": "live-run-1"}
     [start] = await read_records(kafka_bootstrap, hw_topics["commands"], 1, topic_prefix)

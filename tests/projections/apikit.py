@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -52,13 +52,15 @@ def owned(kind: str, definition_id: str, owner: str | None = None, *,
 
 def make_api(bootstrap: str, topics: dict[str, str], events: Iterable[BaseModel], *,
              tokens: TokenTable | None = None, secrets: dict[str, list[str]] | None = None,
-             now: Any = NOW, project: bool = False) -> FastAPI:
+             now: Any = NOW, project: bool = False,
+             kafka_options: Mapping[str, Any] | None = None) -> FastAPI:
     """The API over views folded from ``events``; its writes go to the real broker."""
     store = MemoryStore()
     store.write(fold(store, list(events)))
     clock = now if callable(now) else (lambda: now)
     return create_api(bootstrap, topics, store=store, project=project, clock=clock,
-                      tokens=tokens or TokenTable(), webhooks=WebhookVerifier(secrets or {}))
+                      tokens=tokens or TokenTable(), webhooks=WebhookVerifier(secrets or {}),
+                      kafka_options=kafka_options)
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from projections.access import Principal
 from projections.auth import TokenTable
 from schemas.dead_letters import DeadLetter
+from schemas.template_events import TemplateSaved
 from tests.projections.apikit import client_of, make_api, owned
 from tests.projections.histories import T0, Execution
 
@@ -41,6 +42,8 @@ EXPECT: dict[tuple[str, str], dict[str, int]] = {
     ("view", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": OK},
     ("run", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": 403},
     ("edit", "global"): {"root": OK, "alice": OK, "eve": OK, "olga": 403, "oscar": 403, "vic": 403},
+    ("view", "template"): {"root": OK, "alice": OK, "eve": OK, "olga": OK, "oscar": OK, "vic": OK},
+    ("edit", "template"): {"root": OK, "alice": OK, "eve": 403, "olga": 403, "oscar": 403, "vic": 403},
     ("admin", "global"): {"root": OK, "alice": 403, "eve": 403, "olga": 403, "oscar": 403, "vic": 403},
 }
 
@@ -71,6 +74,12 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     "test a version": ("view", lambda c, x: c.post("/workflows/test", json={
         "workflow_id": x, "version": "1.0.0"})),
     "publish version": ("edit", lambda c, x: c.post("/definitions", json=_definition(x))),
+    "history": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/history")),
+    "diff": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/diff",
+                                        params={"from": "1.0.0", "to": "1.0.0"})),
+    "comments": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/comments")),
+    "comment": ("run", lambda c, x: c.post(f"/definitions/workflow/{x}/comments",
+                                           json={"text": "looks right"})),
     "change status": ("edit", lambda c, x: c.post(f"/definitions/workflow/{x}/versions/1.0.0/status",
                                                   json={"status": "paused"})),
 }
@@ -80,8 +89,15 @@ RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "get rule (catalogue)": ("view", lambda c, _: c.get("/rules/r-alice")),
     "test rule by id": ("view", lambda c, _: c.post("/rules/test", json={
         "rule_id": "r-alice", "event": TEST_EVENT})),
+    "rule insights": ("view", lambda c, _: c.get("/rules/r-alice/insights")),
     "rule status": ("edit", lambda c, _: c.post("/definitions/rule/r-alice/versions/1.0.0/status",
                                                 json={"status": "deprecated"})),
+}
+TEMPLATE_ENDPOINTS: dict[str, tuple[str, Call]] = {
+    "get template": ("view", lambda c, _: c.get("/templates/t-alice")),
+    "instantiate template": ("view", lambda c, _: c.post("/templates/t-alice/instantiate",
+                                                         json={"workflow_id": "made"})),
+    "delete template": ("edit", lambda c, _: c.delete("/templates/t-alice")),
 }
 GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "list executions": ("view", lambda c, _: c.get("/executions")),
@@ -89,6 +105,7 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "list workflows": ("view", lambda c, _: c.get("/workflows")),
     "list rules": ("view", lambda c, _: c.get("/rules")),
     "dashboard": ("view", lambda c, _: c.get("/dashboard")),
+    "all rule insights": ("view", lambda c, _: c.get("/rules/insights")),
     "test inline rule": ("view", lambda c, _: c.post("/rules/test", json={
         "rule": RULE_BODY, "event": TEST_EVENT})),
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
@@ -104,6 +121,10 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "get dead letter": ("run", lambda c, _: c.get("/dead-letters/hw.triggers:0:1")),
     "redrive dead letters": ("run", lambda c, _: c.post("/dead-letters/redrive",
                                                         json={"ids": ["nope"], "dry_run": True})),
+    "list templates": ("view", lambda c, _: c.get("/templates")),
+    "save template": ("edit", lambda c, _: c.post("/templates", json={
+        "template_id": "t-new", "name": "New", "definition": {
+            "id": "n", "name": "N", "steps": [{"id": "a", "action": "log"}]}})),
     "rebuild progress": ("admin", lambda c, _: c.get("/admin/views/rebuild")),
     "publish new": ("edit", lambda c, _: c.post("/definitions", json={
         "id": "brand-new", "name": "New", "steps": [{"id": "a", "action": "log"}]})),
@@ -116,6 +137,9 @@ def _views() -> list[BaseModel]:
               steps=[{"id": "a", "action": "log"}]),
         owned("workflow", "team", "alice", steps=[{"id": "a", "action": "log"}]),
         owned("rule", "r-alice", "alice").model_copy(update={"definition": RULE_BODY})]
+    events.append(TemplateSaved(template_id="t-alice", name="T", saved_by="alice", saved_at=T0,
+                                definition={"id": "t", "name": "T",
+                                            "steps": [{"id": "a", "action": "log"}]}))
     events.append(DeadLetter(topic="hw.triggers", partition=0, offset=1, value=b"{}",
                              reason="invalid_cloudevent", failed_at=T0))
     for x in ("mine", "team"):
@@ -131,11 +155,12 @@ def _outcome(status: int) -> int:
 
 CASES = [(name, x) for name in ENDPOINTS for x in ("mine", "team")]
 CASES += [(name, "rule") for name in RULE_ENDPOINTS] + [(name, "global") for name in GLOBAL_ENDPOINTS]
+CASES += [(name, "template") for name in TEMPLATE_ENDPOINTS]
 
 
 async def test_every_role_against_every_endpoint(kafka_bootstrap: str, hw_topics: dict[str, str]) -> None:
     api = make_api(kafka_bootstrap, hw_topics, _views(), tokens=TOKENS)
-    table = ENDPOINTS | RULE_ENDPOINTS | GLOBAL_ENDPOINTS
+    table = ENDPOINTS | RULE_ENDPOINTS | GLOBAL_ENDPOINTS | TEMPLATE_ENDPOINTS
     wrong: list[str] = []
     denials = 0
     async with client_of(api) as client:
@@ -157,7 +182,7 @@ async def test_every_role_against_every_endpoint(kafka_bootstrap: str, hw_topics
 async def test_no_or_bad_token_is_401_everywhere_but_health_and_metrics(
         kafka_bootstrap: str, hw_topics: dict[str, str], header: str | None) -> None:
     api = make_api(kafka_bootstrap, hw_topics, _views(), tokens=TOKENS)
-    table = ENDPOINTS | RULE_ENDPOINTS | GLOBAL_ENDPOINTS
+    table = ENDPOINTS | RULE_ENDPOINTS | GLOBAL_ENDPOINTS | TEMPLATE_ENDPOINTS
     async with client_of(api) as client:
         if header is not None:
             client.headers["Authorization"] = header

@@ -123,7 +123,7 @@ async def _count_starts(bootstrap: str, topics: dict[str, str], client: Client) 
     """Start commands on the commands topic, read to its end."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from streams.registry import partitions_of
+    from streams.runtime.registry import partitions_of
     from tests.streams.kit import read_until
 
     topic = topics["commands"]

@@ -179,15 +179,3 @@ async def test_action_types_are_builtins_and_what_the_log_names(
     assert [a["type"] for a in first["items"] + rest["items"]] == list(by_type)
     assert rest["next_cursor"] is None
     assert [a["type"] for a in found["items"]] == ["crm.sync"]
-
-
-async def test_a_draft_version_may_be_saved_again_but_not_a_published_one(
-        kafka_bootstrap: str, hw_topics: dict[str, str]) -> None:
-    api = make_api(kafka_bootstrap, hw_topics, _views())
-    draft = {"id": "orders", "name": "Orders", "version": "2.0.0-draft", "status": "draft",
-             "steps": [{"id": "only", "action": "billing.charge", "name": "again"}]}
-    async with client_of(api) as client:
-        saved = await client.post("/definitions", json=draft)
-        changed = await client.post("/definitions", json={**FLOW, "name": "Other"})
-    assert saved.status_code == 201, saved.text
-    assert changed.status_code == 409

@@ -26,7 +26,7 @@ def body_of(name: str) -> dict[str, Any]:
 
 
 def event_of(name: str) -> dict[str, Any]:
-    return dict(json.loads((EXAMPLES / "events" / f"{name}.json").read_text()))
+    return dict(json.loads((EXAMPLES.parent / "events" / f"{name}.json").read_text()))
 
 
 def publish(body: dict[str, Any], version: str = "1.0.0") -> DefinitionPublished:

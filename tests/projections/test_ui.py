@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import runpy
 import shutil
 import subprocess
@@ -129,3 +130,15 @@ def test_the_app_typechecks_and_its_unit_tests_pass() -> None:
         result = subprocess.run([npm, "run", "--silent", script], cwd=UI, capture_output=True,
                                 text=True, timeout=600, check=False)
         assert result.returncode == 0, f"npm run {script}:\n{result.stdout[-6000:]}{result.stderr[-3000:]}"
+
+
+def test_the_api_docs_load_nothing_from_outside(built: TestClient) -> None:
+    """/docs must work offline: every script and stylesheet it names is served by the API."""
+    page = built.get("/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assets = [u for u in urls if u.endswith((".js", ".css"))]
+    assert assets and all(u.startswith("/docs/assets/") for u in assets), urls
+    for url in assets:
+        assert built.get(url).status_code == 200, url
+    assert "swagger" in built.get("/docs/assets/swagger-ui-bundle.js").text[:5000].lower()

@@ -189,6 +189,14 @@ PROBES: dict[str, tuple[list[Any], dict[str, Any]]] = {
     "or_twice": ([["r", {"$or": [{"data.a": 1}, {"data.b": 2}]}, 0]], {"a": 1, "b": 2}),
     "dotted_key": ([["r", {"data.a.b": 1}, 0]], {"a.b": 1}),
     "nex": ([["r", {"$nex": {"data.c": 1}}, 0], ["r1", {"data.b": "x"}, 0]], {"c": 2, "b": "x"}),
+    # Three decided later (docs/rules.md says why headwater keeps its behaviour).
+    "mt_number": ([["r", {"$mt": {"data.a": "1.*"}}, 0]], {"a": 123}),
+    "mt_boolean": ([["r", {"$mt": {"data.a": "tr.*"}}, 0]], {"a": True}),
+    "mt_null": ([["r", {"$mt": {"data.a": ".*"}}, 0]], {"a": None}),
+    "true_is_text": ([["r", {"data.a": True}, 0]], {"a": "true"}),
+    "text_is_true": ([["r", {"data.a": "true"}, 0]], {"a": True}),
+    "neq_array": ([["r", {"$neq": {"data.a": 1}}, 0]], {"a": [1, 2]}),
+    "neq_object": ([["r", {"$neq": {"data.a": 1}}, 0]], {"a": {"b": 1}}),
 }
 
 
@@ -241,3 +249,21 @@ def test_difference_nex_does_not_fire_on_a_present_field_when_another_rule_match
     # durable_rules fires the $nex rule although `c` is present, once r1 matches.
     assert sorted(durable_probes()["nex"]) == ["r", "r1"]
     assert ours_probe("nex") == ["r1"]
+
+
+def test_difference_mt_matches_strings_only() -> None:
+    # durable_rules matches the text of a number, a boolean or null; headwater does not:
+    # JSON does not say how a number reads as text (durable_rules reads 1.5 as 1.500000).
+    for probe in ("mt_number", "mt_boolean", "mt_null"):
+        assert (durable_probes()[probe], ours_probe(probe)) == (["r"], []), probe
+
+
+def test_difference_a_boolean_is_not_its_text() -> None:
+    for probe in ("true_is_text", "text_is_true"):
+        assert (durable_probes()[probe], ours_probe(probe)) == (["r"], []), probe
+
+
+def test_difference_neq_holds_for_an_array_or_object_value() -> None:
+    # `$eq` and `$neq` split every present non-null value: one of them holds, always.
+    for probe in ("neq_array", "neq_object"):
+        assert (durable_probes()[probe], ours_probe(probe)) == ([], ["r"]), probe

@@ -24,7 +24,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "rules"
 def example(name: str) -> tuple[RuleDefinition, dict[str, Any]]:
     rule = load_definition(EXAMPLES / f"{name}.yaml")
     assert isinstance(rule, RuleDefinition)
-    event = json.loads((EXAMPLES / "events" / f"{name}.json").read_text())
+    event = json.loads((EXAMPLES.parent / "events" / f"{name}.json").read_text())
     return rule, event
 
 
@@ -36,7 +36,7 @@ def shape(node: ConditionNode | None) -> Any:
     return (here, [shape(c) for c in node.children]) if node.children else here
 
 
-# Each example rule with its sample event (examples/rules/events/): the tree a user sees.
+# Each example rule with its sample event (examples/events/): the tree a user sees.
 EXPECTED_TREES: dict[str, Any] = {
     "big-order": (("$and", None, None, None, True), [
         ("$gt", "data.total", 5000, 7200, True),
@@ -85,7 +85,7 @@ EXPECTED_HOLDS: dict[str, str | None] = {
 
 def test_every_example_rule_has_a_sample_event_and_an_expected_tree() -> None:
     names = {p.stem for p in EXAMPLES.glob("*.yaml")}
-    assert names == set(EXPECTED_TREES) == {p.stem for p in (EXAMPLES / "events").glob("*.json")}
+    assert names == set(EXPECTED_TREES) == {p.stem for p in (EXAMPLES.parent / "events").glob("*.json")}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_TREES))
@@ -207,3 +207,35 @@ def test_a_field_comparison_shows_the_other_fields_value() -> None:
     tree = compile_explainer({"$gt": {"data.a": {"$m": "data.b"}}}).explain(
         {"data": {"a": 3, "b": 2}})
     assert shape(tree) == ("$gt", "data.a", {"$m": "data.b", "value": 2}, 3, True)
+
+
+def test_a_firing_outcome_stores_the_same_tree_the_test_shows(rule_factory: RuleFactory) -> None:
+    from rules import RuleEngine, to_outcomes
+
+    rule, event = example("priority-support")
+    engine = RuleEngine()
+    engine.put(rule)
+    evaluation = engine.evaluate(event, T0)
+    (outcome,) = to_outcomes(evaluation, event, T0, 5, explain=engine.explain)
+    trial = try_rule(rule, event, T0)
+    assert trial.conditions is not None
+    assert outcome.condition_result == trial.conditions.as_json()
+    # Without `explain` nothing is stored (and nothing is computed).
+    (plain,) = to_outcomes(evaluation, event, T0, 5)
+    assert plain.condition_result is None
+    # A changed rule gets a new tree.
+    engine.put(rule.model_copy(update={"conditions": {"data.plan": "team"}}))
+    assert engine.explain(rule.id, event) == compile_explainer({"data.plan": "team"}).explain(
+        event)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_a_known_match_gives_the_tree_a_full_evaluation_gives(seed: int) -> None:
+    gen = Generator(seed)
+    condition = gen.condition()
+    explainer, test = compile_explainer(condition), compile_condition(condition).test
+    for _ in range(20):
+        event = {"id": "1", **gen.event("t")}
+        if test(event):
+            assert explainer.explain(event, matched=True) == explainer.explain(event)

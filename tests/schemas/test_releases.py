@@ -140,3 +140,9 @@ def test_an_incompatible_schema_cannot_be_released(scratch: Path,
 def test_the_release_command_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
     assert releases.main(["v0"]) == 2
     assert "named v1, v2" in capsys.readouterr().err
+
+
+def test_released_ids_cannot_be_mistaken_for_a_registrys_sequential_ids() -> None:
+    ids = {e["id"] for v in released_versions() for e in load_release(v).manifest.values()}
+    ids |= {schema_fingerprint_id((AVSC_DIR / n).read_text()) for n in generate_files()}
+    assert min(ids) > 2**24  # the codec tries these before asking a registry (docs/events.md)

@@ -129,3 +129,17 @@ def test_the_codec_names_the_attribute_of_an_invalid_cloudevent() -> None:
 def test_as_dict_is_the_json_event_format() -> None:
     event = parse_structured(ORDER)
     assert event.as_dict() == {**ORDER, "time": "2024-05-01T12:00:00Z"}
+
+
+def test_a_refusal_says_which_content_mode_was_chosen_and_why() -> None:
+    with pytest.raises(InvalidTrigger) as binary:
+        parse_kafka([("ce_specversion", b"1.0"), ("ce_type", b"t")], b"{}")
+    assert "binary mode, the record has a ce_specversion header" in str(binary.value)
+    with pytest.raises(InvalidTrigger) as structured:
+        parse_kafka([("content-type", b"application/json")], b'{"specversion": "1.0"}')
+    assert "structured mode, no ce_* header and the value is a JSON object with specversion" \
+        in str(structured.value)
+    with pytest.raises(InvalidTrigger) as neither:
+        parse_kafka([("content-type", b"application/json")], b'{"total": 5}')
+    assert "neither content mode" in str(neither.value)
+    assert "content-type application/json" in str(neither.value)

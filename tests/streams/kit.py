@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,10 +48,11 @@ async def running_engine(bootstrap: str, topics: dict[str, str], data_dir: Path,
 class Client:
     """Produces definitions and commands the way the API will."""
 
-    def __init__(self, bootstrap: str, topics: dict[str, str]) -> None:
+    def __init__(self, bootstrap: str, topics: dict[str, str],
+                 options: Mapping[str, Any] | None = None) -> None:
         self.topics = topics
         self.codec = Codec(prefix=prefix_of(topics))
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **(options or {}))
 
     async def __aenter__(self) -> Client:
         await self.producer.start()
@@ -132,16 +133,18 @@ class Tail:
     question (`read_until`), which grows quadratic when a test asks many.
     """
 
-    def __init__(self, bootstrap: str, topic: str, codec: Codec) -> None:
+    def __init__(self, bootstrap: str, topic: str, codec: Codec,
+                 options: Mapping[str, Any] | None = None) -> None:
         self.bootstrap, self.topic, self.codec = bootstrap, topic, codec
+        self.options = dict(options or {})
         self.records: list[Any] = []
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **self.options)
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Tail:
         await self._consumer.start()
         parts = [TopicPartition(self.topic, p)
-                 for p in await partitions_of(self.bootstrap, self.topic)]
+                 for p in await partitions_of(self.bootstrap, self.topic, self.options)]
         self._consumer.assign(parts)
         await self._consumer.seek_to_beginning(*parts)
         self._task = asyncio.create_task(self._read())
@@ -203,14 +206,16 @@ class StandInWorker:
         tasks: Every task it answered, in order.
     """
 
-    def __init__(self, bootstrap: str, topics: dict[str, str], answers: dict[str, Answer]) -> None:
+    def __init__(self, bootstrap: str, topics: dict[str, str], answers: dict[str, Answer],
+                 options: Mapping[str, Any] | None = None) -> None:
         self.topics, self.answers = topics, answers
         self.codec = Codec(prefix=prefix_of(topics))
         self.tasks: list[TaskRequested] = []
         self._consumer = AIOKafkaConsumer(topics["tasks"], bootstrap_servers=bootstrap,
                                           group_id=f"{prefix_of(topics)}stand-in",
-                                          enable_auto_commit=False, auto_offset_reset="earliest")
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+                                          enable_auto_commit=False, auto_offset_reset="earliest",
+                                          **(options or {}))
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **(options or {}))
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> StandInWorker:

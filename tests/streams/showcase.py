@@ -36,7 +36,9 @@ from schemas.definitions import RuleDefinition, WorkflowDefinition
 from schemas.tasks import TaskRequested
 from schemas.validation import Definition, parse_text, validate_definition
 from streams.engine import Engine
+from streams.runtime.config import LoopConfig
 from streams.triggers.schedules import fire_times
+from streams.workers.secrets import SecretStore
 from tests.streams.kit import Client, MovableClock, StandInWorker, Tail, running_engine
 
 ROOT = Path(__file__).parents[2]
@@ -175,40 +177,53 @@ class Showcase:
 
 
 @contextlib.asynccontextmanager
-async def showcase(bootstrap: str, data_dir: Path) -> AsyncIterator[Showcase]:
-    """Deploy every example (as `headwater deploy` does) and run all the parts above."""
+async def showcase(bootstrap: str, data_dir: Path,
+                   secure: dict[str, str] | None = None) -> AsyncIterator[Showcase]:
+    """Deploy every example (as `headwater deploy` does) and run all the parts above.
+
+    `secure`: the ``HEADWATER_KAFKA_*`` security settings of a secured cluster; every part
+    (engine, API, external workers, the test's own clients) then connects with them.
+    """
     from tests.projections.apikit import client_of, make_api
 
     prefix = f"t{uuid.uuid4().hex[:10]}."
-    await create_topics_async(bootstrap, prefix, partitions=6)
+    env = {k.removeprefix("HEADWATER_").lower(): v for k, v in (secure or {}).items()}
+    options = Settings(**env).kafka_client_options()  # type: ignore[arg-type]
+    await create_topics_async(bootstrap, prefix, partitions=6, client_options=options)
     topics = topic_names(prefix)
     settings = Settings(http_allow=["127.0.0.1"], topic_prefix=prefix)
     async with contextlib.AsyncExitStack() as stack:
         base_url, outside = await stack.enter_async_context(outside_server())
         definitions = deployable(base_url)
-        async with Publisher(bootstrap, prefix) as publisher:
+        async with Publisher(bootstrap, prefix, options) as publisher:
             await publisher.definitions(definitions)  # before the engine: it reads them first
-        stack.enter_context(_echo_worker(bootstrap, prefix, data_dir))
+        stack.enter_context(_echo_worker(bootstrap, prefix, data_dir, secure or {}))
         clock = MovableClock()
+        # order-fulfilment names its services by secrets (`headwater up` points them at its stub)
+        services = SecretStore({"INVENTORY_URL": f"{base_url}/inventory.internal",
+                                "SHIPPING_URL": f"{base_url}/shipping.internal"})
         engine = await stack.enter_async_context(running_engine(
-            bootstrap, topics, data_dir, http_allow=tuple(settings.http_allow), clock=clock))
+            bootstrap, topics, data_dir, http_allow=tuple(settings.http_allow), clock=clock,
+            secrets=services, loop=LoopConfig(client_options=options)))
         api = make_api(bootstrap, topics, [], project=True, now=lambda: datetime.now(UTC),
-                       secrets={"workflow/github-release-relay": [WEBHOOK_SECRET]})
+                       secrets={"workflow/github-release-relay": [WEBHOOK_SECRET]},
+                       kafka_options=options)
         executions, outcomes, triggers, dead_letters = [
-            await stack.enter_async_context(Tail(bootstrap, topics[role], Codec(prefix=prefix)))
+            await stack.enter_async_context(Tail(bootstrap, topics[role], Codec(prefix=prefix),
+                                                 options))
             for role in ("executions", "rule-outcomes", "triggers", "dead-letters")]
         yield Showcase(
             topics, outside, engine, clock,
             await stack.enter_async_context(client_of(api)),
-            await stack.enter_async_context(Client(bootstrap, topics)),
-            await stack.enter_async_context(StandInWorker(bootstrap, topics, STAND_INS)),
+            await stack.enter_async_context(Client(bootstrap, topics, options)),
+            await stack.enter_async_context(StandInWorker(bootstrap, topics, STAND_INS, options)),
             executions, outcomes, triggers, dead_letters, definitions)
 
 
 @contextlib.contextmanager
-def _echo_worker(bootstrap: str, prefix: str, data_dir: Path) -> Any:
+def _echo_worker(bootstrap: str, prefix: str, data_dir: Path, secure: dict[str, str]) -> Any:
     env = {**os.environ, "HEADWATER_KAFKA_BOOTSTRAP": bootstrap, "HEADWATER_TOPIC_PREFIX": prefix,
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), **secure}
     log = (data_dir / "echo-worker.log").open("wb")
     worker = subprocess.Popen([sys.executable, str(EXAMPLES / "workers" / "echo_worker.py")],
                               env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

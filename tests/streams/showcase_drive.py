@@ -122,22 +122,16 @@ async def _drive_payments(world: Showcase) -> None:
 
 
 async def _drive_clock(world: Showcase) -> None:
-    """Move the trigger agent's clock to each schedule's next fire time, then past the absence
+    """Move the engine's clock to each schedule's next fire time, then past the absence
     and batch windows of the rules."""
-    agent = world.engine.trigger_agent
-    assert agent is not None
-    ticks: list[datetime] = []
-
-    async def saw(now: datetime) -> None:
-        ticks.append(now)
-    agent.on_tick(saw)
+    triggers = world.engine.loops["triggers"]
     await world.outcomes.wait(lambda rs: {"failed-login-burst", "vip-order"} <= {
         o.rule_id for o in rs}, 60, "the triggers were evaluated")
     start = world.clock()
     for at in [*next_fire_times(world.definitions, start), start + timedelta(hours=2)]:
         world.clock.move_to(at + timedelta(seconds=1))
         deadline = time.monotonic() + 30
-        while not (ticks and ticks[-1] >= at):  # the scheduler ticks before `saw`
+        while not (triggers.ticked and triggers.ticked >= at):  # a whole cycle at `at`
             assert time.monotonic() < deadline, f"the trigger agent never ticked at {at}"
             await asyncio.sleep(0.02)
 

@@ -100,5 +100,5 @@ def _scalar(annotation: Any, name: str, metadata: list[Any]) -> Any:
         return b"\x00\xffbytes"
     if avro == "string":
         enum_members = list(base) if isinstance(base, type) and hasattr(base, "__members__") else []
-        return enum_members[0] if enum_members else f"{name}-1"
+        return enum_members[0] if enum_members else f"{name}_1"
     return SAMPLE_TIME  # the remaining scalar kind in our models: timestamps

@@ -28,7 +28,7 @@ def test_tasks_children_and_parents_are_told_with_stable_ids() -> None:
                                               ("commands", "gp")]
     task, child, parent = (o.value for o in out)
     assert isinstance(task, tasks.TaskRequested)
-    assert task.idempotency_key == "p:t4" and task.workflow_id == "wf"
+    assert task.idempotency_key == "p:a" and task.workflow_id == "wf"  # per step, not attempt
     assert task.deadline is not None and (task.deadline - T0).total_seconds() == 5
     assert isinstance(child, StartExecution)
     assert child.parent_execution_id == "p" and child.parent_step == "loop/2/sub"

@@ -70,9 +70,8 @@ async def test_trigger_intake_pauses_while_tasks_pile_up(
                                   max_pending_tasks=2) as engine:
             for n in range(3):
                 await client.send("triggers", f"j{n}", job(n))
-            agent = engine.trigger_agent
-            assert agent is not None
-            await eventually(lambda: agent.paused, 15)
+            intake = engine.loops["triggers"]
+            await eventually(lambda: intake.paused, 15)
             await read_until(kafka_bootstrap, hw_topics["executions"], client.codec,
                              lambda rs: sum(r.type == "task_requested" for r in rs) >= 3)
-    assert agent.paused
+    assert intake.paused

@@ -87,6 +87,10 @@ async def test_a_matching_trigger_starts_a_workflow_once_and_reports_its_outcome
     assert [o.event_id for o in matched] == ["1", "1"]
     assert matched[0].rule_id == "big-order"
     assert matched[0].actions[0].action_type == "start_workflow"
+    # The firing keeps the condition tree, as POST /rules/test shows it.
+    assert matched[0].condition_result == {
+        "op": "$gt", "path": "data.amount", "expected": 100, "actual": 250, "result": True,
+        "children": []}
     starts = of_type("execution_started")(later)
     assert len(starts) == 1, "the redelivered trigger started a second execution"
     assert starts[0].workflow_id == "review-order"

@@ -7,8 +7,8 @@ import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } fro
 
 import { toFlow, type FlowNode, type Overlay } from "../graph/convert";
 import { addStep, canConnect, connect, disconnect, newStep, removeSteps, setPositions } from "../graph/edit";
-import { scopeOfNode, type Handle, type NodePosition, type WorkflowDef } from "../graph/model";
-import { nodeTypes } from "../graph/nodes";
+import { scopeOfNode, type Handle, type NodePosition, type WorkflowDef } from "../graph/steps";
+import { nodeTypes } from "../graph/StepNodes";
 import { DRAG_TYPE, type PaletteItem } from "./Palette";
 
 /** The workflow on a React Flow canvas: drop, connect, move, select and delete edit it. */

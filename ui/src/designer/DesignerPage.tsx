@@ -10,8 +10,8 @@ import { ErrorState, Loading } from "../components/states";
 import { useToast } from "../components/Toasts";
 import type { Overlay, RunInfo } from "../graph/convert";
 import { addStep, newStep, pasteSteps, removeSteps, setPositions, updateStep, updateWorkflow } from "../graph/edit";
-import { autoLayout } from "../graph/layout";
-import { placeSteps, type StepDef, type WorkflowDef } from "../graph/model";
+import { autoLayout } from "../graph/elkLayout";
+import { placeSteps, type StepDef, type WorkflowDef } from "../graph/steps";
 import { byStep, placeProblems, type PlacedProblem } from "../graph/problems";
 import { foldEvents, fromTestRun, type StepEvent } from "../graph/runs";
 import {
@@ -34,6 +34,18 @@ const BLANK: WorkflowDef = {
 function bump(version: string): string {
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
   return m ? `${m[1]}.${m[2]}.${Number(m[3]) + 1}` : "1.0.0";
+}
+
+/** The version a save writes: versions are immutable once published, so a draft is saved as
+ * the next `-draft.N` and a publish as the release after the current one. */
+export function nextVersion(version: string, taken: Record<string, string>, mode: "draft" | "publish"): string {
+  const draft = /^(\d+\.\d+\.\d+)-draft\.(\d+)$/.exec(version);
+  const release = draft ? draft[1] : bump(version);
+  if (!(version in taken)) return mode === "publish" && draft ? draft[1] : version;
+  if (mode === "publish") return taken[release] ? bump(release) : release;
+  let n = draft ? Number(draft[2]) + 1 : 1;
+  while (`${release}-draft.${n}` in taken) n++;
+  return `${release}-draft.${n}`;
 }
 
 /** Live validation: the API's verdict on the definition, debounced, newest answer wins. */
@@ -116,11 +128,7 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
 
   const save = useCallback(async (mode: "draft" | "publish") => {
     let body: WorkflowDef = { ...def, layout: { ...def.layout, viewport: flow.getViewport() } };
-    const version = body.version ?? "1.0.0";
-    const existing = versions[version];
-    if (mode === "publish" && existing && existing !== "draft") body = { ...body, version: bump(version) };
-    if (mode === "draft" && existing && existing !== "draft") body = { ...body, version: `${bump(version)}-draft` };
-    body = { ...body, status: mode === "draft" ? "draft" : "active" };
+    body = { ...body, version: nextVersion(body.version ?? "1.0.0", versions, mode), status: mode === "draft" ? "draft" : "active" };
     try {
       const out = await publish(body);
       history.replace(body);

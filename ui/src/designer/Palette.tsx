@@ -1,6 +1,6 @@
 import { useMemo, useState } from "react";
 
-import type { StepKind } from "../graph/model";
+import type { StepKind } from "../graph/steps";
 import type { ActionType } from "./api";
 
 /** What a palette entry drops: a step kind, with an action type for actions. */

@@ -4,7 +4,7 @@ import validator from "@rjsf/validator-ajv8";
 import { useMemo, useState } from "react";
 
 import type { RunInfo } from "../graph/convert";
-import { stepKind, type StepDef, type WorkflowDef } from "../graph/model";
+import { stepKind, type StepDef, type WorkflowDef } from "../graph/steps";
 import { parsePath, type PlacedProblem } from "../graph/problems";
 import type { Mocks } from "./api";
 import { ExpressionWidget, MappingField, fromText } from "./fields";

@@ -1,7 +1,7 @@
 // The designer's calls, over the typed client (schema.d.ts comes from the API's OpenAPI).
 import { api, unwrap } from "../api/client";
 import type { Schemas } from "../api/types";
-import type { WorkflowDef } from "../graph/model";
+import type { WorkflowDef } from "../graph/steps";
 
 export type Validation = Schemas["ValidationOut"];
 export type TestRun = Schemas["TestRunOut"];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { STEP_KINDS } from "../graph/model";
+import { STEP_KINDS } from "../graph/steps";
 import { errorSchemaOf } from "./PropertiesPanel";
 import { simplify, stepSchema, uiSchemaFor, workflowFormSchema } from "./schema";
 

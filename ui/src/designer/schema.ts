@@ -5,7 +5,7 @@
 import type { UiSchema } from "@rjsf/utils";
 
 import workflowSchema from "../api/generated/workflow.schema.json";
-import type { StepKind } from "../graph/model";
+import type { StepKind } from "../graph/steps";
 
 type S = Record<string, unknown>;
 const ROOT = workflowSchema as unknown as S;

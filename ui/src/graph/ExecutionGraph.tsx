@@ -3,9 +3,9 @@ import "@xyflow/react/dist/style.css";
 import { useEffect, useMemo, useState } from "react";
 
 import { toFlow, type FlowNode, type RunInfo } from "./convert";
-import { autoLayout } from "./layout";
-import type { WorkflowDef } from "./model";
-import { nodeTypes } from "./nodes";
+import { autoLayout } from "./elkLayout";
+import type { WorkflowDef } from "./steps";
+import { nodeTypes } from "./StepNodes";
 
 /** A workflow drawn read-only with a run laid over it (`foldEvents` of an execution's
  * events, or a test run): each node's status and attempts, the path taken, the failed node.

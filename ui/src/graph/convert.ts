@@ -7,7 +7,7 @@ import type { Edge, Node } from "@xyflow/react";
 import {
   laneId, scopeEdges, scopes, stepKind,
   type Handle, type NodePosition, type StepDef, type StepKind, type WorkflowDef,
-} from "./model";
+} from "./steps";
 import type { PlacedProblem } from "./problems";
 
 export const STEP_W = 200;

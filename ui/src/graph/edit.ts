@@ -3,7 +3,7 @@
 import {
   END, errorGoto, isDag, placeSteps, scopeEdges, scopes, stepKind,
   type Handle, type NodePosition, type Scope, type StepDef, type StepKind, type WorkflowDef,
-} from "./model";
+} from "./steps";
 
 const clone = <T,>(value: T): T => structuredClone(value);
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 
 import { toFlow } from "./convert";
 import { addStep, canConnect, connect, disconnect, newStep, pasteSteps, removeSteps, renameStep, updateStep } from "./edit";
-import { autoLayout } from "./layout";
-import { laneId, placeSteps, scopeEdges, scopes, stepKind, type WorkflowDef } from "./model";
+import { autoLayout } from "./elkLayout";
+import { laneId, placeSteps, scopeEdges, scopes, stepKind, type WorkflowDef } from "./steps";
 import { byStep, locate, placeProblems } from "./problems";
 import { foldEvents } from "./runs";
 

@@ -1,47 +1,84 @@
-// Automatic layout with elkjs (layered, top to bottom), one scope at a time from the
-// innermost out, so a container is laid out around what it already holds.
-import type { ELK as Elk } from "elkjs/lib/elk-api";
+// Positions for a Graph from elkjs (layered, top to bottom, containers laid out with their
+// children), as React Flow nodes: a child's position is relative to its container.
+import ELK, { type ElkExtendedEdge, type ElkNode } from "elkjs/lib/elk.bundled.js";
+import type { Edge, Node } from "@xyflow/react";
 
-import { HEADER, PAD, sizes } from "./convert";
-import { setPositions } from "./edit";
-import { scopeEdges, scopes, type NodePosition, type WorkflowDef } from "./model";
+import type { Graph, GraphNode } from "./model";
 
-// elkjs is large (1.5 MB): it loads the first time a layout is asked for, so opening a
-// workflow that has positions does not wait for it.
-let elk: Promise<Elk> | undefined;
-const loadElk = () => (elk ??= import("elkjs/lib/elk.bundled.js").then((m) => new m.default()));
-const OPTIONS = {
-  "elk.algorithm": "layered",
-  "elk.direction": "DOWN",
-  "elk.spacing.nodeNode": "40",
-  "elk.layered.spacing.nodeNodeBetweenLayers": "56",
-  "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
-  "elk.edgeRouting": "ORTHOGONAL",
+const elk = new ELK();
+
+export const SIZES: Record<GraphNode["kind"], { width: number; height: number }> = {
+  step: { width: 208, height: 60 },
+  start: { width: 72, height: 28 },
+  end: { width: 72, height: 28 },
+  loop: { width: 240, height: 120 },
+  parallel: { width: 240, height: 120 },
+  branch: { width: 220, height: 100 },
 };
 
-/** Positions for every step (relative to its container), as `layout.nodes` holds them. */
-export async function autoLayout(def: WorkflowDef): Promise<Record<string, NodePosition>> {
-  // Containers are sized by what they hold: forget sizes a user gave them.
-  const stripped = Object.fromEntries(Object.entries(def.layout?.nodes ?? {}).map(([k, v]) => [k, { x: v.x, y: v.y }]));
-  let working: WorkflowDef = { ...def, layout: { ...def.layout, nodes: stripped } };
-  const positions: Record<string, NodePosition> = {};
-  const engine = await loadElk();
-  for (const scope of scopes(def).reverse()) {
-    if (!scope.steps.length) continue;
-    const { steps: size } = sizes(working);
-    const graph = await engine.layout({
-      id: `scope:${scope.key}`,
-      layoutOptions: OPTIONS,
-      children: scope.steps.map((s) => ({ id: s.id, width: size.get(s.id)!.w, height: size.get(s.id)!.h })),
-      edges: scopeEdges(working, scope).map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target] })),
-    });
-    const top = scope.kind === "loop" ? HEADER : scope.kind === "branch" ? 24 : 0;
-    const placed: Record<string, NodePosition> = {};
-    for (const child of graph.children ?? []) {
-      placed[child.id] = { x: Math.round((child.x ?? 0) + PAD), y: Math.round((child.y ?? 0) + top + PAD) };
-    }
-    Object.assign(positions, placed);
-    working = setPositions(working, placed);
-  }
-  return positions;
+const ROOT_OPTIONS = {
+  "elk.algorithm": "layered",
+  "elk.direction": "DOWN",
+  "elk.hierarchyHandling": "INCLUDE_CHILDREN",
+  "elk.layered.spacing.nodeNodeBetweenLayers": "44",
+  "elk.spacing.nodeNode": "32",
+  "elk.edgeRouting": "ORTHOGONAL",
+  "elk.layered.nodePlacement.strategy": "BRANDES_KOEPF",
+};
+const CONTAINER_OPTIONS = { "elk.padding": "[top=36,left=16,bottom=16,right=16]" };
+
+export interface Laid {
+  nodes: Node[];
+  edges: Edge[];
+}
+
+/** Lay `graph` out; `data` adds per-node data (status and the like) to each React Flow node. */
+export async function layoutGraph(graph: Graph, data: (n: GraphNode) => Record<string, unknown> = () => ({})): Promise<Laid> {
+  const byParent = new Map<string | undefined, GraphNode[]>();
+  graph.nodes.forEach((n) => byParent.set(n.parent, [...(byParent.get(n.parent) ?? []), n]));
+  const container = (n: GraphNode) => byParent.has(n.key);
+  const elkNode = (n: GraphNode): ElkNode => {
+    const children = byParent.get(n.key);
+    return children
+      ? { id: n.key, layoutOptions: CONTAINER_OPTIONS, children: children.map(elkNode) }
+      : { id: n.key, ...SIZES[n.kind] };
+  };
+  const root: ElkNode = {
+    id: "root",
+    layoutOptions: ROOT_OPTIONS,
+    children: (byParent.get(undefined) ?? []).map(elkNode),
+    edges: graph.edges.map((e): ElkExtendedEdge => ({ id: e.id, sources: [e.source], targets: [e.target] })),
+  };
+  const laid = await elk.layout(root);
+  const positions = new Map<string, ElkNode>();
+  const walk = (n: ElkNode) => {
+    positions.set(n.id, n);
+    n.children?.forEach(walk);
+  };
+  walk(laid);
+  const nodes: Node[] = graph.nodes.map((n) => {
+    const p = positions.get(n.key);
+    const size = container(n) ? { width: p?.width ?? 200, height: p?.height ?? 100 } : SIZES[n.kind];
+    return {
+      id: n.key,
+      type: n.kind === "step" ? "step" : n.kind === "start" || n.kind === "end" ? "terminal" : "container",
+      position: { x: p?.x ?? 0, y: p?.y ?? 0 },
+      parentId: n.parent,
+      extent: n.parent ? "parent" : undefined,
+      data: { node: n, ...data(n) },
+      style: size,
+      width: size.width,
+      height: size.height,
+      draggable: false,
+      selectable: n.kind !== "start" && n.kind !== "end",
+    } as Node;
+  });
+  // React Flow wants a parent before its children.
+  const depth = (n: Node): number => (n.parentId ? 1 + depth(nodes.find((m) => m.id === n.parentId)!) : 0);
+  nodes.sort((a, b) => depth(a) - depth(b));
+  const edges: Edge[] = graph.edges.map((e) => ({
+    id: e.id, source: e.source, target: e.target, label: e.label,
+    type: "smoothstep", className: `edge-${e.kind}`, data: { kind: e.kind },
+  }));
+  return { nodes, edges };
 }

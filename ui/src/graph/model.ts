@@ -1,149 +1,178 @@
-// The few parts of a workflow definition the graph reads: ids, kinds, targets and nested
-// scopes. Everything else of a step is edited through forms generated from the JSON Schema
-// (`headwater schema workflow`), so no other field of the definition model is named here.
+// A workflow definition as a graph: one node per step (loop bodies and parallel branches are
+// containers holding their steps), one edge per way control can pass. Pure, so the designer and
+// the execution page draw the same graph and tests can check it without a browser.
 
-export const END = "$end";
-
-export type StepKind = "action" | "condition" | "loop" | "parallel" | "subprocess" | "wait";
-export const STEP_KINDS: StepKind[] = ["action", "condition", "loop", "parallel", "subprocess", "wait"];
-export const CONTAINERS: ReadonlySet<StepKind> = new Set(["loop", "parallel"]);
-
-export interface ErrorPolicy { action?: string; goto?: string | null }
-export interface Branch { when?: string; next?: string; name?: string; steps?: StepDef[] }
+/** The parts of a step definition the graph reads (the rest is passed through untouched). */
 export interface StepDef {
   id: string;
   type?: string;
+  action?: string;
+  name?: string;
   next?: string | null;
   default?: string | null;
-  branches?: Branch[];
-  steps?: StepDef[];
-  on_error?: ErrorPolicy | string | null;
   depends_on?: string[];
-  action?: string;
-  [field: string]: unknown;
+  on_error?: string | { action?: string; goto?: string | null } | null;
+  branches?: ({ when: string; next: string } | { name?: string; steps: StepDef[] })[];
+  steps?: StepDef[];
+  signal?: string | null;
+  event?: unknown;
+  duration?: unknown;
+  workflow_id?: string;
+  [key: string]: unknown;
 }
-export interface NodePosition { x: number; y: number; width?: number; height?: number }
-export interface Layout { nodes?: Record<string, NodePosition>; viewport?: { x: number; y: number; zoom: number } }
+
 export interface WorkflowDef {
-  kind?: string;
-  id: string;
-  name: string;
-  version?: string;
+  id?: string;
   steps: StepDef[];
   start_at?: string | null;
-  execution_mode?: string;
-  on_error?: ErrorPolicy | string | null;
-  layout?: Layout;
-  [field: string]: unknown;
+  execution_mode?: "sequential" | "parallel" | "hybrid";
+  [key: string]: unknown;
 }
 
-// The keys that tell a step's kind when `type` is left out (as schemas/definitions/steps.py).
-const CLUES: [string, StepKind][] = [
-  ["action", "action"], ["for_each", "loop"], ["while", "loop"], ["default", "condition"],
-  ["workflow_id", "subprocess"], ["duration", "wait"], ["until", "wait"], ["signal", "wait"],
-  ["event", "wait"],
-];
+export type EdgeKind = "next" | "follow" | "branch" | "default" | "error" | "depends";
 
-/** A step's kind: its `type`, else the first key that tells it. */
-export function stepKind(step: StepDef): StepKind {
-  if (typeof step.type === "string" && (STEP_KINDS as string[]).includes(step.type)) return step.type as StepKind;
-  for (const [key, kind] of CLUES) if (key in step) return kind;
-  if (Array.isArray(step.branches)) return step.branches.some((b) => "when" in b) ? "condition" : "parallel";
-  return "action";
+export interface GraphNode {
+  /** Stable key: container keys and the step id joined by "/" (indices left out). */
+  key: string;
+  kind: "step" | "loop" | "parallel" | "branch" | "start" | "end";
+  step?: StepDef;
+  label: string;
+  /** The container this node sits in, if any. */
+  parent?: string;
 }
 
-/** Where a list of steps sits: `""` (the workflow), a loop's id, or `<parallel id>/<branch>`. */
-export type ScopeKey = string;
-
-export interface Scope {
-  key: ScopeKey;
-  kind: "top" | "loop" | "branch";
-  steps: StepDef[];
-  /** The loop or parallel step holding it (undefined for the top). */
-  container?: string;
-  branch?: number;
+export interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  kind: EdgeKind;
+  label?: string;
 }
 
-export interface Placed { step: StepDef; scope: Scope; index: number }
+export interface Graph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
 
-/** Every scope of a workflow, outermost first. */
-export function scopes(def: WorkflowDef): Scope[] {
-  const out: Scope[] = [];
-  const walk = (scope: Scope) => {
-    out.push(scope);
-    for (const step of scope.steps) {
-      const kind = stepKind(step);
-      if (kind === "loop") walk({ key: step.id, kind: "loop", steps: step.steps ?? [], container: step.id });
-      if (kind === "parallel") {
-        (step.branches ?? []).forEach((b, i) =>
-          walk({ key: `${step.id}/${i}`, kind: "branch", steps: b.steps ?? [], container: step.id, branch: i }));
+export const START = "$start";
+export const END = "$end";
+
+/** The step's kind: an action step may leave out `type`. */
+export function stepKind(step: StepDef): string {
+  return step.type ?? "action";
+}
+
+function isBranchList(branches: StepDef["branches"]): branches is { when: string; next: string }[] {
+  return !!branches && branches.length > 0 && "when" in branches[0];
+}
+
+/** The graph of `definition`: a start node, every step, an end node per sequence that can end. */
+export function definitionGraph(definition: WorkflowDef): Graph {
+  const nodes: GraphNode[] = [];
+  const edges: GraphEdge[] = [];
+  const mode = definition.execution_mode ?? "sequential";
+  const edge = (source: string, target: string, kind: EdgeKind, label?: string) =>
+    edges.push({ id: `${source}->${target}:${kind}:${edges.length}`, source, target, kind, label });
+
+  // One sequence of steps (the top level, a loop body or a parallel branch) inside `scope`.
+  const sequence = (steps: StepDef[], scope: string, parent: string | undefined, seqMode: string) => {
+    const key = (id: string) => (scope ? `${scope}/${id}` : id);
+    const ids = new Set(steps.map((s) => s.id));
+    const end = scope ? `${scope}/${END}` : END;
+    let needsEnd = false;
+    const target = (id: string | null | undefined): string | null => {
+      if (!id) return null;
+      if (id === END) {
+        needsEnd = true;
+        return end;
       }
-    }
-  };
-  walk({ key: "", kind: "top", steps: def.steps ?? [] });
-  return out;
-}
-
-/** Each step by id with its scope and index (the first, when an id is used twice). */
-export function placeSteps(def: WorkflowDef): Map<string, Placed> {
-  const placed = new Map<string, Placed>();
-  for (const scope of scopes(def)) {
-    scope.steps.forEach((step, index) => {
-      if (!placed.has(step.id)) placed.set(step.id, { step, scope, index });
-    });
-  }
-  return placed;
-}
-
-/** The node id of a parallel step's branch lane. */
-export const laneId = (parallel: string, branch: number) => `lane:${parallel}/${branch}`;
-
-/** The node that holds a scope's steps on the canvas (none for the top). */
-export function scopeNode(scope: Scope): string | undefined {
-  if (scope.kind === "loop") return scope.container;
-  if (scope.kind === "branch") return laneId(scope.container!, scope.branch!);
-  return undefined;
-}
-
-/** The scope a container node holds (a loop's body, a lane's branch). */
-export function scopeOfNode(def: WorkflowDef, nodeId: string): Scope | undefined {
-  return scopes(def).find((s) => scopeNode(s) === nodeId);
-}
-
-export function errorGoto(step: StepDef): string | undefined {
-  const policy = step.on_error;
-  return policy && typeof policy === "object" && policy.action === "goto" && policy.goto ? policy.goto : undefined;
-}
-
-/** Whether the top level runs by `depends_on` rather than by `next`. */
-export function isDag(def: WorkflowDef): boolean {
-  return (def.execution_mode ?? "sequential") !== "sequential";
-}
-
-export type Handle = "next" | "default" | "error" | `branch-${number}`;
-
-export interface FlowEdge { source: string; handle: Handle; target: string; implicit: boolean; label?: string }
-
-/** The edges of one scope: what `next`, branches, `default` and `on_error.goto` name, with
- * the implicit "the following step" made explicit; `$end` gives no edge. */
-export function scopeEdges(def: WorkflowDef, scope: Scope): FlowEdge[] {
-  const edges: FlowEdge[] = [];
-  const dag = scope.kind === "top" && isDag(def);
-  scope.steps.forEach((step, k) => {
-    const following = k + 1 < scope.steps.length ? scope.steps[k + 1].id : END;
-    const fallthrough = step.next ?? following;
-    const add = (handle: Handle, target: string | null | undefined, implicit: boolean, label?: string) => {
-      if (target && target !== END) edges.push({ source: step.id, handle, target, implicit, label });
+      return ids.has(id) ? key(id) : null;
     };
-    if (dag) {
-      for (const dep of step.depends_on ?? []) edges.push({ source: dep, handle: "next", target: step.id, implicit: false });
-    } else if (stepKind(step) === "condition") {
-      (step.branches ?? []).forEach((b, j) => add(`branch-${j}`, b.next, false, b.when));
-      add("default", step.default ?? fallthrough, !step.default && !step.next, "otherwise");
-    } else {
-      add("next", fallthrough, step.next == null);
+    steps.forEach((step, i) => {
+      const kind = stepKind(step);
+      const k = key(step.id);
+      if (kind === "loop" || kind === "parallel") {
+        nodes.push({ key: k, kind, step, label: step.id, parent });
+        if (kind === "loop") sequence(step.steps ?? [], k, k, "sequential");
+        else {
+          (step.branches as { name?: string; steps: StepDef[] }[] | undefined)?.forEach((b, bi) => {
+            const bk = `${k}/${b.name ?? bi}`;
+            nodes.push({ key: bk, kind: "branch", label: b.name ?? `branch ${bi + 1}`, parent: k });
+            sequence(b.steps ?? [], bk, bk, "sequential");
+          });
+        }
+      } else {
+        nodes.push({ key: k, kind: "step", step, label: step.id, parent });
+      }
+      const following = steps[i + 1];
+      const after = (): string | null => {
+        if (seqMode !== "sequential") return null;
+        if (following) return key(following.id);
+        needsEnd = true;
+        return end;
+      };
+      if (kind === "condition" && isBranchList(step.branches)) {
+        step.branches.forEach((b) => {
+          const t = target(b.next);
+          if (t) edge(k, t, "branch", b.when);
+        });
+        const d = target(step.default);
+        if (d) edge(k, d, "default", "default");
+        else {
+          // no default: an event matching no branch ends this sequence
+          needsEnd = true;
+          edge(k, end, "default", "no match");
+        }
+      } else if (step.next) {
+        const t = target(step.next);
+        if (t) edge(k, t, "next");
+      } else {
+        const t = after();
+        if (t) edge(k, t, "follow");
+      }
+      const onError = step.on_error;
+      const gotoId = typeof onError === "object" && onError?.action === "goto" ? onError.goto : null;
+      const g = target(gotoId);
+      if (g) edge(k, g, "error", "on error");
+      if (seqMode === "hybrid") step.depends_on?.forEach((d) => ids.has(d) && edge(key(d), k, "depends"));
+    });
+    // Where the sequence starts.
+    const startNode = scope ? `${scope}/${START}` : START;
+    nodes.push({ key: startNode, kind: "start", label: "start", parent });
+    const first = scope ? steps[0]?.id : definition.start_at ?? steps[0]?.id;
+    if (seqMode === "sequential" && first) edge(startNode, key(first), "next");
+    else if (seqMode !== "sequential") {
+      steps.filter((s) => !(seqMode === "hybrid" && s.depends_on?.length)).forEach((s) => edge(startNode, key(s.id), "next"));
+      // every step without a successor ends the run
+      const sources = new Set(edges.map((e) => e.source));
+      steps.filter((s) => !sources.has(key(s.id))).forEach((s) => {
+        needsEnd = true;
+        edge(key(s.id), end, "follow");
+      });
     }
-    add("error", errorGoto(step), false, "on error");
-  });
-  return edges;
+    if (needsEnd) nodes.push({ key: end, kind: "end", label: "end", parent });
+  };
+  sequence(definition.steps ?? [], "", undefined, mode);
+  return { nodes, edges };
+}
+
+/** The graph key of an execution's step path: "each/3/validate" -> "each/validate" for a loop,
+ * "fan/0/fetch" -> "fan/<branch name>/fetch" for a parallel step. */
+export function pathKey(path: string, graph: Graph): string {
+  const parts = path.split("/");
+  if (parts.length === 1) return path;
+  const keys = new Set(graph.nodes.map((n) => n.key));
+  const out: string[] = [parts[0]];
+  for (let i = 1; i < parts.length; i += 2) {
+    const container = out.join("/");
+    const node = graph.nodes.find((n) => n.key === container);
+    const index = parts[i];
+    if (node?.kind === "parallel") {
+      const branches = graph.nodes.filter((n) => n.parent === container && n.kind === "branch");
+      out.push(branches[Number(index)]?.key.split("/").pop() ?? index);
+    }
+    if (parts[i + 1] !== undefined) out.push(parts[i + 1]);
+  }
+  const key = out.join("/");
+  return keys.has(key) ? key : path;
 }

@@ -1,128 +1,88 @@
-// The canvas' node components, named for what the user sees: a step, a loop or parallel
-// container, and a parallel step's branch lane. Shared by the designer and the execution page.
-import { Handle as FlowHandle, Position, type NodeProps } from "@xyflow/react";
+// The node components React Flow renders for a workflow graph (read-only here; the designer
+// may register its own editable ones under the same type names).
+import { Handle, Position, type NodeProps } from "@xyflow/react";
 
-import type { LaneNodeData, StepNodeData } from "./convert";
-import "./graph.css";
-import type { Handle } from "./model";
+import { KindIcon } from "./icons";
+import { stepKind, type GraphNode } from "./model";
 
-const KIND_LABEL: Record<string, string> = {
-  action: "Action", condition: "Condition", loop: "Loop", parallel: "Parallel", subprocess: "Subprocess", wait: "Wait",
-};
-const KIND_ICON: Record<string, string> = {
-  action: "▶", condition: "◆", loop: "↻", parallel: "⇉", subprocess: "⧉", wait: "⏸",
-};
-
-/** One line saying what the step does (its action, condition count, wait…). */
-export function summary(data: StepNodeData): string {
-  const s = data.step;
-  switch (data.kind) {
-    case "action": return String(s.action ?? "");
-    case "condition": return `${(s.branches ?? []).length} branch${(s.branches ?? []).length === 1 ? "" : "es"}`;
-    case "loop": return s.for_each ? `for each ${String(s.for_each)}` : `while ${String(s.while ?? "")}`;
-    case "parallel": return `join ${String(s.join ?? "all")}`;
-    case "subprocess": return String(s.workflow_id || "no workflow yet");
-    case "wait": return s.signal ? `signal ${String(s.signal)}` : s.event ? "event" : s.duration ? `for ${String(s.duration)}` : `until ${String(s.until ?? "")}`;
-  }
+export interface NodeStatus {
+  status: string;
+  attempts: number;
+  /** How many loop iterations or branch runs the status sums up. */
+  runs: number;
+  error?: { code: string; message: string } | null;
 }
 
-function Badges({ data }: { data: StepNodeData }) {
-  const errors = data.problems.filter((p) => p.level === "error");
-  const warnings = data.problems.filter((p) => p.level === "warning");
+export interface StepData {
+  node: GraphNode;
+  status?: NodeStatus;
+  selected?: boolean;
+  [key: string]: unknown;
+}
+
+function detail(node: GraphNode): string {
+  const step = node.step;
+  if (!step) return "";
+  const kind = stepKind(step);
+  if (kind === "action") return step.action ?? "";
+  if (kind === "wait") return step.signal ? `signal ${step.signal}` : step.event ? "event" : step.duration ? `timer ${String(step.duration)}` : "wait";
+  if (kind === "subprocess") return step.workflow_id ?? "";
+  if (kind === "condition") return `${step.branches?.length ?? 0} branch${step.branches?.length === 1 ? "" : "es"}`;
+  return kind;
+}
+
+/** One step: kind, id, what it does, and (on an execution) its status and attempts. */
+export function StepNode({ data }: NodeProps) {
+  const { node, status } = data as StepData;
+  const kind = node.step ? stepKind(node.step) : "action";
   return (
-    <span className="node-badges">
-      {data.pinned && <span className="badge badge-pin" title="Its test-run answer is pinned">pinned</span>}
-      {data.run?.attempts && data.run.attempts > 1 ? <span className="badge" title="attempts">×{data.run.attempts}</span> : null}
-      {errors.length > 0 && (
-        <span className="badge badge-error" data-testid="node-problems" title={errors.map((p) => `${p.field || "step"}: ${p.message}`).join("\n")}>
-          {errors.length} problem{errors.length > 1 ? "s" : ""}
+    <div className={`gnode gnode-${kind} ${status ? `st-${status.status}` : ""}`}
+      title={status?.error ? `${status.error.code}: ${status.error.message}` : undefined}>
+      <Handle type="target" position={Position.Top} isConnectable={false} />
+      <span className="gnode-icon"><KindIcon kind={kind} /></span>
+      <span className="gnode-text">
+        <span className="gnode-id">{node.label}</span>
+        <span className="gnode-detail">{detail(node)}</span>
+      </span>
+      {status && (
+        <span className="gnode-status">
+          <span className={`dot st-${status.status}`} aria-hidden="true" />
+          <span className="sr-only">{status.status}</span>
+          {status.attempts > 1 && <span className="gnode-attempts" title="attempts">×{status.attempts}</span>}
         </span>
       )}
-      {warnings.length > 0 && (
-        <span className="badge badge-warn" title={warnings.map((p) => `${p.field || "step"}: ${p.message}`).join("\n")}>
-          {warnings.length} warning{warnings.length > 1 ? "s" : ""}
-        </span>
-      )}
-    </span>
+      <Handle type="source" position={Position.Bottom} isConnectable={false} />
+    </div>
   );
 }
 
-function classes(data: StepNodeData, selected: boolean, base: string): string {
-  const out = [base, `kind-${data.kind}`];
-  if (selected) out.push("is-selected");
-  if (data.run) out.push(`run-${data.run.status}`);
-  if (data.problems.some((p) => p.level === "error")) out.push("has-errors");
-  return out.join(" ");
-}
-
-function SourceHandles({ handles, labels }: { handles: Handle[]; labels: Record<string, string> }) {
-  const bottom = handles.filter((h) => h !== "error");
+/** A loop or parallel step, or one branch of a parallel step, holding its steps. */
+export function ContainerNode({ data }: NodeProps) {
+  const { node, status } = data as StepData;
   return (
-    <>
-      {bottom.map((h, i) => (
-        <FlowHandle key={h} id={h} type="source" position={Position.Bottom}
-                    className={`handle handle-${h.startsWith("branch") ? "branch" : h}`}
-                    style={{ left: `${((i + 1) * 100) / (bottom.length + 1)}%` }}
-                    title={labels[h] ?? h} data-handle={h}>
-          {bottom.length > 1 && <span className="handle-label">{labels[h] ?? h}</span>}
-        </FlowHandle>
-      ))}
-      {handles.includes("error") && (
-        <FlowHandle id="error" type="source" position={Position.Right} className="handle handle-error" title="on error: go to" data-handle="error" />
-      )}
-    </>
-  );
-}
-
-function labelsOf(data: StepNodeData): Record<string, string> {
-  const labels: Record<string, string> = { next: "next", default: "otherwise", error: "on error" };
-  (data.step.branches ?? []).forEach((b, j) => { labels[`branch-${j}`] = b.when ? `if ${b.when}` : `branch ${j + 1}`; });
-  return labels;
-}
-
-/** An action, condition, subprocess or wait step. */
-export function StepNode({ data, selected }: NodeProps & { data: StepNodeData }) {
-  const handles = (data.handles as Handle[]) ?? ["next", "error"];
-  return (
-    <div className={classes(data, selected, "step-node")} data-step={data.step.id} data-status={data.run?.status ?? ""}>
-      <FlowHandle id="in" type="target" position={Position.Top} className="handle handle-in" />
-      <div className="node-head">
-        <span className="node-icon" aria-hidden="true">{KIND_ICON[data.kind]}</span>
-        <span className="node-kind">{KIND_LABEL[data.kind]}</span>
-        <Badges data={data} />
+    <div className={`gcontainer gcontainer-${node.kind} ${status ? `st-${status.status}` : ""}`}>
+      <Handle type="target" position={Position.Top} isConnectable={false} />
+      <div className="gcontainer-label">
+        <KindIcon kind={node.kind} size={12} />
+        {node.label}
+        {status && <span className={`dot st-${status.status}`} aria-hidden="true" />}
+        {status && status.runs > 1 && <span className="faint">{status.runs} runs</span>}
       </div>
-      <div className="node-title">{data.step.name ? String(data.step.name) : data.step.id}</div>
-      <div className="node-sub">{summary(data)}</div>
-      <SourceHandles handles={handles} labels={labelsOf(data)} />
+      <Handle type="source" position={Position.Bottom} isConnectable={false} />
     </div>
   );
 }
 
-/** A loop or parallel step: a container whose body is drawn inside it. */
-export function ContainerNode({ data, selected }: NodeProps & { data: StepNodeData }) {
+/** Where a sequence starts or ends. */
+export function TerminalNode({ data }: NodeProps) {
+  const { node } = data as StepData;
   return (
-    <div className={classes(data, selected, "container-node")} data-step={data.step.id} data-status={data.run?.status ?? ""}>
-      <FlowHandle id="in" type="target" position={Position.Top} className="handle handle-in" />
-      <div className="container-head">
-        <span className="node-icon" aria-hidden="true">{KIND_ICON[data.kind]}</span>
-        <strong>{data.step.name ? String(data.step.name) : data.step.id}</strong>
-        <span className="node-sub">{summary(data)}</span>
-        <Badges data={data} />
-      </div>
-      {data.kind === "loop" && !(data.step.steps ?? []).length && <div className="container-empty">Drop steps here</div>}
-      <SourceHandles handles={["next", "error"]} labels={labelsOf(data)} />
+    <div className={`gterminal gterminal-${node.kind}`}>
+      {node.kind === "start" ? <Handle type="source" position={Position.Bottom} isConnectable={false} />
+        : <Handle type="target" position={Position.Top} isConnectable={false} />}
+      {node.label}
     </div>
   );
 }
 
-/** One branch of a parallel step: a lane its steps are dropped into. */
-export function LaneNode({ data }: NodeProps & { data: LaneNodeData }) {
-  return (
-    <div className="lane-node" data-lane={`${data.parallel}/${data.branch}`}>
-      <div className="lane-head">{data.name}</div>
-      {data.empty && <div className="container-empty">Drop steps here</div>}
-    </div>
-  );
-}
-
-export const nodeTypes = { step: StepNode, loop: ContainerNode, parallel: ContainerNode, lane: LaneNode };
+export const nodeTypes = { step: StepNode, container: ContainerNode, terminal: TerminalNode };

@@ -1,6 +1,6 @@
 // Puts each validation problem on the step (and field) its JSON path names, e.g.
 // `$.steps[2].branches[0].steps[1].with.url` → step of that index, field `with.url`.
-import type { StepDef, WorkflowDef } from "./model";
+import type { StepDef, WorkflowDef } from "./steps";
 
 export interface Problem { path: string; code: string; message: string }
 export interface PlacedProblem extends Problem {

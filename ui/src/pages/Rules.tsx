@@ -1,10 +1,15 @@
-import { Page } from "../components/Page";
-import { Empty } from "../components/states";
+import { Route, Routes } from "react-router";
+
+import RuleEditorPage from "./rules/RuleEditor";
+import RulesList from "./rules/RulesList";
+import "./rules/rules.css";
 
 export default function Rules() {
   return (
-    <Page title="Rules">
-      <Empty title="Coming in this change" hint="This page is being rebuilt on the new app." />
-    </Page>
+    <Routes>
+      <Route index element={<RulesList />} />
+      <Route path="new" element={<RuleEditorPage />} />
+      <Route path=":ruleId" element={<RuleEditorPage />} />
+    </Routes>
   );
 }

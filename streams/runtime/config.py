@@ -1,0 +1,60 @@
+"""The Kafka client settings of every partition loop and of the shared producer, in one place.
+
+Tuning the engine's consumers or producer (linger, fetch waits, batch sizes) is a change here and
+nowhere else: every loop, replay reader and the producer are built from a `LoopConfig`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LoopConfig"]
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How a partition loop polls, replays and produces.
+
+    Attributes:
+        poll_timeout_ms: The longest a poll waits for records (also the tick interval when idle).
+        max_records: Records taken per poll (one cycle: one produce, one store, one commit).
+        max_poll_interval_ms: How long a cycle may take before the group evicts the member.
+        replay_chunk: Records read per request while replaying a partition.
+        linger_ms: The producer's wait for more records to batch.
+        max_batch_size: The producer's record batch size (bytes).
+        max_request_size: The producer's largest request (bytes); also a record's upper bound.
+        client_options: aiokafka's security keyword arguments (protocol, SASL, TLS context),
+            given to every client the engine builds: consumers, the producer, admin clients.
+    """
+
+    poll_timeout_ms: int = 100
+    max_records: int = 2000
+    max_poll_interval_ms: int = 300_000
+    replay_chunk: int = 5000
+    linger_ms: int = 2
+    max_batch_size: int = 512 * 1024
+    max_request_size: int = 1024 * 1024
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def admin(self, bootstrap: str) -> dict[str, Any]:
+        """The keyword arguments of an admin client (or any other) reaching `bootstrap`."""
+        return {"bootstrap_servers": bootstrap, **self.client_options}
+
+    def consumer(self, bootstrap: str, group: str | None) -> dict[str, Any]:
+        """The keyword arguments of an `AIOKafkaConsumer` for a loop (group) or a replay (None).
+
+        Offsets are committed by the loop only (never automatically); a partition without a
+        committed offset, or whose replay start retention deleted, is read from its oldest
+        record instead of silently jumping to its end.
+        """
+        return {**self.admin(bootstrap), "group_id": group, "enable_auto_commit": False,
+                "auto_offset_reset": "earliest",
+                "max_poll_interval_ms": self.max_poll_interval_ms}
+
+    def producer(self, bootstrap: str) -> dict[str, Any]:
+        """The keyword arguments of the engine's one `AIOKafkaProducer` (acks=all, idempotent)."""
+        return {**self.admin(bootstrap), "acks": "all", "enable_idempotence": True,
+                "linger_ms": self.linger_ms, "max_batch_size": self.max_batch_size,
+                "max_request_size": self.max_request_size}

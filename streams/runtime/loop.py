@@ -1,0 +1,255 @@
+"""The one partition loop: poll, process, produce, wait for acks, store with checkpoint, commit.
+
+Every part of the engine that consumes a topic in a consumer group (the execution processor,
+the trigger agent, the task worker, the completions reader) is a `Handler` run by a
+`PartitionLoop`; the loop owns the consumer and its settings, the rebalance listener and its
+lock, the replay on assignment, the clock, the outbox and its acks, the order of store and
+commit, what a refused commit means, and dead letters. A handler only decides.
+
+The cycle, in the order `_cycle` follows and for these reasons:
+
+1. **Process** each polled record of an owned partition, in offset order. A record whose
+   handling raises becomes a dead letter (with the exception, the record's topic, partition
+   and offset, and the handler's name) and whatever it had staged is withdrawn: one poison
+   record never stops the partition, and never produces half its effects.
+2. **Tick** the handler with the loop's clock: timers, schedules and answers of work that
+   finished meanwhile go through the same outbox, so they get the same guarantees.
+3. **Produce and wait for every ack.** Nothing below may happen for records the broker does not
+   have: a stored checkpoint or a commit ahead of the log would lose them in a crash. A flush
+   that fails stops the loop (the part exits and is restarted; nothing was stored or
+   committed, so the records are processed again, deriving the same ids).
+4. **Store** the handler's state with each partition's checkpoint (the handler writes both in
+   one atomic batch). After a crash between 3 and 4 the handler replays from its older
+   checkpoint and finds the produced records on the log; stored before 5 so that a crash
+   between 4 and 5 redelivers records the handler knows it has done.
+5. **Commit** the consumed offsets, but never past the lowest offset a handler still holds
+   (work running across cycles, such as a slow HTTP call). A commit refused because the
+   group moved on (after a rebalance) is not fatal: the new owner processes those records
+   again and their ids make them no-ops.
+
+The rebalance callbacks take the loop's lock, so a partition is revoked only between cycles:
+what was processed for it is produced, stored and committed before another worker replays it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+
+from streams.runtime.config import LoopConfig
+from streams.runtime.dead_letters import DeadLetters, RateLimitedLog
+from streams.runtime.handler import Checkpoint, Handler, Refused, Replay
+from streams.runtime.out import Out
+from streams.runtime.outbox import Outbox
+from streams.runtime.topics import TopicTable
+
+__all__ = ["Clock", "PartitionLoop", "utc_now"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The wall clock (every loop's default `Clock`; tests pass their own)."""
+    return datetime.now(UTC)
+
+
+class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs one handler over one topic in a consumer group (see the module docstring).
+
+    Args:
+        handler: What decides.
+        bootstrap: Kafka bootstrap servers.
+        group: The consumer group id.
+        topic: The topic to consume.
+        producer: The engine's started producer (`LoopConfig.producer`).
+        table: Partition counts and size limits of every topic produced to.
+        dead_letters: How dead letters are made.
+        clock: The wall clock, for ticks and dead letters.
+        config: Poll and replay settings.
+    """
+
+    def __init__(self, handler: Handler, *, bootstrap: str, group: str, topic: str,
+                 producer: AIOKafkaProducer, table: TopicTable, dead_letters: DeadLetters,
+                 clock: Clock = utc_now, config: LoopConfig | None = None) -> None:
+        self.handler, self.topic, self._group = handler, topic, group
+        self._bootstrap, self._producer, self._table = bootstrap, producer, table
+        self._dead, self._clock = dead_letters, clock
+        self._config = config or LoopConfig()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+        self._consumed: dict[int, int] = {}  # partition -> next offset processed
+        self._committed: dict[int, int] = {}  # partition -> offset last committed
+        self.paused = False
+        self.ticked: datetime | None = None  # the clock of the last cycle completed
+        self._errors = RateLimitedLog(log, "handler errors", burst=5)
+
+    @property
+    def owned(self) -> frozenset[int]:
+        """The partitions this loop owns now."""
+        return frozenset(self._committed)
+
+    async def start(self) -> None:
+        """Join the group (partitions come through the rebalance callbacks)."""
+        self._consumer = AIOKafkaConsumer(**self._config.consumer(self._bootstrap, self._group))
+        await self._consumer.start()
+        self._consumer.subscribe([self.topic], listener=self)
+
+    async def stop(self) -> None:
+        """Leave the group (cancel `run` first; a cycle cut short is redelivered)."""
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    def pause(self, paused: bool) -> None:
+        """Stop (or resume) polling, keeping the group membership (backpressure)."""
+        if paused != self.paused and self._consumer is not None:
+            self.paused = paused
+            parts = self._consumer.assignment()
+            (self._consumer.pause if paused else self._consumer.resume)(*parts)
+            log.info("%s intake %s", self.handler.name, "paused" if paused else "resumed")
+
+    async def run(self) -> None:
+        """Run cycles until cancelled."""
+        assert self._consumer is not None, "start() first"
+        config = self._config
+        while True:
+            polled = await self._consumer.getmany(timeout_ms=config.poll_timeout_ms,
+                                                  max_records=config.max_records)
+            async with self._lock:
+                owned = self._committed
+                await self._cycle({tp.partition: records for tp, records in polled.items()
+                                   if records and tp.partition in owned})
+
+    # -- the cycle --------------------------------------------------------------------------------
+
+    async def _cycle(self, polled: dict[int, list[Any]]) -> None:
+        """One cycle; the numbers are the module docstring's."""
+        handler, now = self.handler, self._clock()
+        out = Out(self._table, self._dead, handler.name, now)
+        for records in polled.values():  # 1. process
+            for record in records:
+                mark = out.mark()
+                try:
+                    await handler.process(record, out)
+                except Exception as exc:  # any failure is this record's
+                    out.rollback(mark)
+                    self._poison(out, record, exc)
+        mark = out.mark()
+        try:  # 2. tick
+            await handler.tick(now, out)
+        except Exception:
+            out.rollback(mark)
+            log.exception("%s: tick failed (its records are withdrawn; next cycle again)",
+                          handler.name)
+        if out.intake_paused is not None:
+            self.pause(out.intake_paused)
+        written = await out.flush(Outbox(self._producer)) if len(out) else {}  # 3. acks
+        checkpoints = {partition: Checkpoint(records[-1].offset + 1, {
+            where: end for where, end in written.items() if where[1] == partition})
+            for partition, records in polled.items()}
+        handler.store(checkpoints)  # 4. store with checkpoint (tick changes too)
+        for partition, checkpoint in checkpoints.items():
+            self._consumed[partition] = checkpoint.consumed
+        await self._commit()  # 5. commit
+        self.ticked = now
+
+    def _poison(self, out: Out, record: Any, exc: Exception) -> None:
+        if isinstance(exc, Refused):
+            out.dead(record, exc.reason, exc.message)
+            return
+        self._errors.log(logging.ERROR, "%s: %s[%d]@%d raised; dead-lettered, the partition "
+                         "goes on", self.handler.name, record.topic, record.partition,
+                         record.offset, exc_info=exc)
+        out.dead(record, "handler_error", f"{type(exc).__name__}: {exc}"[:2000])
+
+    async def _commit(self) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for partition, committed in self._committed.items():
+            consumed = self._consumed.get(partition, committed)
+            held = self.handler.holding(partition)
+            target = consumed if held is None else min(consumed, held)
+            if target > committed:
+                offsets[TopicPartition(self.topic, partition)] = target
+        if not offsets:
+            return
+        assert self._consumer is not None
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            # The partitions moved on: their new owner reads these records again and, finding
+            # their effects (same ids) on the log, applies none of them twice.
+            log.info("%s: commit of %s skipped: %s", self.handler.name,
+                     sorted(tp.partition for tp in offsets), exc)
+            return
+        for tp, offset in offsets.items():
+            if tp.partition in self._committed:
+                self._committed[tp.partition] = offset
+
+    async def offset_at(self, partition: int, when: datetime) -> int:
+        """The first offset of `partition` written at or after `when` (far ahead: none yet)."""
+        assert self._consumer is not None
+        tp = TopicPartition(self.topic, partition)
+        found = await self._consumer.offsets_for_times({tp: int(when.timestamp() * 1000)})
+        return found[tp].offset if found.get(tp) is not None else 1 << 62
+
+    # -- partition ownership ----------------------------------------------------------------------
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        async with self._lock:  # the cycle in flight is produced, stored and committed first
+            for tp in revoked:
+                self._committed.pop(tp.partition, None)
+                self._consumed.pop(tp.partition, None)
+                self.handler.revoked(tp.partition)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        assert self._consumer is not None
+        async with self._lock:
+            for tp in assigned:
+                committed = await self._consumer.committed(tp) or 0
+                replay = await self.handler.assigned(tp.partition, committed)
+                if replay is not None:
+                    await self._replay(tp.partition, replay)
+                self._committed[tp.partition] = committed
+                self._consumed[tp.partition] = committed
+            if self.paused:
+                self._consumer.pause(*assigned)
+            log.info("%s owns partitions %s", self.handler.name, sorted(self._committed))
+
+    async def _replay(self, partition: int, replay: Replay) -> None:
+        """Fold `replay`'s records into the handler; nothing but dead letters is produced."""
+        tp = TopicPartition(replay.topic, partition)
+        reader = AIOKafkaConsumer(**self._config.consumer(self._bootstrap, None))
+        await reader.start()
+        try:
+            reader.assign([tp])
+            end = replay.end if replay.end is not None else (await reader.end_offsets([tp]))[tp]
+            reader.seek(tp, replay.start)
+            position, folded = replay.start, 0
+            while position < end:
+                out = Out(self._table, self._dead, f"{self.handler.name}.catch_up", self._clock())
+                polled = await reader.getmany(tp, timeout_ms=1000,
+                                              max_records=self._config.replay_chunk)
+                for record in polled.get(tp, []):
+                    if record.offset >= end:
+                        break
+                    try:
+                        self.handler.replay(record)
+                        folded += 1
+                    except Exception as exc:  # the record's, as in process
+                        self._poison(out, record, exc)
+                if len(out):
+                    await out.flush(Outbox(self._producer))
+                position = min(await reader.position(tp), end)
+                self.handler.replayed(partition, position)
+            if folded:
+                log.info("%s: partition %d replayed %s from %d to %d (%d records)",
+                         self.handler.name, partition, replay.topic, replay.start, end, folded)
+        finally:
+            await reader.stop()
