@@ -22,6 +22,7 @@ from headwater.cli_history import workflows_history  # noqa: F401 - adds workflo
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.cli_rules import rules_firings, rules_import, rules_insights, rules_test
 from headwater.cli_templates import templates_app
+from headwater.cli_testrun import test_workflow
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
 from infra.kafka.cluster import wait_for_metadata
@@ -45,6 +46,7 @@ app.add_typer(dead_letters_app, name="dead-letters")
 app.add_typer(views_app, name="views")
 app.add_typer(templates_app, name="templates")
 app.command("produce")(produce)
+app.command("test")(test_workflow)
 app.command("bench", context_settings={"allow_extra_args": True,
                                        "ignore_unknown_options": True})(bench)
 out = Console()

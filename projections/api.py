@@ -25,6 +25,7 @@ from projections.auth import TokenTable
 from projections.context import ApiContext
 from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
+from projections.designer_api import designer_router
 from projections.docs_ui import install_docs
 from projections.errors import ERROR_RESPONSES, install_error_handlers
 from projections.firings_api import firings_router
@@ -213,6 +214,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     running = lambda: projecting.running  # noqa: E731 - read at call time, set at startup
     api.include_router(views_router(ctx, running))
     api.include_router(rules_router(ctx))  # before /rules/{rule_id}: /rules/insights
+    api.include_router(designer_router(ctx))  # before /definitions/{kind}/… and /workflows/{id}
     api.include_router(firings_router(ctx))
     api.include_router(definitions_router(ctx))
     api.include_router(history_router(ctx))

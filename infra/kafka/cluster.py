@@ -99,6 +99,7 @@ class ClusterLayout:
     @property
     def cluster_id(self) -> str:
         # Derived from the folder so that every node of one cluster formats with the same id.
+        # (It may start with "-": it is passed as `--cluster-id=<id>`, never as a lone argument.)
         digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).digest()[:16]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pydantic import BaseModel
 
 from projections.views._tx import Reader, Tx
+from projections.views.action_types import apply_action_types
 from projections.views.bodies import apply_body_event
 from projections.views.dashboard import apply_dashboard
 from projections.views.dead_letters import apply_dead_letter_event
@@ -25,7 +26,7 @@ from schemas.definition_events import (
     DefinitionPublished,
     DefinitionStatusChanged,
 )
-from schemas.executions import ExecutionEventBase
+from schemas.executions import ExecutionEventBase, TaskRequested
 from schemas.outcomes import RuleFailed, RuleMatched, RuleSkipped
 from schemas.template_events import TemplateDeleted, TemplateSaved
 
@@ -44,6 +45,8 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
         if changed is None:
             return False
         before, after = changed
+        if isinstance(event, TaskRequested):
+            apply_action_types(tx, event)
         update_indexes(tx, before, after)
         apply_workflow_stats(tx, before, after, event)
         apply_dashboard(tx, before, after, event)
@@ -64,6 +67,7 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
         record = apply_definition_event(tx, event)
         if record is not None:
             apply_body_event(tx, event, record)
+            apply_action_types(tx, event)
         return True
     if isinstance(event, DeadLetter | DeadLetterRedriven):
         return apply_dead_letter_event(tx, event)

@@ -38,7 +38,19 @@ from schemas.commands import (
     TimerFired,
 )
 from schemas.definitions import WorkflowDefinition
-from schemas.executions import ExecutionEvent
+from schemas.executions import (
+    ChildStarted,
+    ExecutionEvent,
+    RetryScheduled,
+    StepCancelled,
+    StepCompleted,
+    StepEventBase,
+    StepFailed,
+    StepScheduled,
+    StepSkipped,
+    StepStarted,
+    TaskRequested,
+)
 from streams.machine.decide import apply_command
 from streams.machine.gate import gate_id
 from streams.machine.plan import Plan, compile_plan
@@ -170,9 +182,9 @@ class _Driver:
         events, self.state = apply_command(self.state, command, self.plan)
         self.count += 1
         for event in events:
-            if event.type == "task_requested":
+            if isinstance(event, TaskRequested):
                 self.params[event.task_id] = event.params
-            elif event.type == "child_started":
+            elif isinstance(event, ChildStarted):
                 self.child_input[event.child_execution_id] = event.input
         self.events.extend(events)
 
@@ -273,9 +285,9 @@ def _seq(ident: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
-_STATUS_OF = {"step_completed": "completed", "step_failed": "failed",
-              "step_skipped": "skipped", "step_cancelled": "cancelled",
-              "retry_scheduled": "retrying", "step_scheduled": "scheduled"}
+_ENDS: dict[type[Any], str] = {StepCompleted: "completed", StepFailed: "failed",
+                              StepSkipped: "skipped", StepCancelled: "cancelled",
+                              RetryScheduled: "retrying"}
 
 
 def _runs(events: list[ExecutionEvent],
@@ -284,24 +296,22 @@ def _runs(events: list[ExecutionEvent],
     path: list[str] = []
     runs: dict[str, StepRun] = {}
     for event in events:
-        step_id = getattr(event, "step_id", None)
-        kind = event.type
-        if step_id is None or not (kind in _STATUS_OF or kind in ("step_started", "task_requested")):
+        if not isinstance(event, StepEventBase):
             continue
-        run = runs.setdefault(step_id, StepRun(mocked=step_id in mocks))
-        if kind == "step_scheduled":
+        run = runs.setdefault(event.step_id, StepRun(mocked=event.step_id in mocks))
+        if isinstance(event, StepScheduled):
             run.status, run.error, run.output = "scheduled", None, None
-        elif kind == "step_started":
-            if step_id not in path:
-                path.append(step_id)
+        elif isinstance(event, StepStarted):
+            if event.step_id not in path:
+                path.append(event.step_id)
             run.status, run.input, run.attempts = "running", event.input, event.attempt
             run.runs += event.attempt == 1
-        elif kind == "task_requested":
+        elif isinstance(event, TaskRequested):
             run.params, run.attempts = event.params, event.attempt
-        else:
-            run.status = _STATUS_OF[kind]
-            if kind == "step_completed":
+        elif type(event) in _ENDS:
+            run.status = _ENDS[type(event)]
+            if isinstance(event, StepCompleted):
                 run.output = event.output
-            elif kind in ("step_failed", "retry_scheduled"):
+            elif isinstance(event, StepFailed | RetryScheduled):
                 run.error = event.error.model_dump(mode="json")
     return path, runs

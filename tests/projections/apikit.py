@@ -35,10 +35,14 @@ TOKENS = {
 
 def owned(kind: str, definition_id: str, owner: str | None = None, *,
           collaborators: Sequence[str] = (), visibility: str = "team",
-          version: str = "1.0.0", status: str = "active") -> DefinitionPublished:
-    """A published definition with an owner, collaborators and visibility."""
+          version: str = "1.0.0", status: str = "active",
+          steps: list[dict[str, Any]] | None = None) -> DefinitionPublished:
+    """A published definition with an owner, collaborators and visibility (and ``steps``, for
+    a workflow body that must validate)."""
     body: dict[str, Any] = {"id": definition_id, "name": definition_id.title(),
                             "collaborators": list(collaborators), "visibility": visibility}
+    if steps is not None:
+        body["steps"] = steps
     if owner is not None:
         body["owner"] = owner
     return DefinitionPublished(kind=kind, definition_id=definition_id, version=version,  # type: ignore[arg-type]

@@ -71,6 +71,8 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     "cancel": ("run", lambda c, x: c.post(f"/executions/x-{x}/cancel", json={})),
     "retry": ("run", lambda c, x: c.post(f"/executions/x-{x}-failed/retry")),
     "signal": ("run", lambda c, x: c.post(f"/executions/x-{x}/signals/go", json={})),
+    "test a version": ("view", lambda c, x: c.post("/workflows/test", json={
+        "workflow_id": x, "version": "1.0.0"})),
     "publish version": ("edit", lambda c, x: c.post("/definitions", json=_definition(x))),
     "history": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/history")),
     "diff": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/diff",
@@ -111,6 +113,12 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "ingest trigger": ("run", lambda c, _: c.post("/triggers", json={}, headers={"ce-type": "t"})),
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
     "bulk": ("run", lambda c, _: c.post("/executions/bulk", json={"action": "retry"})),
+    "validate": ("view", lambda c, _: c.post("/definitions/validate", json={
+        "id": "v", "name": "V", "steps": [{"id": "a", "action": "log"}]})),
+    "check expression": ("view", lambda c, _: c.post("/expressions/check", json={"source": "1"})),
+    "test inline": ("view", lambda c, _: c.post("/workflows/test", json={"definition": {
+        "id": "v", "name": "V", "steps": [{"id": "a", "action": "log"}]}})),
+    "list action types": ("view", lambda c, _: c.get("/actions")),
     "list dead letters": ("run", lambda c, _: c.get("/dead-letters")),
     "dead letter counts": ("run", lambda c, _: c.get("/dead-letters/summary")),
     "get dead letter": ("run", lambda c, _: c.get("/dead-letters/hw.triggers:0:1")),
@@ -128,8 +136,9 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
 
 def _views() -> list[BaseModel]:
     events: list[BaseModel] = [
-        owned("workflow", "mine", "alice", collaborators=["olga"], visibility="private"),
-        owned("workflow", "team", "alice"),
+        owned("workflow", "mine", "alice", collaborators=["olga"], visibility="private",
+              steps=[{"id": "a", "action": "log"}]),
+        owned("workflow", "team", "alice", steps=[{"id": "a", "action": "log"}]),
         owned("rule", "r-alice", "alice").model_copy(update={"definition": RULE_BODY})]
     events.append(TemplateSaved(template_id="t-alice", name="T", saved_by="alice", saved_at=T0,
                                 definition={"id": "t", "name": "T",

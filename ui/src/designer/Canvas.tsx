@@ -1,0 +1,114 @@
+import {
+  Background, Controls, MiniMap, ReactFlow, applyNodeChanges, useReactFlow,
+  type Connection, type Edge, type IsValidConnection, type NodeChange, type OnSelectionChangeParams,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
+
+import { toFlow, type FlowNode, type Overlay } from "../graph/convert";
+import { addStep, canConnect, connect, disconnect, newStep, removeSteps, setPositions } from "../graph/edit";
+import { scopeOfNode, type Handle, type NodePosition, type WorkflowDef } from "../graph/steps";
+import { nodeTypes } from "../graph/StepNodes";
+import { DRAG_TYPE, type PaletteItem } from "./Palette";
+
+/** The workflow on a React Flow canvas: drop, connect, move, select and delete edit it. */
+export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
+  def: WorkflowDef; overlay: Overlay; readOnly: boolean;
+  onEdit: (next: WorkflowDef) => void; onSelect: (ids: string[]) => void;
+}) {
+  const flow = useReactFlow();
+  const previous = useRef<Map<string, FlowNode>>(new Map());
+  const previousEdges = useRef<Map<string, Edge>>(new Map());
+  const derived = useMemo(() => {
+    const out = toFlow(def, overlay, previous.current, previousEdges.current);
+    previous.current = new Map(out.nodes.map((n) => [n.id, n]));
+    previousEdges.current = new Map(out.edges.map((e) => [e.id, e]));
+    return out;
+  }, [def, overlay]);
+  const [nodes, setNodes] = useState<FlowNode[]>(derived.nodes);
+  const [hint, setHint] = useState<string | null>(null);
+  const [large] = useState(() => derived.nodes.length > 100);
+  const defRef = useRef(def);
+  defRef.current = def;
+  useEffect(() => setNodes(derived.nodes), [derived.nodes]);
+
+  const onNodesChange = useCallback((changes: NodeChange<FlowNode>[]) => {
+    setNodes((current) => applyNodeChanges(changes.filter((c) => c.type !== "remove"), current));
+    const moved: Record<string, NodePosition> = {};
+    for (const c of changes) {
+      if (c.type === "position" && c.dragging === false && c.position) moved[c.id] = c.position;
+    }
+    if (Object.keys(moved).length && !readOnly) onEdit(setPositions(defRef.current, moved));
+  }, [onEdit, readOnly]);
+
+  const isValidConnection: IsValidConnection = useCallback((c) => {
+    const why = c.source && c.target ? canConnect(defRef.current, c.source, (c.sourceHandle ?? "next") as Handle, c.target) : "connect two steps";
+    setHint(why);
+    return why === null;
+  }, []);
+
+  const onConnect = useCallback((c: Connection) => {
+    setHint(null);
+    onEdit(connect(defRef.current, c.source, (c.sourceHandle ?? "next") as Handle, c.target));
+  }, [onEdit]);
+
+  const onEdgesDelete = useCallback((edges: Edge[]) => {
+    let next = defRef.current;
+    for (const e of edges) next = disconnect(next, e.source, (e.sourceHandle ?? "next") as Handle, e.target);
+    onEdit(next);
+  }, [onEdit]);
+
+  const onNodesDelete = useCallback((deleted: FlowNode[]) => {
+    onEdit(removeSteps(defRef.current, deleted.filter((n) => n.type !== "lane").map((n) => n.id)));
+  }, [onEdit]);
+
+  const onDrop = useCallback((event: DragEvent) => {
+    event.preventDefault();
+    const raw = event.dataTransfer.getData(DRAG_TYPE);
+    if (!raw || readOnly) return;
+    const item = JSON.parse(raw) as PaletteItem;
+    const point = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+    // The innermost container (loop body or parallel lane) under the pointer takes the step.
+    const holders = flow.getNodes().filter((n) => n.type === "loop" || n.type === "lane").map((n) => {
+      const internal = flow.getInternalNode(n.id)!;
+      const abs = internal.internals.positionAbsolute;
+      return { n, abs, w: n.width ?? 0, h: n.height ?? 0 };
+    }).filter(({ abs, w, h }) => point.x >= abs.x && point.y >= abs.y && point.x <= abs.x + w && point.y <= abs.y + h)
+      .sort((a, b) => a.w * a.h - b.w * b.h);
+    const holder = holders[0];
+    const scope = holder ? scopeOfNode(defRef.current, holder.n.id) : undefined;
+    const at = holder ? { x: point.x - holder.abs.x - 100, y: Math.max(holder.n.type === "lane" ? 24 : 40, point.y - holder.abs.y - 24) }
+      : { x: point.x - 100, y: point.y - 24 };
+    const step = newStep(defRef.current, item.kind, item.action);
+    onEdit(addStep(defRef.current, scope?.key ?? "", step, { x: Math.round(at.x), y: Math.round(at.y) }));
+    onSelect([step.id]);
+  }, [flow, onEdit, onSelect, readOnly]);
+
+  const onSelectionChange = useCallback(({ nodes: picked }: OnSelectionChangeParams) => {
+    onSelect(picked.filter((n) => n.type !== "lane").map((n) => n.id));
+  }, [onSelect]);
+
+  return (
+    <div className="canvas" onDragOver={(e) => { e.preventDefault(); e.dataTransfer.dropEffect = "move"; }} onDrop={onDrop}
+         data-testid="canvas">
+      <ReactFlow<FlowNode, Edge>
+        nodes={nodes} edges={derived.edges} nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange} onConnect={onConnect} isValidConnection={isValidConnection}
+        onConnectEnd={() => setTimeout(() => setHint(null), 2500)}
+        onEdgesDelete={onEdgesDelete} onNodesDelete={onNodesDelete} onSelectionChange={onSelectionChange}
+        nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
+        deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]} multiSelectionKeyCode={["Meta", "Control", "Shift"]}
+        selectionKeyCode="Shift" minZoom={0.1} maxZoom={2}
+        // A large workflow opens where it was left (or at its top, at 100 %) and draws only the
+        // nodes in view; a small one is fitted to the screen.
+        {...(large ? { defaultViewport: def.layout?.viewport ?? { x: 40, y: 40, zoom: 1 }, onlyRenderVisibleElements: true }
+          : { fitView: true, fitViewOptions: { maxZoom: 1 } })} proOptions={{ hideAttribution: true }}
+        elevateNodesOnSelect={false} defaultEdgeOptions={{ type: "smoothstep" }}>
+        <Background gap={16} />
+        <MiniMap pannable zoomable nodeStrokeWidth={2} className="minimap" />
+        <Controls />
+      </ReactFlow>
+      {hint && <div className="connect-hint" role="status" data-testid="connect-hint">{hint}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,318 @@
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useLocation, useNavigate, useParams, useSearchParams } from "react-router";
+import YAML from "yaml";
+
+import { describe } from "../api/errors";
+import { useQuery, useStream, useStored } from "../api/hooks";
+import { Can, useAuth } from "../auth/AuthContext";
+import { ErrorState, Loading } from "../components/states";
+import { useToast } from "../components/Toasts";
+import type { Overlay, RunInfo } from "../graph/convert";
+import { addStep, newStep, pasteSteps, removeSteps, setPositions, updateStep, updateWorkflow } from "../graph/edit";
+import { autoLayout } from "../graph/elkLayout";
+import { placeSteps, type StepDef, type WorkflowDef } from "../graph/steps";
+import { byStep, placeProblems, type PlacedProblem } from "../graph/problems";
+import { foldEvents, fromTestRun, type StepEvent } from "../graph/runs";
+import {
+  actionTypes, loadVersion, loadWorkflow, publish, setStatus, startExecution, testRun, validate,
+  type Mocks, type TestRun, waitForExecution,
+} from "./api";
+import { ProblemsList, TestPanel } from "./BottomPanel";
+import { Canvas } from "./Canvas";
+import { Palette, type PaletteItem } from "./Palette";
+import { PropertiesPanel } from "./PropertiesPanel";
+import { useHistory } from "./useHistory";
+import "./designer.css";
+
+const BLANK: WorkflowDef = {
+  id: "new-workflow", name: "New workflow", version: "1.0.0",
+  steps: [{ id: "start", type: "action", action: "log", with: { message: "Hello" } }],
+  layout: { nodes: { start: { x: 0, y: 0 } } },
+};
+
+function bump(version: string): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version);
+  return m ? `${m[1]}.${m[2]}.${Number(m[3]) + 1}` : "1.0.0";
+}
+
+/** The version a save writes: versions are immutable once published, so a draft is saved as
+ * the next `-draft.N` and a publish as the release after the current one. */
+export function nextVersion(version: string, taken: Record<string, string>, mode: "draft" | "publish"): string {
+  const draft = /^(\d+\.\d+\.\d+)-draft\.(\d+)$/.exec(version);
+  const release = draft ? draft[1] : bump(version);
+  if (!(version in taken)) return mode === "publish" && draft ? draft[1] : version;
+  if (mode === "publish") return taken[release] ? bump(release) : release;
+  let n = draft ? Number(draft[2]) + 1 : 1;
+  while (`${release}-draft.${n}` in taken) n++;
+  return `${release}-draft.${n}`;
+}
+
+/** Live validation: the API's verdict on the definition, debounced, newest answer wins. */
+function useValidation(def: WorkflowDef, ms = 80) {
+  const [state, setState] = useState<{ problems: PlacedProblem[]; pending: boolean; seq: number; tookMs: number }>(
+    { problems: [], pending: true, seq: 0, tookMs: 0 });
+  useEffect(() => {
+    const controller = new AbortController();
+    const started = performance.now();
+    setState((s) => ({ ...s, pending: true }));
+    const timer = setTimeout(() => {
+      validate(def, controller.signal).then((r) => {
+        setState((s) => ({ problems: placeProblems(def, r.problems, r.warnings), pending: false, seq: s.seq + 1,
+                           tookMs: Math.round(performance.now() - started) }));
+      }, () => undefined);
+    }, ms);
+    return () => { clearTimeout(timer); controller.abort(); };
+  }, [def, ms]);
+  return state;
+}
+
+function Designer({ initial, published }: { initial: WorkflowDef; published: Record<string, string> }) {
+  const history = useHistory<WorkflowDef>(initial);
+  const def = history.value;
+  const flow = useReactFlow();
+  const notify = useToast();
+  const navigate = useNavigate();
+  const { can } = useAuth();
+  const readOnly = !can("edit");
+  const [selected, setSelected] = useState<string[]>([]);
+  const [versions, setVersions] = useState(published);
+  const [mocks, setMocks] = useStored<Mocks>(`hw.designer.mocks.${def.id}`, {});
+  const [run, setRun] = useState<{ overlay: Map<string, RunInfo>; result?: TestRun; error?: string; running: boolean }>(
+    { overlay: new Map(), running: false });
+  const [execution, setExecution] = useState<string | null>(null);
+  const [tab, setTab] = useState<"problems" | "test">("problems");
+  const clipboard = useRef<StepDef[]>([]);
+  const lastEdit = useRef<{ key: string; at: number }>({ key: "", at: 0 });
+  const validation = useValidation(def);
+  const actions = useQuery("actions", actionTypes);
+
+  /** An edit; typing into one field within a second makes one undo step, not one per key. */
+  const edit = useCallback((next: WorkflowDef, coalesce?: string) => {
+    const now = Date.now();
+    if (coalesce && lastEdit.current.key === coalesce && now - lastEdit.current.at < 1000) history.replace(next);
+    else history.push(next);
+    lastEdit.current = { key: coalesce ?? "", at: now };
+  }, [history]);
+
+  const problemsByStep = useMemo(() => byStep(validation.problems), [validation.problems]);
+  const overlay: Overlay = useMemo(() => ({
+    problems: problemsByStep, run: run.overlay, pinned: new Set(Object.keys(mocks)), selected: new Set(selected),
+  }), [problemsByStep, run.overlay, mocks, selected]);
+  const placed = useMemo(() => placeSteps(def), [def]);
+  const current = selected.length === 1 ? placed.get(selected[0])?.step : undefined;
+
+  useStream(execution ? `/executions/${encodeURIComponent(execution)}/events` : null, (event) => {
+    if (event.event === "end") return;
+    try {
+      const data = JSON.parse(event.data) as StepEvent;
+      if (data && typeof data === "object" && data.type) setRun((r) => ({ ...r, overlay: foldEvents(r.overlay, [data]) }));
+    } catch {
+      /* a heartbeat or a frame without JSON */
+    }
+  });
+
+  const layout = useCallback(async () => {
+    const positions = await autoLayout(def);
+    edit(setPositions(def, positions));
+    setTimeout(() => flow.fitView({ duration: 200 }), 50);
+  }, [def, edit, flow]);
+
+  const add = useCallback((item: PaletteItem) => {
+    // keyboard / click: add below everything in the top scope
+    const bottom = Math.max(0, ...def.steps.map((s) => (def.layout?.nodes?.[s.id]?.y ?? 0) + 120));
+    const step = newStep(def, item.kind, item.action);
+    edit(addStep(def, "", step, { x: 0, y: bottom }));
+    setSelected([step.id]);
+  }, [def, edit]);
+
+  const save = useCallback(async (mode: "draft" | "publish") => {
+    let body: WorkflowDef = { ...def, layout: { ...def.layout, viewport: flow.getViewport() } };
+    body = { ...body, version: nextVersion(body.version ?? "1.0.0", versions, mode), status: mode === "draft" ? "draft" : "active" };
+    try {
+      const out = await publish(body);
+      history.replace(body);
+      setVersions((v) => ({ ...v, [out.version]: out.status }));
+      notify(mode === "draft" ? `Draft ${out.version} saved` : `Published ${out.version} (active)`, "ok");
+      if (!location.pathname.endsWith(`/designer/${body.id}`)) navigate(`/designer/${encodeURIComponent(body.id)}?version=${out.version}`, { replace: true });
+    } catch (e) {
+      notify(describe(e), "error");
+    }
+  }, [def, flow, versions, history, notify, navigate]);
+
+  const changeStatus = useCallback(async (status: "active" | "paused") => {
+    try {
+      await setStatus(def.id, def.version ?? "1.0.0", status);
+      setVersions((v) => ({ ...v, [def.version ?? "1.0.0"]: status }));
+      notify(`${def.version} ${status === "active" ? "activated" : "paused"}`, "ok");
+    } catch (e) {
+      notify(describe(e), "error");
+    }
+  }, [def, notify]);
+
+  const runTest = useCallback(async (input: Record<string, unknown>, signals: Record<string, unknown>) => {
+    setExecution(null);
+    setRun((r) => ({ ...r, running: true, error: undefined }));
+    try {
+      const result = await testRun(def, input, mocks, signals);
+      setRun({ overlay: fromTestRun(result.steps), result, running: false });
+    } catch (e) {
+      setRun({ overlay: new Map(), running: false, error: describe(e) });
+    }
+  }, [def, mocks]);
+
+  const runLive = useCallback(async () => {
+    try {
+      const started = await startExecution(def.id, def.version ?? "1.0.0", {});
+      setRun({ overlay: new Map(), running: false });
+      // The execution exists once the engine started it and the views folded that: follow it then.
+      await waitForExecution(started.execution_id);
+      setExecution(started.execution_id);
+      notify(`Execution ${started.execution_id} started`, "ok");
+    } catch (e) {
+      notify(describe(e), "error");
+    }
+  }, [def, notify]);
+
+  const exportYaml = useCallback(() => {
+    const blob = new Blob([YAML.stringify({ kind: "workflow", ...def })], { type: "application/yaml" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `${def.id}.yaml`;
+    a.click();
+    URL.revokeObjectURL(a.href);
+  }, [def]);
+
+  const importYaml = useCallback(async (file: File) => {
+    try {
+      const parsed = YAML.parse(await file.text()) as WorkflowDef;
+      if (!parsed || typeof parsed !== "object" || !Array.isArray(parsed.steps)) throw new Error("not a workflow: it has no steps");
+      const withLayout = parsed.layout?.nodes ? parsed : { ...parsed, layout: { nodes: await autoLayout(parsed) } };
+      edit(withLayout);
+      setTimeout(() => flow.fitView(), 50);
+      notify(`Imported ${file.name}`, "ok");
+    } catch (e) {
+      notify(`Import failed: ${describe(e)}`, "error");
+    }
+  }, [edit, flow, notify]);
+
+  // Keyboard: undo/redo, copy/paste, save (delete and multi-select are React Flow's).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement;
+      if (target.closest("input, textarea, select, [contenteditable]")) return;
+      const mod = e.ctrlKey || e.metaKey;
+      if (!mod) return;
+      const key = e.key.toLowerCase();
+      if (key === "z" && !e.shiftKey) { e.preventDefault(); history.undo(); }
+      else if ((key === "z" && e.shiftKey) || key === "y") { e.preventDefault(); history.redo(); }
+      else if (key === "c") { clipboard.current = selected.map((id) => placed.get(id)?.step).filter((s): s is StepDef => !!s); }
+      else if (key === "x" && !readOnly) {
+        clipboard.current = selected.map((id) => placed.get(id)?.step).filter((s): s is StepDef => !!s);
+        edit(removeSteps(def, selected));
+      } else if (key === "v" && clipboard.current.length && !readOnly) {
+        e.preventDefault();
+        const scope = placed.get(clipboard.current[0].id)?.scope.key ?? "";
+        const [next, ids] = pasteSteps(def, clipboard.current, scope);
+        edit(next);
+        setSelected(ids);
+      } else if (key === "s" && !readOnly) { e.preventDefault(); void save("draft"); }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [history, selected, placed, def, edit, readOnly, save]);
+
+  const status = versions[def.version ?? "1.0.0"];
+  const errors = validation.problems.filter((p) => p.level === "error").length;
+  return (
+    <div className="designer">
+      <div className="designer-bar">
+        <div className="designer-title">
+          <strong>{def.name}</strong> <code>{def.id}</code> <span className="muted">v{def.version ?? "1.0.0"}</span>
+          {status && <span className={`status status-${status}`}>{status}</span>}
+        </div>
+        <div className="designer-actions">
+          <button className="btn btn-sm" onClick={history.undo} disabled={!history.canUndo} title="Undo (Ctrl+Z)">Undo</button>
+          <button className="btn btn-sm" onClick={history.redo} disabled={!history.canRedo} title="Redo (Ctrl+Shift+Z)">Redo</button>
+          <button className="btn btn-sm" onClick={() => void layout()} title="Arrange every step (elk)">Auto-layout</button>
+          <label className="btn btn-sm" title="Open a workflow YAML or JSON file">Import
+            <input type="file" accept=".yaml,.yml,.json" hidden onChange={(e) => e.target.files?.[0] && void importYaml(e.target.files[0])} />
+          </label>
+          <button className="btn btn-sm" onClick={exportYaml}>Export YAML</button>
+          <Can right="edit">
+            <button className="btn btn-sm" onClick={() => void save("draft")} title="Save as a draft (Ctrl+S)">Save draft</button>
+            <button className="btn btn-sm btn-primary" onClick={() => void save("publish")} disabled={errors > 0}
+                    title={errors ? "Fix the problems first" : "Publish a new active version"}>Publish</button>
+            {status === "active" && <button className="btn btn-sm" onClick={() => void changeStatus("paused")}>Pause</button>}
+            {status && status !== "active" && <button className="btn btn-sm" onClick={() => void changeStatus("active")}>Activate</button>}
+          </Can>
+          <Can right="run">
+            {status === "active" && <button className="btn btn-sm" onClick={() => void runLive()} data-testid="run-live">Run</button>}
+          </Can>
+        </div>
+      </div>
+      <div className="designer-body">
+        <Palette actions={actions.data ?? []} onAdd={add} />
+        <div className="designer-center">
+          <Canvas def={def} overlay={overlay} readOnly={readOnly} onSelect={setSelected}
+                  onEdit={(next) => edit(next)} />
+          <div className="designer-bottom">
+            <div className="tabs-inline" role="tablist">
+              <button role="tab" aria-selected={tab === "problems"} onClick={() => setTab("problems")}>Problems ({errors})</button>
+              <button role="tab" aria-selected={tab === "test"} onClick={() => setTab("test")}>Test run</button>
+              {execution && <span className="muted">following execution <a href={`/ui/executions/${execution}`}>{execution}</a></span>}
+              <span className="validation-state muted" data-testid="validation-state" data-seq={validation.seq}
+                    data-pending={validation.pending ? "1" : "0"} data-ms={validation.tookMs}>
+                {validation.pending ? "checking…" : `checked in ${validation.tookMs} ms`}
+              </span>
+            </div>
+            {tab === "problems"
+              ? <ProblemsList problems={validation.problems} validating={validation.pending}
+                              onPick={(step) => { setSelected(step ? [step] : []); if (step) flow.fitView({ nodes: [{ id: step }], duration: 200, maxZoom: 1.2 }); }} />
+              : <TestPanel onRun={(i, s) => void runTest(i, s)} running={run.running} result={run.result} error={run.error} />}
+          </div>
+        </div>
+        <PropertiesPanel def={def} step={current} readOnly={readOnly}
+                         problems={current ? problemsByStep.get(current.id) ?? [] : problemsByStep.get("") ?? []}
+                         run={current ? run.overlay.get(current.id) : undefined} mocks={mocks} setMocks={setMocks}
+                         onStep={(id, fields) => edit(updateStep(def, id, fields), `step:${id}`)}
+                         onWorkflow={(fields) => edit(updateWorkflow(def, fields), "workflow")} />
+      </div>
+    </div>
+  );
+}
+
+/** `/designer` (a new workflow, or a template passed in the navigation state) and
+ * `/designer/<workflow id>?version=<v>` (a stored version; default the latest). */
+export default function DesignerPage() {
+  const id = useParams()["*"] || null;
+  const [search] = useSearchParams();
+  const state = useLocation().state as { definition?: WorkflowDef } | null;
+  const loaded = useQuery(id ? `designer:${id}:${search.get("version") ?? ""}` : null, async (signal) => {
+    const record = await loadWorkflow(id!, signal);
+    const version = search.get("version") ?? record.latest ?? "1.0.0";
+    const body = await loadVersion(id!, version, signal);
+    const published = Object.fromEntries(record.versions.map((v) => [v.version, v.status]));
+    return { definition: body.definition as unknown as WorkflowDef, published };
+  });
+  useEffect(() => { document.title = "Designer · headwater"; }, []);
+  if (id && !loaded.data) {
+    return loaded.error ? <ErrorState error={loaded.error} retry={loaded.reload} /> : <Loading what="Opening the workflow" />;
+  }
+  const initial = loaded.data?.definition ?? state?.definition ?? BLANK;
+  return (
+    <ReactFlowProvider>
+      <Prepared key={`${id ?? "new"}:${search.get("version") ?? ""}`} initial={initial} published={loaded.data?.published ?? {}} />
+    </ReactFlowProvider>
+  );
+}
+
+/** Lays out a definition that has no positions yet, then opens it. */
+function Prepared({ initial, published }: { initial: WorkflowDef; published: Record<string, string> }) {
+  const [ready, setReady] = useState<WorkflowDef | null>(initial.layout?.nodes && Object.keys(initial.layout.nodes).length ? initial : null);
+  useEffect(() => {
+    if (ready) return;
+    autoLayout(initial).then((nodes) => setReady({ ...initial, layout: { ...initial.layout, nodes } }));
+  }, [initial, ready]);
+  return ready ? <Designer initial={ready} published={published} /> : <Loading what="Arranging the steps" />;
+}
