@@ -1,7 +1,7 @@
 import type { ExecutionView } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
 import { duration, pretty, when } from "../../lib/format";
-import { pathKey, type Graph } from "../../graph/model";
+import { pathKey, type Graph } from "../../graph/execution/definitionGraph";
 
 type TimelineEvent = Record<string, unknown>;
 
