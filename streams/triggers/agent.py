@@ -31,6 +31,7 @@ from typing import Any
 
 from rules import Evaluation, Firing, RuleEngine, Timer, to_outcomes
 from schemas.codec import Codec, DecodeError
+from schemas.outcomes import RuleMatched, RuleOutcome
 from schemas.waits import InvalidSubscription
 from streams.runtime import (
     Checkpoint,
@@ -47,6 +48,7 @@ from streams.triggers.effects import (
     MAX_DEPTH,
     Occasion,
     action_records,
+    action_ref,
     digest,
     occasion_of,
 )
@@ -127,10 +129,10 @@ class TriggerAgent:
     def replay(self, record: Record) -> None:
         """Fold a trigger another worker processed into the subscriptions and, from
         `patterns_from` on, the pattern state (limits are not counted again)."""
-        decoded = self._decode(record, quiet=True)
-        if decoded is None:
+        try:
+            event, when = self._decode(record)
+        except Refused:
             return  # it was refused when it was processed
-        event, when = decoded
         partition = record.partition
         if self._waits.route(partition, event, record.timestamp) is None:
             with contextlib.suppress(InvalidSubscription):  # it was refused when processed
@@ -162,9 +164,7 @@ class TriggerAgent:
         partition = record.partition
         if record.offset < self._slots.checkpoint(partition):
             return  # stored before a crash that came before the commit: all acknowledged
-        decoded = self._decode(record)
-        assert decoded is not None
-        event, when = decoded
+        event, when = self._decode(record)
         routed = self._waits.route(partition, event, record.timestamp)
         if routed is None:  # a wait record: it opens a subscription, no rule sees it
             try:
@@ -194,9 +194,10 @@ class TriggerAgent:
         started_by = self.book.triggers.decide(event, now)
         if evaluation == _NOTHING and started_by == _NOTHING:
             return  # most triggers: no rule is even a candidate
-        records = self._outcomes(evaluation, event, elapsed, out.now, engine)
+        occasions = {f.rule_id: occasion_of(f.rule_id, event, now) for f in evaluation.fired}
+        records = self._outcomes(evaluation, event, elapsed, out.now, engine, occasions)
         for firing in evaluation.fired:
-            records += action_records(occasion_of(firing.rule_id, event, now), firing.actions)
+            records += action_records(occasions[firing.rule_id], firing.actions)
         for firing in started_by.fired:
             records += action_records(occasion_of(firing.rule_id, event, now, "event"),
                                       firing.actions)
@@ -205,29 +206,32 @@ class TriggerAgent:
         if evaluation != _NOTHING:
             self._slots.apply(partition, evaluation)
 
-    def _decode(self, record: Record, quiet: bool = False) -> tuple[dict[str, Any], datetime | None] | None:
+    def _decode(self, record: Record) -> tuple[dict[str, Any], datetime | None]:
+        """The trigger's event and its own time.
+
+        Raises:
+            Refused: It does not decode, or it is too many rule-published events deep.
+        """
         try:
             event, when = self._codec.decode_trigger_fields(
                 record.topic, record.headers, record.value, partition=record.partition,
                 offset=record.offset)
         except DecodeError as exc:
-            if quiet:
-                return None
             raise Refused(exc.reason, exc.detail) from None
         depth = event.get(DEPTH_EXTENSION, 0)
         if isinstance(depth, int) and depth > MAX_DEPTH:
-            if quiet:
-                return None
             raise Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
         return event, when
 
     def _outcomes(self, evaluation: Evaluation, event: dict[str, Any], elapsed_us: int,
-                  now: datetime, engine: RuleEngine | None = None) -> list[Outgoing]:
+                  now: datetime, engine: RuleEngine | None = None,
+                  occasions: Mapping[str, Occasion] | None = None) -> list[Outgoing]:
         if not (evaluation.fired or evaluation.skipped or evaluation.failed or evaluation.deferred):
             return []
         explain = engine.explain if engine is not None else None  # firings keep their tree
-        return [Outgoing("rule-outcomes", o.rule_id, o)
-                for o in to_outcomes(evaluation, event, now, elapsed_us, explain=explain)]
+        outcomes = to_outcomes(evaluation, event, now, elapsed_us, explain=explain)
+        return [Outgoing("rule-outcomes", o.rule_id, _with_refs(o, occasions or {}))
+                for o in outcomes]
 
     def _put_all(self, out: Out, records: list[Outgoing]) -> None:
         codec, topics = self._codec, self._topics
@@ -275,9 +279,10 @@ class TriggerAgent:
             evaluation = engine.on_timer(timer, timer.due)
             synthetic = {"id": f"{timer.key}@{timer.due.isoformat()}",
                          "source": "headwater/timers", "type": "headwater.timer.fired"}
-            records = self._outcomes(evaluation, synthetic, 0, out.now)
+            occasions = {f.rule_id: _timer_occasion(f, timer) for f in evaluation.fired}
+            records = self._outcomes(evaluation, synthetic, 0, out.now, occasions=occasions)
             for firing in evaluation.fired:
-                records += action_records(_timer_occasion(firing, timer), firing.actions)
+                records += action_records(occasions[firing.rule_id], firing.actions)
             self._put_all(out, records)
             self._slots.apply(partition, evaluation)
 
@@ -288,6 +293,16 @@ class TriggerAgent:
         for firing in evaluation.fired:
             self._put_all(out, action_records(occasion_of(rule_id, firing.events[-1], now),
                                               firing.actions))
+
+
+def _with_refs(outcome: RuleOutcome, occasions: Mapping[str, Occasion]) -> RuleOutcome:
+    """A firing's outcome names what each action produced, so the views can join its end."""
+    occasion = occasions.get(outcome.rule_id)
+    if occasion is None or not isinstance(outcome, RuleMatched) or not outcome.actions:
+        return outcome
+    actions = tuple(a.model_copy(update={"ref": action_ref(occasion, a.action_type, a.index)})
+                    for a in outcome.actions)
+    return outcome.model_copy(update={"actions": actions})
 
 
 def _at(record: Record) -> datetime:

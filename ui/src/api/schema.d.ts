@@ -208,6 +208,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rules/{rule_id}/firings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rule's firings and their actions' ends */
+        get: operations["firings_rules__rule_id__firings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/definitions": {
         parameters: {
             query?: never;
@@ -587,6 +604,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dead-letters/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dead letters counted by topic and reason */
+        get: operations["summary_dead_letters_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dead-letters/{letter_id}": {
         parameters: {
             query?: never;
@@ -746,6 +780,20 @@ export interface components {
             existing: boolean;
         };
         /**
+         * ActionCounts
+         * @description A rule's actions by how they ended; success_rate over the ended ones.
+         */
+        ActionCounts: {
+            /** Succeeded */
+            succeeded: number;
+            /** Failed */
+            failed: number;
+            /** Pending */
+            pending: number;
+            /** Success Rate */
+            success_rate: number | null;
+        };
+        /**
          * ActionErrorOut
          * @description Why an action mapping did not render.
          */
@@ -754,21 +802,6 @@ export interface components {
             code: string;
             /** Message */
             message: string;
-        };
-        /**
-         * ActionOut
-         * @description One action rendered against the event.
-         */
-        ActionOut: {
-            /** Index */
-            index: number;
-            /** Type */
-            type: string;
-            /** Rendered */
-            rendered: {
-                [key: string]: unknown;
-            };
-            error: components["schemas"]["ActionErrorOut"] | null;
         };
         /**
          * Attempt
@@ -1090,6 +1123,36 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * DeadLetterSummary
+         * @description Counts over every dead letter (a letter refused again counts once, by its latest).
+         */
+        DeadLetterSummary: {
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
+            /**
+             * Redriven
+             * @default 0
+             */
+            redriven: number;
+            /**
+             * By Topic
+             * @default {}
+             */
+            by_topic: {
+                [key: string]: number;
+            };
+            /**
+             * By Reason
+             * @default {}
+             */
+            by_reason: {
+                [key: string]: number;
+            };
+        };
+        /**
          * DefinitionOut
          * @description A workflow or rule with every version, as the definitions view holds it.
          *
@@ -1212,6 +1275,8 @@ export interface components {
          *     Attributes:
          *         in_flight: Step path -> the task or child execution it waits on.
          *         waiting_on: ``timer:<id>`` or a wait step's path -> what it waits for.
+         *         logs: The execution's log lines in order, at most `MAX_LOG_LINES`.
+         *         logs_dropped: Lines past that bound, counted but not kept.
          */
         ExecutionDetail: {
             /**
@@ -1251,6 +1316,16 @@ export interface components {
             waiting_on: {
                 [key: string]: string;
             };
+            /**
+             * Logs
+             * @default []
+             */
+            logs: components["schemas"]["LogLine"][];
+            /**
+             * Logs Dropped
+             * @default 0
+             */
+            logs_dropped: number;
         };
         /**
          * ExecutionPage
@@ -1306,6 +1381,11 @@ export interface components {
             triggered_by?: string | null;
             /** Parent Execution Id */
             parent_execution_id?: string | null;
+            /**
+             * Priority
+             * @default normal
+             */
+            priority: string;
             /**
              * Started At
              * Format: date-time
@@ -1373,6 +1453,56 @@ export interface components {
             drafts: {
                 [key: string]: unknown;
             }[];
+        };
+        /**
+         * FiringCounts
+         * @description A rule's firings by how their actions ended (failed: any action failed).
+         */
+        FiringCounts: {
+            /** Fired */
+            fired: number;
+            /** Succeeded */
+            succeeded: number;
+            /** Failed */
+            failed: number;
+            /** Pending */
+            pending: number;
+        };
+        /**
+         * FiringOut
+         * @description One firing of the rule.
+         */
+        FiringOut: {
+            /** Event Id */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /** Rule Version */
+            rule_version: string;
+            /**
+             * Evaluated At
+             * Format: date-time
+             */
+            evaluated_at: string;
+            /**
+             * Result
+             * @enum {string}
+             */
+            result: "pending" | "succeeded" | "failed";
+            /** Conditions */
+            conditions: unknown;
+            /** Actions */
+            actions: components["schemas"]["projections__firings_api__ActionOut"][];
+        };
+        /**
+         * FiringPage
+         * @description One page of firings, newest first; pass ``next_cursor`` back as ``cursor``.
+         */
+        FiringPage: {
+            /** Items */
+            items: components["schemas"]["FiringOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /**
          * FromWorkflow
@@ -1584,6 +1714,30 @@ export interface components {
             rule_version: string;
         };
         /**
+         * LogLine
+         * @description One line a `log` step wrote, at or above the workflow's `monitoring.log_level`.
+         *
+         *     Attributes:
+         *         seq: The execution event that requested it (the order of the lines).
+         *         time: That event's time (never a clock read while folding).
+         *         step: The step path.
+         */
+        LogLine: {
+            /** Seq */
+            seq: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Step */
+            step: string;
+            /** Level */
+            level: string;
+            /** Message */
+            message: string;
+        };
+        /**
          * PartitionLagOut
          * @description How far the views are behind one partition.
          */
@@ -1729,7 +1883,11 @@ export interface components {
         };
         /**
          * RuleStatsOut
-         * @description Statistics of one rule's evaluations.
+         * @description Statistics of one rule's evaluations, firings and actions.
+         *
+         *     Attributes:
+         *         action_ms: Time from the rule's evaluation to each action's end (the started
+         *             execution's end, the webhook's answer, the signal's acceptance, the publish's ack).
          */
         RuleStatsOut: {
             /** Rule Id */
@@ -1759,6 +1917,9 @@ export interface components {
             };
             last_match: components["schemas"]["LastMatch"] | null;
             last_error: components["schemas"]["LastError"] | null;
+            firings: components["schemas"]["FiringCounts"];
+            actions: components["schemas"]["ActionCounts"];
+            action_ms: components["schemas"]["Percentiles"];
         };
         /**
          * RuleStatsPage
@@ -1799,7 +1960,7 @@ export interface components {
             trigger_matched: boolean;
             conditions: components["schemas"]["ConditionNodeOut"] | null;
             /** Actions */
-            actions: components["schemas"]["ActionOut"][];
+            actions: components["schemas"]["projections__rules_api__ActionOut"][];
             held_by: components["schemas"]["HeldOut"] | null;
         };
         /**
@@ -1875,6 +2036,13 @@ export interface components {
              * @enum {string}
              */
             trigger_type: "manual" | "api";
+            /**
+             * Priority
+             * @description its turn where executions wait for a slot (a workflow's concurrency_limit): higher first, then first come first served
+             * @default normal
+             * @enum {string}
+             */
+            priority: "low" | "normal" | "high" | "critical";
         };
         /**
          * StatusChange
@@ -2112,6 +2280,54 @@ export interface components {
             items: components["schemas"]["WorkflowStatsOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /**
+         * ActionOut
+         * @description How one action of the firing ended (``pending`` until it has).
+         *
+         *     Attributes:
+         *         ref: What the action produced: the execution id, the signal's command id or the
+         *             published event's id.
+         *         duration_ms: From the rule's evaluation to the action's end.
+         *         http_status: The webhook's answer (``call_webhook``), when known.
+         */
+        projections__firings_api__ActionOut: {
+            /** Index */
+            index: number;
+            /** Action Type */
+            action_type: string;
+            /** Ref */
+            ref: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed";
+            /** Ended At */
+            ended_at: string | null;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Code */
+            code: string | null;
+            /** Message */
+            message: string;
+            /** Http Status */
+            http_status: number | null;
+        };
+        /**
+         * ActionOut
+         * @description One action rendered against the event.
+         */
+        projections__rules_api__ActionOut: {
+            /** Index */
+            index: number;
+            /** Type */
+            type: string;
+            /** Rendered */
+            rendered: {
+                [key: string]: unknown;
+            };
+            error: components["schemas"]["ActionErrorOut"] | null;
         };
     };
     responses: never;
@@ -3092,6 +3308,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InsightPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    firings_rules__rule_id__firings_get: {
+        parameters: {
+            query?: {
+                result?: ("pending" | "succeeded" | "failed") | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FiringPage"];
                 };
             };
             /** @description No valid API token */
@@ -5224,6 +5529,89 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    summary_dead_letters_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterSummary"];
                 };
             };
             /** @description No valid API token */
