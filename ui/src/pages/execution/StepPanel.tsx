@@ -74,6 +74,18 @@ export function StepPanel({ view, graph, nodeKey, onClose }: {
                   </table>
                 )}
               </Block>
+              {(() => {
+                const lines = (view.detail.logs ?? []).filter((l) => l.step === path);
+                return lines.length > 0 && (
+                  <Block title={`Log (${lines.length})`}>
+                    <ol className="events">
+                      {lines.map((l) => (
+                        <li key={l.seq}><span className={`log-level log-${l.level}`}>{l.level}</span> {l.message}</li>
+                      ))}
+                    </ol>
+                  </Block>
+                );
+              })()}
               <Block title={`Events (${events.length})`}>
                 <ol className="events">
                   {events.map((e) => (
