@@ -95,5 +95,7 @@ def test_a_waiting_execution_is_approved_with_a_signal_from_its_page(stack: Stac
     expect(page.locator(".fact", has_text="Status")).to_contain_text("completed", timeout=60_000)
     expect(page.locator(".gnode.st-completed", has_text="approve")).to_have_count(1)
     expect(page.locator(".gnode.st-completed", has_text="reject")).to_have_count(0)
+    page.get_by_role("tab", name="Log").click()
+    expect(page.get_by_role("tabpanel")).to_contain_text("approved")
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
     shot(page, "execution-approved")

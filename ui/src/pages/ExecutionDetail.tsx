@@ -7,9 +7,9 @@ import type { ExecutionView } from "../api/types";
 import { Page } from "../components/Page";
 import { StatusBadge } from "../components/StatusBadge";
 import { Empty, ErrorState, Loading } from "../components/states";
-import { definitionGraph, pathKey, type WorkflowDef } from "../graph/model";
-import { nodeStatuses } from "../graph/status";
-import { WorkflowGraph } from "../graph/WorkflowGraph";
+import { definitionGraph, pathKey, type WorkflowDef } from "../graph/execution/definitionGraph";
+import { nodeStatuses } from "../graph/execution/status";
+import { WorkflowGraph } from "../graph/execution/WorkflowGraph";
 import { ago, duration, executionDuration, pretty, when } from "../lib/format";
 import { ExecutionActions } from "./execution/ExecutionActions";
 import { StepPanel } from "./execution/StepPanel";
@@ -48,7 +48,7 @@ function Loaded({ view, live, reload }: { view: ExecutionView; live: string; rel
     setPicked(true);
     setSelected(key);
   };
-  const [tab, setTab] = useState<"timeline" | "input" | "variables" | "output">("timeline");
+  const [tab, setTab] = useState<"timeline" | "log" | "input" | "variables" | "output">("timeline");
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     if (s.ended_at) return;
@@ -90,7 +90,7 @@ function Loaded({ view, live, reload }: { view: ExecutionView; live: string; rel
       <div className="card" style={{ marginTop: "var(--s4)" }}>
         <div className="card-head" role="tablist" aria-label="Execution data">
           <div className="row">
-            {(["timeline", "input", "variables", "output"] as const).map((t) => (
+            {(["timeline", "log", "input", "variables", "output"] as const).map((t) => (
               <button key={t} role="tab" aria-selected={tab === t} className={`btn btn-sm ${tab === t ? "" : "btn-ghost"}`} onClick={() => setTab(t)}>
                 {t[0].toUpperCase() + t.slice(1)}
               </button>
@@ -99,6 +99,15 @@ function Loaded({ view, live, reload }: { view: ExecutionView; live: string; rel
         </div>
         <div className="card-body" role="tabpanel">
           {tab === "timeline" && <Timeline view={view} onSelect={(k) => graph && select(pathKey(k, graph))} />}
+          {tab === "log" && ((view.detail.logs ?? []).length === 0
+            ? <Empty title="No log lines" hint="Steps with the log action write here (filtered by the workflow's log level)." />
+            : <ol className="events">
+                {(view.detail.logs ?? []).map((l) => (
+                  <li key={l.seq}><span className="mono faint">{when(l.time)}</span> <span className={`log-level log-${l.level}`}>{l.level}</span>{" "}
+                    <button className="linklike mono" onClick={() => graph && select(pathKey(l.step, graph))}>{l.step}</button> {l.message}</li>
+                ))}
+                {view.detail.logs_dropped > 0 && <li className="muted">… {view.detail.logs_dropped} more lines not kept</li>}
+              </ol>)}
           {tab === "input" && <pre>{pretty(view.detail.input)}</pre>}
           {tab === "variables" && <pre>{pretty(view.detail.variables)}</pre>}
           {tab === "output" && (view.detail.output === undefined || view.detail.output === null

@@ -1,7 +1,7 @@
 import type { ExecutionView } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
 import { duration, pretty, when } from "../../lib/format";
-import { pathKey, type Graph } from "../../graph/model";
+import { pathKey, type Graph } from "../../graph/execution/definitionGraph";
 
 type TimelineEvent = Record<string, unknown>;
 
@@ -74,6 +74,18 @@ export function StepPanel({ view, graph, nodeKey, onClose }: {
                   </table>
                 )}
               </Block>
+              {(() => {
+                const lines = (view.detail.logs ?? []).filter((l) => l.step === path);
+                return lines.length > 0 && (
+                  <Block title={`Log (${lines.length})`}>
+                    <ol className="events">
+                      {lines.map((l) => (
+                        <li key={l.seq}><span className={`log-level log-${l.level}`}>{l.level}</span> {l.message}</li>
+                      ))}
+                    </ol>
+                  </Block>
+                );
+              })()}
               <Block title={`Events (${events.length})`}>
                 <ol className="events">
                   {events.map((e) => (

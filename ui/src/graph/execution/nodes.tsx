@@ -3,7 +3,7 @@
 import { Handle, Position, type NodeProps } from "@xyflow/react";
 
 import { KindIcon } from "./icons";
-import { stepKind, type GraphNode } from "./model";
+import { stepKind, type GraphNode } from "./definitionGraph";
 
 export interface NodeStatus {
   status: string;
@@ -47,7 +47,7 @@ export function StepNode({ data }: NodeProps) {
       </span>
       {status && (
         <span className="gnode-status">
-          <span className={`dot st-${status.status}`} aria-hidden="true" />
+          <span className={`gdot st-${status.status}`} aria-hidden="true" />
           <span className="sr-only">{status.status}</span>
           {status.attempts > 1 && <span className="gnode-attempts" title="attempts">×{status.attempts}</span>}
         </span>
@@ -66,7 +66,7 @@ export function ContainerNode({ data }: NodeProps) {
       <div className="gcontainer-label">
         <KindIcon kind={node.kind} size={12} />
         {node.label}
-        {status && <span className={`dot st-${status.status}`} aria-hidden="true" />}
+        {status && <span className={`gdot st-${status.status}`} aria-hidden="true" />}
         {status && status.runs > 1 && <span className="faint">{status.runs} runs</span>}
       </div>
       <Handle type="source" position={Position.Bottom} isConnectable={false} />
@@ -86,4 +86,4 @@ export function TerminalNode({ data }: NodeProps) {
   );
 }
 
-export const nodeTypes = { step: StepNode, container: ContainerNode, terminal: TerminalNode };
+export const nodeTypes = { "exec-step": StepNode, "exec-container": ContainerNode, "exec-terminal": TerminalNode };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { definitionGraph } from "./model";
+import { definitionGraph } from "./definitionGraph";
 import { nodeStatuses } from "./status";
 
 const step = (path: string, status: string, attempts = 1, error?: string) => ({

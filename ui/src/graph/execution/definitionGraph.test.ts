@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { definitionGraph, pathKey, type WorkflowDef } from "./model";
+import { definitionGraph, pathKey, type WorkflowDef } from "./definitionGraph";
 
 const edgesOf = (d: WorkflowDef) =>
   definitionGraph(d).edges.map((e) => `${e.source}>${e.target}:${e.kind}`).sort();

@@ -2,10 +2,10 @@ import { Background, Controls, MiniMap, ReactFlow, type Edge, type Node } from "
 import "@xyflow/react/dist/style.css";
 import { useEffect, useMemo, useState } from "react";
 
-import { layoutGraph } from "./layout";
-import { definitionGraph, type WorkflowDef } from "./model";
+import { layoutGraph } from "./elkLayout";
+import { definitionGraph, type WorkflowDef } from "./definitionGraph";
 import { nodeTypes, type NodeStatus } from "./nodes";
-import "./graph.css";
+import "./execution-graph.css";
 
 /**
  * A workflow drawn read-only, optionally with an execution over it: each node's status and
@@ -55,7 +55,7 @@ export function WorkflowGraph({ definition, statuses, selected, onSelect, height
       {laid && (
         <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
           nodesDraggable={false} nodesConnectable={false} elementsSelectable={!!onSelect}
-          onNodeClick={(_, n) => n.type !== "terminal" && onSelect?.(n.id)} onPaneClick={() => onSelect?.(null)}
+          onNodeClick={(_, n) => n.type !== "exec-terminal" && onSelect?.(n.id)} onPaneClick={() => onSelect?.(null)}
           // Keyboard: Tab reaches the nodes and Enter selects the focused one; React Flow says
           // so as a "select" change (the nodes are controlled here, so nothing else applies it).
           onNodesChange={(changes) => {

@@ -3,7 +3,7 @@
 import ELK, { type ElkExtendedEdge, type ElkNode } from "elkjs/lib/elk.bundled.js";
 import type { Edge, Node } from "@xyflow/react";
 
-import type { Graph, GraphNode } from "./model";
+import type { Graph, GraphNode } from "./definitionGraph";
 
 const elk = new ELK();
 
@@ -61,7 +61,8 @@ export async function layoutGraph(graph: Graph, data: (n: GraphNode) => Record<s
     const size = container(n) ? { width: p?.width ?? 200, height: p?.height ?? 100 } : SIZES[n.kind];
     return {
       id: n.key,
-      type: n.kind === "step" ? "step" : n.kind === "start" || n.kind === "end" ? "terminal" : "container",
+      // "exec-" types: the designer registers its own "step", "loop", ... node types and styles
+      type: n.kind === "step" ? "exec-step" : n.kind === "start" || n.kind === "end" ? "exec-terminal" : "exec-container",
       position: { x: p?.x ?? 0, y: p?.y ?? 0 },
       parentId: n.parent,
       extent: n.parent ? "parent" : undefined,

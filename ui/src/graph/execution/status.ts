@@ -1,6 +1,6 @@
 // An execution's step views folded onto the graph's nodes: a loop body step sums up all its
 // iterations, a container takes the most telling status of what it holds.
-import { pathKey, type Graph } from "./model";
+import { pathKey, type Graph } from "./definitionGraph";
 import type { NodeStatus } from "./nodes";
 
 export interface StepViewLike {
