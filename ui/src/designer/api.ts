@@ -46,7 +46,7 @@ export const setStatus = (id: string, version: string, status: "active" | "pause
 
 export const startExecution = (id: string, version: string, input: Record<string, unknown>) =>
   unwrap(api.POST("/workflows/{workflow_id}/executions", {
-    params: { path: { workflow_id: id } }, body: { input, version, trigger_type: "manual" } }));
+    params: { path: { workflow_id: id } }, body: { input, version, trigger_type: "manual", priority: "normal" } }));
 
 /** Resolves once the views know the execution (the engine starts it a moment after the API
  * accepted the start); gives up after `ms`. */
