@@ -22,6 +22,8 @@ from typing import Any
 
 from schemas.codec import Codec
 from schemas.commands import CommandBase, ErrorInfo, StartExecution, TaskCompleted, TaskFailed
+from schemas.definitions import WorkflowDefinition
+from streams.executions.alerting import alert_records
 from streams.executions.catch_up import CatchUp
 from streams.executions.gating import GateRouter
 from streams.executions.routing import follow_ups
@@ -133,7 +135,7 @@ class ExecutionProcessor:
         assert new_state is not None
         mark = out.mark()
         try:
-            self._stage(out, partition, record.key, events, new_state)
+            self._stage(out, partition, record.key, events, new_state, entry.definition)
         except TooLarge as exc:
             if not isinstance(command, TaskCompleted) or state is None:
                 raise  # refused whole: a dead letter naming the size and the limit
@@ -144,16 +146,18 @@ class ExecutionProcessor:
             if not events:
                 return
             assert new_state is not None
-            self._stage(out, partition, record.key, events, new_state)
+            self._stage(out, partition, record.key, events, new_state, entry.definition)
         changed[eid] = new_state  # only once every record of the command is staged
 
     def _stage(self, out: Out, partition: int, key: bytes | None, events: list[Any],
-               state: State) -> None:
+               state: State, definition: Any = None) -> None:
         topic = self._topics["executions"]
         for event in events:
             # Co-partitioned with `hw.commands` (the key was checked in `_decode`).
             out.put(topic, key, self._codec.encode_value(topic, event), partition)
-        for follow in follow_ups(events, state.workflow_id, state.workflow_version, state.slot):
+        workflow = definition if isinstance(definition, WorkflowDefinition) else None
+        for follow in [*follow_ups(events, state.workflow_id, state.workflow_version, state.slot),
+                       *alert_records(events, workflow)]:
             topic = self._topics[follow.role]
             value = self._codec.encode_value(topic, follow.value)
             if follow.role == "tasks" and follow.key == state.execution_id \
