@@ -8,6 +8,7 @@ the processor needs no state across executions (which live on other partitions).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from schemas.alerts import AlertRaised, AlertResolved, alert_key
 from schemas.definitions import WorkflowDefinition
@@ -26,7 +27,7 @@ def alert_records(events: Iterable[ExecutionEventBase],
     channels = tuple(definition.monitoring.alert_channels)
     out: list[Outgoing] = []
     for event in events:
-        common = {"key": key, "workflow_id": definition.id, "execution_id": event.execution_id,
+        common: dict[str, Any] = {"key": key, "workflow_id": definition.id, "execution_id": event.execution_id,
                   "channels": channels, "time": event.time}
         if isinstance(event, ExecutionFailed):
             out.append(Outgoing("alerts", key, AlertRaised(
