@@ -129,10 +129,10 @@ class TriggerAgent:
     def replay(self, record: Record) -> None:
         """Fold a trigger another worker processed into the subscriptions and, from
         `patterns_from` on, the pattern state (limits are not counted again)."""
-        decoded = self._decode(record, quiet=True)
-        if decoded is None:
+        try:
+            event, when = self._decode(record)
+        except Refused:
             return  # it was refused when it was processed
-        event, when = decoded
         partition = record.partition
         if self._waits.route(partition, event, record.timestamp) is None:
             with contextlib.suppress(InvalidSubscription):  # it was refused when processed
@@ -164,9 +164,7 @@ class TriggerAgent:
         partition = record.partition
         if record.offset < self._slots.checkpoint(partition):
             return  # stored before a crash that came before the commit: all acknowledged
-        decoded = self._decode(record)
-        assert decoded is not None
-        event, when = decoded
+        event, when = self._decode(record)
         routed = self._waits.route(partition, event, record.timestamp)
         if routed is None:  # a wait record: it opens a subscription, no rule sees it
             try:
@@ -208,19 +206,20 @@ class TriggerAgent:
         if evaluation != _NOTHING:
             self._slots.apply(partition, evaluation)
 
-    def _decode(self, record: Record, quiet: bool = False) -> tuple[dict[str, Any], datetime | None] | None:
+    def _decode(self, record: Record) -> tuple[dict[str, Any], datetime | None]:
+        """The trigger's event and its own time.
+
+        Raises:
+            Refused: It does not decode, or it is too many rule-published events deep.
+        """
         try:
             event, when = self._codec.decode_trigger_fields(
                 record.topic, record.headers, record.value, partition=record.partition,
                 offset=record.offset)
         except DecodeError as exc:
-            if quiet:
-                return None
             raise Refused(exc.reason, exc.detail) from None
         depth = event.get(DEPTH_EXTENSION, 0)
         if isinstance(depth, int) and depth > MAX_DEPTH:
-            if quiet:
-                return None
             raise Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
         return event, when
 

@@ -112,6 +112,7 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
     "bulk": ("run", lambda c, _: c.post("/executions/bulk", json={"action": "retry"})),
     "list dead letters": ("run", lambda c, _: c.get("/dead-letters")),
+    "dead letter counts": ("run", lambda c, _: c.get("/dead-letters/summary")),
     "get dead letter": ("run", lambda c, _: c.get("/dead-letters/hw.triggers:0:1")),
     "redrive dead letters": ("run", lambda c, _: c.post("/dead-letters/redrive",
                                                         json={"ids": ["nope"], "dry_run": True})),

@@ -604,6 +604,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dead-letters/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dead letters counted by topic and reason */
+        get: operations["summary_dead_letters_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/dead-letters/{letter_id}": {
         parameters: {
             query?: never;
@@ -1106,6 +1123,36 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * DeadLetterSummary
+         * @description Counts over every dead letter (a letter refused again counts once, by its latest).
+         */
+        DeadLetterSummary: {
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
+            /**
+             * Redriven
+             * @default 0
+             */
+            redriven: number;
+            /**
+             * By Topic
+             * @default {}
+             */
+            by_topic: {
+                [key: string]: number;
+            };
+            /**
+             * By Reason
+             * @default {}
+             */
+            by_reason: {
+                [key: string]: number;
+            };
+        };
+        /**
          * DefinitionOut
          * @description A workflow or rule with every version, as the definitions view holds it.
          *
@@ -1228,6 +1275,8 @@ export interface components {
          *     Attributes:
          *         in_flight: Step path -> the task or child execution it waits on.
          *         waiting_on: ``timer:<id>`` or a wait step's path -> what it waits for.
+         *         logs: The execution's log lines in order, at most `MAX_LOG_LINES`.
+         *         logs_dropped: Lines past that bound, counted but not kept.
          */
         ExecutionDetail: {
             /**
@@ -1267,6 +1316,16 @@ export interface components {
             waiting_on: {
                 [key: string]: string;
             };
+            /**
+             * Logs
+             * @default []
+             */
+            logs: components["schemas"]["LogLine"][];
+            /**
+             * Logs Dropped
+             * @default 0
+             */
+            logs_dropped: number;
         };
         /**
          * ExecutionPage
@@ -1322,6 +1381,11 @@ export interface components {
             triggered_by?: string | null;
             /** Parent Execution Id */
             parent_execution_id?: string | null;
+            /**
+             * Priority
+             * @default normal
+             */
+            priority: string;
             /**
              * Started At
              * Format: date-time
@@ -1650,6 +1714,30 @@ export interface components {
             rule_version: string;
         };
         /**
+         * LogLine
+         * @description One line a `log` step wrote, at or above the workflow's `monitoring.log_level`.
+         *
+         *     Attributes:
+         *         seq: The execution event that requested it (the order of the lines).
+         *         time: That event's time (never a clock read while folding).
+         *         step: The step path.
+         */
+        LogLine: {
+            /** Seq */
+            seq: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Step */
+            step: string;
+            /** Level */
+            level: string;
+            /** Message */
+            message: string;
+        };
+        /**
          * PartitionLagOut
          * @description How far the views are behind one partition.
          */
@@ -1948,6 +2036,13 @@ export interface components {
              * @enum {string}
              */
             trigger_type: "manual" | "api";
+            /**
+             * Priority
+             * @description its turn where executions wait for a slot (a workflow's concurrency_limit): higher first, then first come first served
+             * @default normal
+             * @enum {string}
+             */
+            priority: "low" | "normal" | "high" | "critical";
         };
         /**
          * StatusChange
@@ -5434,6 +5529,89 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    summary_dead_letters_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterSummary"];
                 };
             };
             /** @description No valid API token */
