@@ -7,7 +7,7 @@ import contextlib
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -207,10 +207,26 @@ def worker() -> None:
                        data_dir=(settings.data_dir / "worker").resolve(),
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
                        http_allow=tuple(settings.http_allow), secrets=_secrets(settings),
+                       alert_channels=_alert_channels(settings),
                        kafka_options=settings.kafka_client_options())
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
+
+
+def _alert_channels(settings: Settings) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from streams.workers.alert_sender import parse_channels
+
+    if settings.alert_channels is None:
+        return {}
+    try:
+        return parse_channels(settings.alert_channels.get_secret_value())
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                             for e in exc.errors())
+        raise _fail(f"HEADWATER_ALERT_CHANNELS: {problems}") from None
 
 
 def _secrets(settings: Settings) -> SecretStore:

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     secrets: SecretStr | None = Field(
         default=None, description='values of the secrets HTTP steps reference as {{ secrets.NAME }}, '
                                   'as JSON {"NAME": "value"}; read by workers only')
+    alert_channels: SecretStr | None = Field(
+        default=None, description='where workflow alerts go, as JSON {"<name>": {"kind": "webhook", '
+                                  '"url", "secret"} | {"kind": "slack", "url"} | {"kind": "email", '
+                                  '"host", "port", "sender", "to": [...], "starttls", "username", '
+                                  '"password"}}; workflows name them in monitoring.alert_channels')
     secrets_dir: Path | None = Field(
         default=None, description="a folder with one file per secret (file name = NAME), read "
                                   "at every use so rotation needs no restart")

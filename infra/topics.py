@@ -44,6 +44,8 @@ TOPICS: tuple[TopicSpec, ...] = (
               doc="rule matched / skipped / failed, keyed by rule id"),
     TopicSpec("dead-letters", config={"retention.ms": str(90 * DAY_MS)},
               doc="records that could not be processed, with the reason"),
+    TopicSpec("alerts", config={"retention.ms": str(90 * DAY_MS)},
+              doc="alerts raised and resolved, keyed by what they are about"),
 )
 
 

@@ -19,6 +19,7 @@ from mode import Service
 
 from streams.engine import Engine, EngineConfig
 from streams.runtime.config import LoopConfig
+from streams.workers.alert_sender import Channel
 from streams.workers.secrets import SecretStore
 
 __all__ = ["AppConfig", "create_app", "run_worker"]
@@ -39,6 +40,7 @@ class AppConfig:
     web_enabled: bool = True
     http_allow: tuple[str, ...] = ()
     secrets: SecretStore = field(default_factory=SecretStore)
+    alert_channels: Mapping[str, Channel] = field(default_factory=dict)
     kafka_options: Mapping[str, Any] = field(default_factory=dict)
 
     def engine(self) -> EngineConfig:
@@ -47,6 +49,7 @@ class AppConfig:
         return EngineConfig(app_id=self.app_id, bootstrap=self.bootstrap, topics=self.topics,
                             data_dir=self.data_dir, topic_prefix=prefix,
                             http_allow=self.http_allow, secrets=self.secrets,
+                            alert_channels=self.alert_channels,
                             loop=LoopConfig(client_options=self.kafka_options))
 
     def faust_credentials(self) -> Any:

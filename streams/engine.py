@@ -13,12 +13,13 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+import httpx
 from aiokafka import AIOKafkaProducer
 
 from schemas.codec import Codec
@@ -45,6 +46,7 @@ from streams.triggers.limits import Backpressure, Completions
 from streams.triggers.rule_state import RuleStateStore
 from streams.triggers.rulebook import Rulebook
 from streams.workers import ActionContext, TaskError, TaskWorker, UrlGuard
+from streams.workers.alert_sender import AlertSender, Channel
 from streams.workers.pinning import guarded_client
 from streams.workers.secrets import SecretStore, StepTemplates
 
@@ -72,6 +74,8 @@ class EngineConfig:
         topic_prefix: The prefix of the topic names (the codec maps names to roles with it).
         http_allow: Addresses or networks HTTP steps may reach despite the SSRF guard.
         secrets: The secrets HTTP steps may reference (``{{ secrets.NAME }}``).
+        alert_channels: Where alerts go, by name; none: this process sends no alert.
+        alert_backoff_s: The first delay between two delivery attempts of an alert.
         task_workers: Run the built-in task worker in this process.
         triggers: Run the trigger agent (rules, workflow event triggers, schedules).
         task_concurrency: I/O tasks (HTTP, delay, publish) running at once in the task worker.
@@ -92,6 +96,8 @@ class EngineConfig:
     topic_prefix: str = "hw."
     http_allow: tuple[str, ...] = ()
     secrets: SecretStore = field(default_factory=SecretStore)
+    alert_channels: Mapping[str, Channel] = field(default_factory=dict)
+    alert_backoff_s: float = 0.5
     task_workers: bool = True
     task_concurrency: int = 200
     task_concurrency_per_host: int = 50
@@ -148,6 +154,12 @@ class Engine:
             await self._loop(parts.loop(worker, "tasks", "tasks", cfg.execution_clock))
         if cfg.triggers:
             await self._start_triggers(parts, codec, feed, table)
+        if cfg.alert_channels:
+            alert_client = httpx.AsyncClient(timeout=30.0)
+            self._closers.append(alert_client.aclose)
+            sender = AlertSender(cfg.topics["alerts"], codec, cfg.alert_channels, alert_client,
+                                 cfg.alert_backoff_s)
+            await self._loop(parts.loop(sender, "alerts", "alerts", cfg.execution_clock))
 
     async def _start_triggers(self, parts: _Parts, codec: Codec, feed: DefinitionsFeed,
                               table: TopicTable) -> None:

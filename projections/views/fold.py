@@ -38,15 +38,19 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
     if isinstance(event, ExecutionEventBase):
         if event.execution_id.startswith(GATE_PREFIX):
             return False  # a workflow's concurrency gate: its own aggregate, not an execution
-        ended = end_of(event)
-        if ended is not None:
-            apply_action_end(tx, *ended)  # a rule's action ended: join it to its firing
+        signal = end_of(event) if event.command_id.endswith(":signal") else None
+        if signal is not None:
+            apply_action_end(tx, *signal)  # a rule's signal was accepted or rejected
         changed = apply_execution_event(tx, event)  # type: ignore[arg-type]
         if changed is None:
             return False
         before, after = changed
         if isinstance(event, TaskRequested):
             apply_action_types(tx, event)
+        if after.trigger_type == "rule" and signal is None:
+            ended = end_of(event)
+            if ended is not None:
+                apply_action_end(tx, *ended)  # an execution a rule started ended
         update_indexes(tx, before, after)
         apply_workflow_stats(tx, before, after, event)
         apply_dashboard(tx, before, after, event)

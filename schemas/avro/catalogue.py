@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from schemas.alerts import ALERT_TYPES
 from schemas.avro._generate import union_schema
 from schemas.commands import COMMAND_TYPES
 from schemas.dead_letters import DEAD_LETTER_TYPES
@@ -88,6 +89,7 @@ def _catalogue() -> dict[str, TopicSchemas]:
         TopicSchemas("tasks", "string", TASK_EVENT_TYPES, "execution id"),
         TopicSchemas("rule-outcomes", "string", RULE_OUTCOME_TYPES, "rule id"),
         TopicSchemas("dead-letters", "bytes", DEAD_LETTER_TYPES, "the original record's key bytes"),
+        TopicSchemas("alerts", "string", ALERT_TYPES, "alert key: workflow:<id>"),
     ]
     return {entry.role: entry for entry in entries}
 

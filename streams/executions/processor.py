@@ -30,6 +30,7 @@ from schemas.commands import (
     TaskFailed,
 )
 from schemas.definitions import WorkflowDefinition
+from streams.executions.alerting import alert_records
 from streams.executions.catch_up import CatchUp
 from streams.executions.gating import GateRouter
 from streams.executions.reach import child_refusal, rule_signal_refusal, rule_start_refusal
@@ -174,7 +175,8 @@ class ExecutionProcessor:
         for event in events:
             # Co-partitioned with `hw.commands` (the key was checked in `_decode`).
             out.put(topic, key, self._codec.encode_value(topic, event), partition)
-        for follow in follow_ups(events, state.workflow_id, state.workflow_version, state.slot):
+        for follow in [*follow_ups(events, state.workflow_id, state.workflow_version, state.slot),
+                       *alert_records(events, definition)]:
             if isinstance(follow.value, StartExecution):  # a child: may its parent start it?
                 failed = child_refusal(self._definitions.registry, definition, follow.value)
                 if failed is not None:

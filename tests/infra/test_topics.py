@@ -36,7 +36,7 @@ def test_creates_every_design_topic_once(kafka_bootstrap: str, topic_prefix: str
     assert sorted(first) == sorted(names.values())
     assert second == []
     assert set(names) == {"triggers", "definitions", "commands", "executions", "tasks",
-                          "rule-outcomes", "dead-letters"}
+                          "rule-outcomes", "dead-letters", "alerts"}
 
     partitions, configs = asyncio.run(_describe(kafka_bootstrap, list(names.values())))
     assert partitions[names["commands"]] == partitions[names["executions"]] == 4

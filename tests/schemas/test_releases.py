@@ -48,8 +48,14 @@ def test_a_released_schema_is_never_edited(version: str) -> None:
 @pytest.mark.parametrize("version", released_versions())
 def test_every_topic_of_a_release_has_its_key_and_value(version: str) -> None:
     names = set(load_release(version).files)
-    assert {CATALOGUE[r].value_file() for r in CATALOGUE} <= names
-    assert {CATALOGUE[r].key_file() for r in CATALOGUE} <= names
+    # A topic added after a release (its first release will hold it) is not in the older ones.
+    roles = [r for r in CATALOGUE if version not in ADDED_AFTER.get(r, ())]
+    assert {CATALOGUE[r].value_file() for r in roles} <= names
+    assert {CATALOGUE[r].key_file() for r in roles} <= names
+
+
+ADDED_AFTER: dict[str, tuple[str, ...]] = {"alerts": ("v1",)}
+"""Topic role -> the releases made before the topic existed."""
 
 
 def test_todays_schemas_read_the_data_of_every_release() -> None:
