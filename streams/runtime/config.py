@@ -31,7 +31,7 @@ class LoopConfig:
             keep coming; a loop also commits as soon as a poll finds nothing new, and on
             revocation and stop. A commit is only progress: what it covers is already acked
             and stored, and a redelivered record is a no-op, so committing every cycle bought
-            nothing but a request and its wait per cycle.
+            nothing but a request and its wait per cycle. 0: every cycle commits.
         fetch_max_wait_ms: How long the broker holds a fetch that finds no record (it answers
             at once when one arrives); what an idle consumer costs: one request per wait.
     """
