@@ -18,8 +18,9 @@ from rich.table import Table
 
 from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
+from headwater.cli_history import workflows_history  # noqa: F401 - adds workflows history|diff|comment
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
-from headwater.cli_rules import rules_import, rules_insights, rules_test
+from headwater.cli_rules import rules_firings, rules_import, rules_insights, rules_test
 from headwater.cli_templates import templates_app
 from headwater.settings import Settings
 from infra.kafka import ClusterLayout, KafkaSetupError, LocalCluster, fetch_distribution
@@ -37,6 +38,7 @@ app.add_typer(executions_app, name="executions")
 app.add_typer(rules_app, name="rules")
 rules_app.command("test")(rules_test)
 rules_app.command("insights")(rules_insights)
+rules_app.command("firings")(rules_firings)
 rules_app.command("import")(rules_import)
 app.add_typer(workflows_app, name="workflows")
 app.add_typer(dead_letters_app, name="dead-letters")
@@ -323,6 +325,8 @@ def run(
     input_json: Annotated[str, typer.Option("--input", "-i", help="input as a JSON object")] = "{}",
     version: Annotated[str | None, typer.Option(help="exact version or range, e.g. ^1.2")] = None,
     execution_id: Annotated[str | None, typer.Option("--id", help="execution id (idempotency)")] = None,
+    priority: Annotated[str, typer.Option(
+        help="low, normal, high or critical: its turn at a concurrency limit")] = "normal",
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     wait: Annotated[float | None, typer.Option(
         "--wait", help="then wait up to this many seconds for it to finish (through the API); "
@@ -345,6 +349,8 @@ def run(
         raise _fail(f"--input is not JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise _fail("--input must be a JSON object, e.g. '{\"name\": \"Ada\"}'")
+    if priority not in ("low", "normal", "high", "critical"):
+        raise _fail(f"--priority: {priority!r} is not one of low, normal, high, critical")
     settings = _settings()
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (the broker `headwater up` prints)")
@@ -360,7 +366,8 @@ def run(
         if refusal:
             return 422, "; ".join(f"{p.path}: {p.message}" for p in refusal)
         async with Publisher(bootstrap, settings.topic_prefix, options) as publisher:
-            return await publisher.start(workflow, payload, version, execution_id)
+            return await publisher.start(workflow, payload, version, execution_id,
+                                         priority=priority)
 
     started = asyncio.run(start())
     if isinstance(started, tuple):

@@ -301,6 +301,15 @@ def rules_stats(rule_id: str, as_json: JsonOpt = False) -> None:
     if timing["count"]:
         out.print(f"  evaluation p50 {timing['p50']:.0f} µs, p95 {timing['p95']:.0f} µs, "
                   f"p99 {timing['p99']:.0f} µs")
+    firings, actions, took = stats["firings"], stats["actions"], stats["action_ms"]
+    if firings["fired"]:
+        out.print(f"  fired {firings['fired']}: {firings['succeeded']} succeeded, "
+                  f"{firings['failed']} failed, {firings['pending']} pending; actions "
+                  f"{actions['succeeded']} succeeded, {actions['failed']} failed, "
+                  f"{actions['pending']} pending")
+    if took["count"]:
+        out.print(f"  event to action end p50 {took['p50']:.0f} ms, p95 {took['p95']:.0f} ms, "
+                  f"p99 {took['p99']:.0f} ms")
     for reason, n in stats["skip_reasons"].items():
         out.print(f"  skipped ({escape(reason)}): {n}")
     if stats["last_match"]:

@@ -22,7 +22,7 @@ from rich.tree import Tree
 
 from headwater.cli_ops import JsonOpt, _call, err, out, print_json
 
-__all__ = ["rules_import", "rules_insights", "rules_test"]
+__all__ = ["rules_firings", "rules_import", "rules_insights", "rules_test"]
 
 
 def _read_event(text: str) -> dict[str, Any]:
@@ -240,3 +240,33 @@ def rules_import(
                           highlight=False)
     if any(i.rule is None for i in imported):
         raise typer.Exit(1)
+
+
+def rules_firings(
+    rule_id: str,
+    result: Annotated[str | None, typer.Option(
+        "--result", "-r", help="only firings that ended so: succeeded, failed or pending")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500,
+                                       help="firings to show, newest first")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="a next_cursor of an earlier page")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A rule's firings, newest first: the event, and how each action ended."""
+    params = {k: v for k, v in {"result": result, "limit": limit, "cursor": cursor}.items()
+              if v is not None}
+    page = _call("GET", f"/rules/{rule_id}/firings", params=params)
+    if as_json:
+        print_json(page)
+        return
+    for firing in page["items"]:
+        out.print(f"[bold]{escape(firing['evaluated_at'])}[/bold] event "
+                  f"{escape(firing['event_id'])} ({escape(firing['event_type'])}): "
+                  f"{firing['result']}")
+        for action in firing["actions"]:
+            took = "" if action["duration_ms"] is None else f" after {action['duration_ms']:.0f} ms"
+            http = "" if action["http_status"] is None else f" HTTP {action['http_status']}"
+            why = f" {action['code']}: {action['message']}" if action["code"] else ""
+            out.print(f"  {action['index']} {action['action_type']} {escape(action['ref'] or '')}"
+                      f": {action['status']}{http}{took}{escape(why)}")
+    if page["next_cursor"]:
+        out.print(f"more: --cursor '{escape(page['next_cursor'])}'")

@@ -79,7 +79,7 @@ class Publisher:
 
     async def start(self, workflow_id: str, payload: dict[str, Any], version: str | None = None,
                     execution_id: str | None = None, by: str | None = None,
-                    trigger_type: str = "manual") -> str:
+                    trigger_type: str = "manual", priority: str = "normal") -> str:
         """Ask for a new execution of `workflow_id`; return its execution id.
 
         The command id is derived from the execution id, so re-sending the same start (same
@@ -89,7 +89,8 @@ class Publisher:
         execution_id = execution_id or f"{workflow_id}-{uuid.uuid4().hex[:12]}"
         command = StartExecution(command_id=f"start:{execution_id}", execution_id=execution_id,
                                  time=datetime.now(UTC), workflow_id=workflow_id, version=version,
-                                 input=payload, trigger_type=trigger_type, triggered_by=by)
+                                 input=payload, trigger_type=trigger_type, triggered_by=by,
+                                 priority=priority)  # type: ignore[arg-type]
         await self._producer.send_and_wait(topic, self.codec.encode_value(topic, command),
                                            key=self.codec.encode_key(topic, execution_id))
         return execution_id

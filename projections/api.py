@@ -27,6 +27,7 @@ from projections.dead_letters_api import dead_letters_router
 from projections.definitions_api import definitions_router
 from projections.docs_ui import install_docs
 from projections.errors import ERROR_RESPONSES, install_error_handlers
+from projections.firings_api import firings_router
 from projections.history_api import history_router
 from projections.ingest_api import ingest_router
 from projections.limits import KAFKA_RECORD_LIMIT, BodyLimitMiddleware
@@ -212,6 +213,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     running = lambda: projecting.running  # noqa: E731 - read at call time, set at startup
     api.include_router(views_router(ctx, running))
     api.include_router(rules_router(ctx))  # before /rules/{rule_id}: /rules/insights
+    api.include_router(firings_router(ctx))
     api.include_router(definitions_router(ctx))
     api.include_router(history_router(ctx))
     api.include_router(executions_write_router(ctx))

@@ -26,8 +26,10 @@ from projections.errors import ErrorItem, problem
 from projections.views.dead_letters import (
     DeadLetterFilter,
     DeadLetterRecord,
+    DeadLetterSummary,
     page_dead_letters,
     read_dead_letter,
+    read_summary,
 )
 from schemas.codec import DecodeError
 from schemas.dead_letters import DeadLetter, DeadLetterRedriven
@@ -37,6 +39,10 @@ __all__ = ["DeadLetterOut", "DeadLetterPage", "RedriveRequest", "RedriveResult",
 
 limit_q = Annotated[int, Query(ge=1, le=500)]
 _MAX_REDRIVE = 1000
+_SHOWN = frozenset({"type", "topic", "partition", "offset", "key", "value", "headers", "reason",
+                    "message", "failed_at", "consumer", "original_timestamp_ms"})
+"""A letter's fields the items show by name; any other (the exception, the handler, as a
+newer engine writes them) goes into ``details`` as written."""
 
 
 class DeadLetterOut(BaseModel):
@@ -120,7 +126,8 @@ class RedriveResult(BaseModel):
 
 
 def dead_letters_router(ctx: ApiContext) -> APIRouter:
-    """``GET /dead-letters``, ``GET /dead-letters/{id}``, ``POST /dead-letters/redrive``."""
+    """``GET /dead-letters``, ``/dead-letters/summary``, ``/dead-letters/{id}``,
+    ``POST /dead-letters/redrive``."""
     router = APIRouter(tags=["operations"])
     caller = Depends(ctx.tokens.dependency)
     sent_here: dict[str, datetime] = {}  # redriven by this process, until the view has it
@@ -143,7 +150,8 @@ def dead_letters_router(ctx: ApiContext) -> APIRouter:
             "decoded_as": how, "redriven_at": at, "redriven_by": record.redriven_by,
             "redrivable": letter.topic in own_topics,
             "key": _key_text(ctx, letter),
-            "details": {k: v for k, v in record.letter.items() if k not in DeadLetter.model_fields},
+            "details": {k: v for k, v in record.letter.items()
+                        if k not in _SHOWN and v not in (None, "", [], {})},
         }
         if not detail:
             return DeadLetterOut(**fields)
@@ -168,6 +176,11 @@ def dead_letters_router(ctx: ApiContext) -> APIRouter:
         records, more = page_dead_letters(ctx.store, where, limit=limit, cursor=cursor,
                                           keep=lambda r: r.letter is not None)
         return DeadLetterPage(items=[out(r) for r in records], next_cursor=more)
+
+    @router.get("/dead-letters/summary", summary="Dead letters counted by topic and reason")
+    async def summary(who: Principal = caller) -> DeadLetterSummary:
+        require(who, Right.RUN)
+        return read_summary(ctx.store)
 
     @router.get("/dead-letters/{letter_id}", summary="One dead letter with its raw record",
                 responses={404: {"description": "No such dead letter"}})

@@ -77,8 +77,31 @@ class WorkflowStatsOut(BaseModel):
     step_retries: dict[str, int]
 
 
+class FiringCounts(BaseModel):
+    """A rule's firings by how their actions ended (failed: any action failed)."""
+
+    fired: int
+    succeeded: int
+    failed: int
+    pending: int
+
+
+class ActionCounts(BaseModel):
+    """A rule's actions by how they ended; success_rate over the ended ones."""
+
+    succeeded: int
+    failed: int
+    pending: int
+    success_rate: float | None
+
+
 class RuleStatsOut(BaseModel):
-    """Statistics of one rule's evaluations."""
+    """Statistics of one rule's evaluations, firings and actions.
+
+    Attributes:
+        action_ms: Time from the rule's evaluation to each action's end (the started
+            execution's end, the webhook's answer, the signal's acceptance, the publish's ack).
+    """
 
     rule_id: str
     evaluations: int
@@ -93,6 +116,9 @@ class RuleStatsOut(BaseModel):
     errors: dict[str, int]
     last_match: LastMatch | None
     last_error: LastError | None
+    firings: FiringCounts
+    actions: ActionCounts
+    action_ms: Percentiles
 
 
 class PartitionLagOut(BaseModel):
@@ -307,4 +333,10 @@ def _rule_out(stats: RuleStats) -> RuleStatsOut:
         evaluation_us=Percentiles.of(stats.evaluation_us),
         evaluation_us_mean=None if n == 0 else stats.evaluation_us_total / n,
         skip_reasons=stats.skip_reasons, errors=stats.errors, last_match=stats.last_match,
-        last_error=stats.last_error)
+        last_error=stats.last_error,
+        firings=FiringCounts(fired=stats.fired, succeeded=stats.firings_succeeded,
+                             failed=stats.firings_failed, pending=stats.firings_pending),
+        actions=ActionCounts(succeeded=stats.actions_succeeded, failed=stats.actions_failed,
+                             pending=stats.actions_pending,
+                             success_rate=stats.action_success_rate),
+        action_ms=Percentiles.of(stats.action_ms))

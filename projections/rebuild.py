@@ -33,7 +33,7 @@ VIEWS: Mapping[str, tuple[str, ...]] = {
     "rule-stats": ("rs/", "rseen/"),
     "definitions": ("d/", "dbody/", "wh/", "dhist/", "dhistc/"),
     "dashboard": ("dash", "dh/"),
-    "dead-letters": ("dl/", "dlt/"),
+    "dead-letters": ("dl/", "dlt/", "dlsum"),
     "templates": ("tpl/", "tpldel/"),
 }
 """Each view by name and the key prefixes it owns (docs/projections.md, "Views and keys")."""

@@ -26,7 +26,13 @@ from projections.views.bodies import read_body
 from projections.views.definitions import start_version
 from projections.views.executions import ExecutionSummary, read_summary
 from projections.views.listing import ExecutionFilter, list_executions
-from schemas.commands import CancelExecution, RetryExecution, SignalReceived, StartExecution
+from schemas.commands import (
+    CancelExecution,
+    Priority,
+    RetryExecution,
+    SignalReceived,
+    StartExecution,
+)
 from schemas.definitions.inputs import check_input, inputs_of
 
 __all__ = ["BulkRequest", "BulkResult", "StartRequest", "executions_write_router",
@@ -42,6 +48,9 @@ class StartRequest(BaseModel):
     version: str | None = Field(default=None, description=(
         "an exact version or a range (^1.2, ~1.2.3, >=1.0 <2); default the newest active one"))
     trigger_type: Literal["manual", "api"] = "api"
+    priority: Priority = Field(default="normal", description=(
+        "its turn where executions wait for a slot (a workflow's concurrency_limit): "
+        "higher first, then first come first served"))
 
 
 class Accepted(BaseModel):
@@ -136,7 +145,8 @@ def executions_write_router(ctx: ApiContext) -> APIRouter:
         command = StartExecution(command_id=f"start:{execution_id}", execution_id=execution_id,
                                  time=ctx.clock(), workflow_id=workflow_id,
                                  version=request.version, input=request.input,
-                                 trigger_type=request.trigger_type, triggered_by=who.subject)
+                                 trigger_type=request.trigger_type, triggered_by=who.subject,
+                                 priority=request.priority)
         existing = read_summary(ctx.store, execution_id) is not None
         await ctx.producer.send("commands", execution_id, command)
         return Accepted(execution_id=execution_id, command_id=command.command_id,

@@ -67,6 +67,13 @@ class ErrorInfo(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+Priority = Literal["low", "normal", "high", "critical"]
+"""An execution's priority: where executions wait their turn (a workflow's concurrency gate),
+a higher one goes first; first come, first served within one priority."""
+
+PRIORITY_RANK: dict[str, int] = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+
+
 class CommandBase(BaseModel):
     """Fields every command carries.
 
@@ -97,6 +104,7 @@ class StartExecution(CommandBase):
         trigger_event: The triggering CloudEvent as a dict (``event`` in expressions).
         parent_execution_id: Set when this is a subprocess child.
         parent_step: The parent's step path (``scope/step_id``) waiting for this child.
+        priority: Its turn where executions wait for a slot (``low`` to ``critical``).
     """
 
     type: Literal["start_execution"] = "start_execution"
@@ -108,6 +116,7 @@ class StartExecution(CommandBase):
     trigger_event: dict[str, Any] | None = None
     parent_execution_id: str | None = None
     parent_step: str | None = None
+    priority: Priority = "normal"
 
 
 class TaskCompleted(CommandBase):
@@ -134,11 +143,19 @@ class TimerFired(CommandBase):
 
 
 class SignalReceived(CommandBase):
-    """A named signal for the execution (buffered if no wait step expects it yet)."""
+    """A named signal for the execution (buffered if no wait step expects it yet).
+
+    Attributes:
+        name: The signal's name (a wait step's ``signal``).
+        payload: Its data, as JSON.
+        sent_by_rule: The rule whose ``signal_execution`` action sent it, if one did: the
+            engine checks that the rule's owner may reach the execution's workflow.
+    """
 
     type: Literal["signal_received"] = "signal_received"
     name: str
     payload: Any = None
+    sent_by_rule: str | None = None
 
 
 class EventReceived(CommandBase):
@@ -207,6 +224,7 @@ class AcquireSlot(CommandBase):
     holder: str = Field(min_length=1)
     ticket: str = Field(min_length=1)
     limit: int = Field(ge=1, le=100_000)
+    priority: Priority = "normal"
 
 
 class ReleaseSlot(CommandBase):

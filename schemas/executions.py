@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from schemas._event_base import ExecutionEventBase
-from schemas.commands import ErrorInfo, UtcDatetime
+from schemas.commands import ErrorInfo, Priority, UtcDatetime
 from schemas.gates import (
     GATE_EVENT_TYPES,
     ExecutionQueued,
@@ -111,6 +111,7 @@ class ExecutionStarted(ExecutionEventBase):
     trigger_event: dict[str, Any] | None = None
     parent_execution_id: str | None = None
     parent_step: str | None = None
+    priority: Priority = "normal"
 
 
 class StepScheduled(StepEventBase):

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from schemas._event_base import ExecutionEventBase
+from schemas.commands import Priority
 
 __all__ = [
     "GATE_EVENT_TYPES",
@@ -49,6 +50,7 @@ class ExecutionQueued(ExecutionEventBase):
     gate_id: str
     ticket: str
     limit: int = Field(ge=1)
+    priority: Priority = "normal"
 
 
 class SlotReturned(ExecutionEventBase):
@@ -62,12 +64,14 @@ class SlotReturned(ExecutionEventBase):
 
 
 class SlotQueued(ExecutionEventBase):
-    """Gate event (``execution_id`` is the gate's): ``holder`` waits, first in first out."""
+    """Gate event (``execution_id`` is the gate's): ``holder`` waits (by priority, then first in
+    first out)."""
 
     type: Literal["slot_queued"] = "slot_queued"
     ticket: str
     holder: str
     limit: int = Field(ge=1)
+    priority: Priority = "normal"
 
 
 class SlotGranted(ExecutionEventBase):

@@ -36,6 +36,9 @@ class ActionResult(BaseModel):
         result: What the action produced, as JSON (e.g. the started execution id).
         error: Why it failed, if it did.
         duration_us: How long it took, in microseconds.
+        ref: The id of what the action produced, to join its end to it: the execution id
+            (``start_workflow``, ``call_webhook``), the signal's command id, or the published
+            event's id. None for outcomes written before refs existed.
     """
 
     model_config = _FROZEN
@@ -46,6 +49,7 @@ class ActionResult(BaseModel):
     result: Any = None
     error: str | None = None
     duration_us: int = Field(default=0, ge=0)
+    ref: str | None = None
 
 
 class _OutcomeBase(BaseModel):

@@ -138,7 +138,8 @@ class Engine:
             guard = UrlGuard(cfg.http_allow)
             client = guarded_client(guard, max_connections=cfg.task_concurrency)
             self._closers.append(client.aclose)
-            templates = StepTemplates(lambda wid, version: _definition(feed, wid, version))
+            templates = StepTemplates(lambda wid, version: _definition(feed, wid, version),
+                                      feed.registry.rule)
             context = ActionContext(client, guard, _publisher(producer, codec, table, cfg.topics),
                                     secrets=cfg.secrets, templates=templates)
             worker = TaskWorker(cfg.topics, codec, context, cfg.execution_clock, cfg.task_concurrency,

@@ -1,7 +1,8 @@
 """The dead-letters view from ``hw.dead-letters``: every refused record, newest first.
 
-Keys ``dl/<id>`` (the letter as written, and whether it was redriven) and
-``dlt/<failed_at>/<id>`` (the time index the list pages over). The id is where the record
+Keys ``dl/<id>`` (the letter as written, and whether it was redriven),
+``dlt/<failed_at>/<id>`` (the time index the list pages over) and ``dlsum`` (counts by topic
+and reason, for a monitoring page). The id is where the record
 came from (``schemas.dead_letters.dead_letter_id``), so the same record refused twice is
 one letter, listed at its latest refusal. A redrive is folded from its own event on the same
 topic: the view, not the API's memory, says what was already sent back.
@@ -19,11 +20,40 @@ from pydantic import BaseModel
 from projections.views._tx import ScanReader, Tx, time_key
 from schemas.dead_letters import DeadLetter, DeadLetterRedriven, dead_letter_id
 
-__all__ = ["DeadLetterFilter", "DeadLetterRecord", "apply_dead_letter_event",
-           "page_dead_letters", "read_dead_letter"]
+__all__ = ["DeadLetterFilter", "DeadLetterRecord", "DeadLetterSummary",
+           "apply_dead_letter_event", "page_dead_letters", "read_dead_letter", "read_summary"]
 
 _RECORD = "dl/"
 _BY_TIME = "dlt/"
+_SUMMARY = "dlsum"
+
+
+class DeadLetterSummary(BaseModel):
+    """Counts over every dead letter (a letter refused again counts once, by its latest)."""
+
+    total: int = 0
+    redriven: int = 0
+    by_topic: dict[str, int] = {}
+    by_reason: dict[str, int] = {}
+
+
+def _count(tx: Tx, letter: dict[str, Any] | None, step: int, redriven: int = 0) -> None:
+    summary = tx.load(_SUMMARY, DeadLetterSummary) or DeadLetterSummary()
+    topics, reasons = dict(summary.by_topic), dict(summary.by_reason)
+    if letter is not None:
+        for counts, name in ((topics, str(letter["topic"])), (reasons, str(letter["reason"]))):
+            counts[name] = counts.get(name, 0) + step
+            if counts[name] <= 0:
+                del counts[name]
+    tx.save(_SUMMARY, DeadLetterSummary(total=summary.total + step,
+                                        redriven=summary.redriven + redriven,
+                                        by_topic=topics, by_reason=reasons))
+
+
+def read_summary(reader: ScanReader) -> DeadLetterSummary:
+    """The counts over every dead letter."""
+    data = reader.get(_SUMMARY)
+    return DeadLetterSummary() if data is None else DeadLetterSummary.model_validate_json(data)
 
 
 class DeadLetterRecord(BaseModel):
@@ -59,6 +89,8 @@ def apply_dead_letter_event(tx: Tx, event: DeadLetter | DeadLetterRedriven) -> b
         record = tx.load(key, DeadLetterRecord) or DeadLetterRecord(id=event.dead_letter_id)
         if record.redriven_at is not None and record.redriven_at <= event.redriven_at:
             return False  # the first redrive is the one that sent it
+        if record.redriven_at is None:
+            _count(tx, None, 0, redriven=1)
         tx.save(key, record.model_copy(update={"redriven_at": event.redriven_at,
                                                "redriven_by": event.redriven_by,
                                                "redriven_to": event.topic}))
@@ -71,7 +103,10 @@ def apply_dead_letter_event(tx: Tx, event: DeadLetter | DeadLetterRedriven) -> b
         if before > event.failed_at:
             return False
         tx.delete(_index_key(before, letter_id))
-    tx.save(key, record.model_copy(update={"letter": event.model_dump(mode="json")}))
+        _count(tx, record.letter, -1)
+    written = event.model_dump(mode="json")
+    _count(tx, written, 1)
+    tx.save(key, record.model_copy(update={"letter": written}))
     tx.put(_index_key(event.failed_at, letter_id), b"")
     return True
 

@@ -74,6 +74,7 @@ class ExecutionSummary(BaseModel):
     trigger_type: str = ""
     triggered_by: str | None = None
     parent_execution_id: str | None = None
+    priority: str = "normal"
     started_at: datetime
     updated_at: datetime
     ended_at: datetime | None = None
@@ -153,6 +154,7 @@ def evolve_summary(summary: ExecutionSummary | None, event: ExecutionEventBase) 
         changes |= {"workflow_id": event.workflow_id, "workflow_version": event.workflow_version,
                     "trigger_type": event.trigger_type, "triggered_by": event.triggered_by,
                     "parent_execution_id": event.parent_execution_id,
+                    "priority": event.priority,
                     "status": "queued" if queued else "running", "started_at": event.time}
     elif isinstance(event, ExecutionResumed):
         changes |= {"status": "running", "ended_at": None, "duration_ms": None, "error": None,

@@ -12,6 +12,7 @@ from projections.views.dashboard import apply_dashboard
 from projections.views.dead_letters import apply_dead_letter_event
 from projections.views.definitions import apply_definition_event
 from projections.views.executions import apply_execution_event
+from projections.views.firings import apply_action_end, apply_firing, end_of
 from projections.views.history import apply_history_event
 from projections.views.indexes import update_indexes
 from projections.views.rule_stats import apply_rule_outcome
@@ -36,6 +37,9 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
     if isinstance(event, ExecutionEventBase):
         if event.execution_id.startswith(GATE_PREFIX):
             return False  # a workflow's concurrency gate: its own aggregate, not an execution
+        ended = end_of(event)
+        if ended is not None:
+            apply_action_end(tx, *ended)  # a rule's action ended: join it to its firing
         changed = apply_execution_event(tx, event)  # type: ignore[arg-type]
         if changed is None:
             return False
@@ -45,7 +49,11 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
         apply_dashboard(tx, before, after, event)
         return True
     if isinstance(event, RuleMatched | RuleSkipped | RuleFailed):
-        return apply_rule_outcome(tx, event)
+        if not apply_rule_outcome(tx, event):
+            return False  # a redelivery
+        if isinstance(event, RuleMatched):
+            apply_firing(tx, event)
+        return True
     if isinstance(event, TemplateSaved | TemplateDeleted):
         return apply_template_event(tx, event)
     if isinstance(event, DefinitionCommented):

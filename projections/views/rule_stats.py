@@ -7,6 +7,7 @@ redelivery and is dropped (``rseen/<rule>/<event>`` remembers the pairs seen).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -15,7 +16,7 @@ from projections.views.sketch import Sketch
 from schemas.outcomes import RuleFailed, RuleMatched, RuleOutcome, RuleSkipped
 
 __all__ = ["LastError", "LastMatch", "RuleStats", "TypeSeen", "apply_rule_outcome",
-           "read_rule_stats"]
+           "count_actions", "read_rule_stats"]
 
 MAX_TYPES = 64
 """Event types counted per rule (a rule on ``*`` must not grow without bound)."""
@@ -58,6 +59,11 @@ class RuleStats(BaseModel):
         evaluation_us_total: Their sum, for the mean.
         deferred: Matches without actions yet (queued for a slot or gathered in a batch).
         event_types: Outcomes per event type (the insights read the traffic from them).
+        fired: Firings with actions (``views.firings`` joins each action to its end).
+        firings_succeeded: Firings whose every action succeeded.
+        firings_failed: Firings with an action that failed.
+        actions_succeeded, actions_failed, actions_pending: Actions by how they ended.
+        action_ms: Time from the rule's evaluation to each action's end (p50/p95/p99).
     """
 
     rule_id: str
@@ -73,11 +79,29 @@ class RuleStats(BaseModel):
     last_error: LastError | None = None
     deferred: int = 0
     event_types: dict[str, TypeSeen] = {}
+    fired: int = 0
+    firings_succeeded: int = 0
+    firings_failed: int = 0
+    actions_succeeded: int = 0
+    actions_failed: int = 0
+    actions_pending: int = 0
+    action_ms: Sketch = Sketch()
 
     @property
     def success_rate(self) -> float | None:
         """Evaluations that did not fail, among all; None before the first."""
         return None if self.evaluations == 0 else 1 - self.failed / self.evaluations
+
+    @property
+    def firings_pending(self) -> int:
+        """Firings with an action not ended yet (and none failed)."""
+        return self.fired - self.firings_succeeded - self.firings_failed
+
+    @property
+    def action_success_rate(self) -> float | None:
+        """Actions that succeeded among those that ended; None before the first end."""
+        ended = self.actions_succeeded + self.actions_failed
+        return None if ended == 0 else self.actions_succeeded / ended
 
 
 def stats_key(rule_id: str) -> str:
@@ -128,6 +152,37 @@ def apply_rule_outcome(tx: Tx, outcome: RuleOutcome) -> bool:
     update["errors"] = errors
     tx.save(stats_key(outcome.rule_id), stats.model_copy(update=update))
     return True
+
+
+def count_actions(tx: Tx, rule_id: str, *, fired: int = 0, pending: int = 0,
+                  succeeded: bool = False, failed: bool = False,
+                  duration_ms: float | None = None, firing_result: str | None = None,
+                  error: tuple[str, Any, str] | None = None, counted: bool = False) -> None:
+    """Count a firing or an action's end (`views.firings` calls it; it only adds).
+
+    `counted`: the failure was reported in the outcome itself, and `apply_rule_outcome`
+    counted it in `failed` and `errors` already."""
+    stats = tx.load(stats_key(rule_id), RuleStats) or RuleStats(rule_id=rule_id)
+    update: dict[str, object] = {
+        "fired": stats.fired + fired,
+        "actions_pending": stats.actions_pending + pending,
+        "actions_succeeded": stats.actions_succeeded + succeeded,
+        "actions_failed": stats.actions_failed + failed,
+        "firings_succeeded": stats.firings_succeeded + (firing_result == "succeeded"),
+        "firings_failed": stats.firings_failed + (firing_result == "failed"),
+    }
+    if duration_ms is not None:
+        update["action_ms"] = stats.action_ms.add(duration_ms)
+    if firing_result == "failed" and not counted:
+        update["failed"] = stats.failed + 1  # a match whose action failed is a failure
+    if error is not None and not counted:
+        action_type, end, event_id = error
+        code = f"action_failed:{action_type}"
+        update["errors"] = stats.errors | {code: stats.errors.get(code, 0) + 1}
+        update["last_error"] = _later(stats.last_error, LastError(
+            at=end.at, code=code, message=f"{end.code}: {end.message}" if end.code else "",
+            event_id=event_id))
+    tx.save(stats_key(rule_id), stats.model_copy(update=update))
 
 
 def _seen(types: dict[str, TypeSeen], outcome: RuleOutcome) -> dict[str, TypeSeen]:

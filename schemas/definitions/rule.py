@@ -71,6 +71,9 @@ class StartWorkflow(Frozen):
     workflow_id: Slug
     version: str = Field(default="*", min_length=1, max_length=64)
     input: DataMapping = Field(default=None, description="default: the event's data")
+    priority: Literal["low", "normal", "high", "critical"] | None = Field(
+        default=None, description="the started execution's turn at a concurrency limit "
+                                  "(default normal)")
 
 
 class PublishEvent(Frozen):

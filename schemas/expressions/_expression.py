@@ -181,9 +181,8 @@ class Expression:
         Raises:
             ExpressionError: on any failure; never anything else.
         """
-        if not size_checked:
-            check_context(context)
         env = self.narrow(context)
+        # The cost check first: it stops walking the input once it is over budget.
         units = self._model.units(_cost.measure(env))
         if units > _cost.COST_BUDGET:
             raise ExpressionError(
@@ -191,6 +190,8 @@ class Expression:
                 f"estimated cost {units} is over the budget of {_cost.COST_BUDGET} "
                 "for this input (see docs/language.md, 'Cost')",
             )
+        if not size_checked:  # what CEL is given is what must be plain data and in limits
+            check_context(env)
         env.update(self._functions)
         try:
             result = self._program.execute(env)

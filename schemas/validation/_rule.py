@@ -53,6 +53,11 @@ def check_rule(rule: RuleDefinition) -> tuple[list[Problem], list[Problem]]:
         checker.warnings.append(
             Problem("$.trigger.event_type", "matches_everything", "this rule fires on every event")
         )
+    if rule.timeout is not None:
+        checker.warnings.append(
+            Problem("$.timeout", "no_effect", "a rule's timeout has no effect: bound the work "
+                    "with the started workflow's timeout or the webhook's retries")
+        )
     checker.errors += check_secrets(rule)
     return sorted(checker.errors), sorted(checker.warnings)
 

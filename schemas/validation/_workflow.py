@@ -58,7 +58,26 @@ def check_workflow(workflow: WorkflowDefinition) -> tuple[list[Problem], list[Pr
     everything = STEP_NAMES - {"error"}
     checker.mapping(workflow.outputs, "$.outputs", everything, None)
     errors += check_secrets(workflow, graph)
+    warnings += _no_effect(workflow)
     return sorted(errors), sorted(warnings)
+
+
+def _no_effect(workflow: WorkflowDefinition) -> list[Problem]:
+    """Fields the engine does not act on yet: said, not silently ignored (docs/architecture.md,
+    "Fields without effect")."""
+    found: list[Problem] = []
+    monitoring = workflow.monitoring
+    if monitoring.log_level != "info":
+        found.append(Problem("$.monitoring.log_level", "no_effect",
+                             "log_level has no effect: workers log at their own level"))
+    if monitoring.alert_channels and not monitoring.alert_on_failure:
+        found.append(Problem("$.monitoring.alert_channels", "no_effect",
+                             "alert_channels applies when alert_on_failure is true"))
+    if workflow.permissions:
+        found.append(Problem("$.permissions", "no_effect",
+                             "permissions has no effect: access follows owner, collaborators "
+                             "and visibility"))
+    return found
 
 
 def _check_entry_points(

@@ -21,9 +21,18 @@ from datetime import datetime
 from typing import Any
 
 from schemas.codec import Codec
-from schemas.commands import CommandBase, ErrorInfo, StartExecution, TaskCompleted, TaskFailed
+from schemas.commands import (
+    CommandBase,
+    ErrorInfo,
+    SignalReceived,
+    StartExecution,
+    TaskCompleted,
+    TaskFailed,
+)
+from schemas.definitions import WorkflowDefinition
 from streams.executions.catch_up import CatchUp
 from streams.executions.gating import GateRouter
+from streams.executions.reach import child_refusal, rule_signal_refusal, rule_start_refusal
 from streams.executions.routing import follow_ups
 from streams.executions.store import StateStore
 from streams.executions.timers import TimerWheel, timer_command
@@ -123,6 +132,18 @@ class ExecutionProcessor:
         eid = command.execution_id
         state = changed[eid] if eid in changed else self._store.get(partition, eid)
         entry = await self._definition(state, command)
+        assert isinstance(entry.definition, WorkflowDefinition)
+        if (state is None and isinstance(command, StartExecution)) or isinstance(
+                command, SignalReceived):
+            registry = self._definitions.registry
+            refused = (rule_start_refusal(registry, command, entry.definition)
+                       if isinstance(command, StartExecution)
+                       else rule_signal_refusal(registry, command, entry.definition))
+            if refused is not None:  # an outcome with the reason; the execution is untouched
+                topic = self._topics["rule-outcomes"]
+                out.put(topic, self._codec.encode_key(topic, refused.rule_id),
+                        self._codec.encode_value(topic, refused))
+                return
         events, new_state = apply_command(state, command, entry.plan())
         if not events:
             if state is None:
@@ -133,7 +154,7 @@ class ExecutionProcessor:
         assert new_state is not None
         mark = out.mark()
         try:
-            self._stage(out, partition, record.key, events, new_state)
+            self._stage(out, partition, record.key, events, new_state, entry.definition)
         except TooLarge as exc:
             if not isinstance(command, TaskCompleted) or state is None:
                 raise  # refused whole: a dead letter naming the size and the limit
@@ -144,16 +165,20 @@ class ExecutionProcessor:
             if not events:
                 return
             assert new_state is not None
-            self._stage(out, partition, record.key, events, new_state)
+            self._stage(out, partition, record.key, events, new_state, entry.definition)
         changed[eid] = new_state  # only once every record of the command is staged
 
     def _stage(self, out: Out, partition: int, key: bytes | None, events: list[Any],
-               state: State) -> None:
+               state: State, definition: WorkflowDefinition) -> None:
         topic = self._topics["executions"]
         for event in events:
             # Co-partitioned with `hw.commands` (the key was checked in `_decode`).
             out.put(topic, key, self._codec.encode_value(topic, event), partition)
         for follow in follow_ups(events, state.workflow_id, state.workflow_version, state.slot):
+            if isinstance(follow.value, StartExecution):  # a child: may its parent start it?
+                failed = child_refusal(self._definitions.registry, definition, follow.value)
+                if failed is not None:
+                    follow = Outgoing("commands", failed.execution_id, failed)
             topic = self._topics[follow.role]
             value = self._codec.encode_value(topic, follow.value)
             if follow.role == "tasks" and follow.key == state.execution_id \

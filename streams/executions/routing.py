@@ -110,7 +110,7 @@ def _follow_up(event: ExecutionEvent, workflow_id: str, version: str) -> Outgoin
     if isinstance(event, ExecutionQueued):
         acquire = AcquireSlot(command_id=f"{event.ticket}:acquire", execution_id=event.gate_id,
                               time=event.time, holder=event.execution_id, ticket=event.ticket,
-                              limit=event.limit)
+                              limit=event.limit, priority=event.priority)
         return Outgoing("commands", event.gate_id, acquire)
     if isinstance(event, SlotReturned):
         return release(event, event.gate_id, event.ticket)

@@ -31,7 +31,7 @@ def queue(tx: Tx, start: StartExecution | State, limit: int) -> None:
             input=start.input, trigger_type=start.trigger_type, triggered_by=start.triggered_by,
             trigger_event=start.trigger_event, parent_execution_id=start.parent_execution_id,
             parent_step=start.parent_step, gate_id=gate_id(tx.plan.workflow_id),
-            ticket=tx.new_id("slot"), limit=limit)
+            ticket=tx.new_id("slot"), limit=limit, priority=start.priority)
 
 
 def verdict(state: State, command: GrantSlot) -> Verdict:
@@ -59,4 +59,4 @@ def start_command(state: State, grant: GrantSlot) -> StartExecution:
         workflow_id=state.workflow_id, version=state.workflow_version, input=state.input,
         trigger_type=state.trigger_type, triggered_by=state.triggered_by,
         trigger_event=state.trigger_event, parent_execution_id=state.parent_execution_id,
-        parent_step=state.parent_step)
+        parent_step=state.parent_step, priority=state.priority)  # type: ignore[arg-type]

@@ -160,7 +160,8 @@ def _start(tx: Tx, command: StartExecution) -> None:
     tx.emit(ExecutionStarted, workflow_id=plan.workflow_id, workflow_version=plan.version,
             input=given, variables=variables, trigger_type=command.trigger_type,
             triggered_by=command.triggered_by, trigger_event=command.trigger_event,
-            parent_execution_id=command.parent_execution_id, parent_step=command.parent_step)
+            parent_execution_id=command.parent_execution_id, parent_step=command.parent_step,
+            priority=command.priority)
     if failure is not None:
         flow.fail_execution(tx, failure, "", None)
         return

@@ -126,7 +126,7 @@ def _started(e: ExecutionStarted) -> State:
         vars=e.variables, started_at=e.time, trigger_type=e.trigger_type,
         triggered_by=e.triggered_by, trigger_event=e.trigger_event,
         parent_execution_id=e.parent_execution_id, parent_step=e.parent_step,
-        scopes=Scopes({"": ScopeState("")}),
+        scopes=Scopes({"": ScopeState("")}), priority=e.priority,
     )
 
 
@@ -137,7 +137,7 @@ def _queued_first(e: ExecutionQueued) -> State:
         workflow_version=e.workflow_version, status="queued", input=e.input, vars={},
         started_at=e.time, trigger_type=e.trigger_type, triggered_by=e.triggered_by,
         trigger_event=e.trigger_event, parent_execution_id=e.parent_execution_id,
-        parent_step=e.parent_step, scopes=Scopes(), slot=e.ticket,
+        parent_step=e.parent_step, scopes=Scopes(), slot=e.ticket, priority=e.priority,
     )
 
 

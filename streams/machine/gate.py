@@ -3,8 +3,8 @@
 One gate per limited workflow, ``gate:<workflow id>``, lives on ``hw.commands`` /
 ``hw.executions`` beside the executions, so one worker owns it at a time and its state is a
 fold of its events. `AcquireSlot` admits a ticket while fewer than ``limit`` run, else queues
-it (first in, first out); `ReleaseSlot` frees a running ticket (or drops a queued one) and
-admits the oldest waiting. Tickets, not execution ids, are counted: an execution that is
+it; `ReleaseSlot` frees a running ticket (or drops a queued one) and admits the next waiting:
+the oldest of the highest priority (``critical``, ``high``, ``normal``, ``low``). Tickets, not execution ids, are counted: an execution that is
 retried acquires again under a new ticket, and a stale release never frees a newer slot.
 
 Duplicates are harmless: a command id seen recently yields nothing, an acquire of a ticket
@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import orjson
 
-from schemas.commands import GATE_PREFIX, AcquireSlot, ReleaseSlot
+from schemas.commands import GATE_PREFIX, PRIORITY_RANK, AcquireSlot, ReleaseSlot
 from schemas.gates import SlotGranted, SlotQueued, SlotReleased
 
 __all__ = [
@@ -68,6 +68,8 @@ class GateState:
         limit: The limit of the latest acquire (the version most recently started).
         running: Ticket -> holder execution id, in the order they were admitted.
         queue: Ticket -> holder execution id waiting, oldest first.
+        priorities: Ticket -> priority, for the queued tickets that are not ``normal``; the
+            waiting ticket of the highest priority is admitted first, the oldest of it.
         recent: The last `GATE_RECENT_COMMANDS` command ids applied (newest last).
 
     Ordered dicts, not lists, hold the queue and the command ids: the oldest leaves and any
@@ -81,21 +83,33 @@ class GateState:
     queue: OrderedDict[str, str] = field(default_factory=OrderedDict)
     recent: OrderedDict[str, None] = field(default_factory=OrderedDict)
     seq: int = 0
+    priorities: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> GateState:
         """A copy `evolve_gate` may change without touching this one."""
         return GateState(self.gate_id, self.limit, dict(self.running), OrderedDict(self.queue),
-                         OrderedDict(self.recent), self.seq)
+                         OrderedDict(self.recent), self.seq, dict(self.priorities))
+
+    def next_waiting(self) -> str:
+        """The queued ticket to admit next: the oldest of the highest priority waiting."""
+        if not self.priorities:  # all normal: first in, first out
+            return next(iter(self.queue))
+        rank = PRIORITY_RANK.get
+        top = max(rank(self.priorities.get(t, "normal"), 1) for t in self.queue)
+        return next(t for t in self.queue if rank(self.priorities.get(t, "normal"), 1) == top)
 
     def to_bytes(self) -> bytes:
         """Serialise for the state store (compact JSON; the queue as pairs, in order)."""
-        return orjson.dumps({"gate_id": self.gate_id, "limit": self.limit,
-                             "running": self.running, "queue": list(self.queue.items()),
-                             "recent": list(self.recent), "seq": self.seq})
+        values = {"gate_id": self.gate_id, "limit": self.limit, "running": self.running,
+                  "queue": list(self.queue.items()), "recent": list(self.recent),
+                  "seq": self.seq}
+        if self.priorities:
+            values["priorities"] = self.priorities
+        return orjson.dumps(values)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> GateState:
-        """Inverse of `to_bytes`."""
+        """Inverse of `to_bytes` (a state stored before priorities has none)."""
         values: dict[str, Any] = orjson.loads(data)
         values["queue"] = OrderedDict(values["queue"])
         values["recent"] = OrderedDict.fromkeys(values["recent"])
@@ -141,9 +155,13 @@ def _acquire(state: GateState | None, command: AcquireSlot,
     if state is not None and (command.ticket in state.running or command.ticket in state.queue):
         return state  # a redelivered acquire: the ticket already runs or waits
     free = state is None or (not state.queue and len(state.running) < command.limit)
-    kind = SlotGranted if free else SlotQueued
-    state = _emit(state, events, kind(**_fields(state, command), ticket=command.ticket,
-                                      holder=command.holder, limit=command.limit))
+    if free:
+        event: GateEvent = SlotGranted(**_fields(state, command), ticket=command.ticket,
+                                       holder=command.holder, limit=command.limit)
+    else:
+        event = SlotQueued(**_fields(state, command), ticket=command.ticket,
+                           holder=command.holder, limit=command.limit, priority=command.priority)
+    state = _emit(state, events, event)
     _admit_waiting(state, command, events)  # a raised limit lets more of the queue in
     return state
 
@@ -164,7 +182,7 @@ def _release(state: GateState, command: ReleaseSlot, events: list[GateEvent]) ->
 def _admit_waiting(state: GateState, command: AcquireSlot | ReleaseSlot,
                    events: list[GateEvent]) -> None:
     while state.queue and len(state.running) < state.limit:
-        ticket = next(iter(state.queue))
+        ticket = state.next_waiting()
         holder = state.queue[ticket]
         _emit(state, events, SlotGranted(**_fields(state, command), ticket=ticket,
                                          holder=holder, limit=state.limit))
@@ -200,13 +218,17 @@ def _apply(state: GateState | None, event: GateEvent) -> GateState:
     if isinstance(event, SlotReleased):
         state.running.pop(event.ticket, None)
         state.queue.pop(event.ticket, None)
+        state.priorities.pop(event.ticket, None)
     else:
         state.limit = event.limit
         if isinstance(event, SlotGranted):
             state.queue.pop(event.ticket, None)
+            state.priorities.pop(event.ticket, None)
             state.running[event.ticket] = event.holder
         else:
             state.queue[event.ticket] = event.holder
+            if event.priority != "normal":
+                state.priorities[event.ticket] = event.priority
     state.seq = event.seq
     if event.command_id not in state.recent:
         state.recent[event.command_id] = None

@@ -271,6 +271,7 @@ class State:
     recent: list[str] = field(default_factory=list)
     seq: int = 0
     slot: str | None = None
+    priority: str = "normal"
 
     def __post_init__(self) -> None:
         if type(self.scopes) is not Scopes:
@@ -301,7 +302,7 @@ class State:
             self.output, self.error, self.failed_step, self.last_error,
             self.scopes.share(), dict(self.tasks),
             dict(self.children), dict(self.timers), list(self.signals), list(self.recent),
-            self.seq, self.slot,
+            self.seq, self.slot, self.priority,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -348,7 +349,7 @@ _STATE_FIELDS = (
     "execution_id", "workflow_id", "workflow_version", "status", "input", "vars",
     "started_at", "trigger_type", "triggered_by", "trigger_event", "parent_execution_id",
     "parent_step", "ended_at", "output", "error", "failed_step", "last_error", "tasks",
-    "children", "signals", "recent", "seq", "slot",
+    "children", "signals", "recent", "seq", "slot", "priority",
 )
 _STATE_EMPTY_OK = frozenset({"tasks", "children", "signals"})
 

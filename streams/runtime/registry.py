@@ -108,6 +108,23 @@ class DefinitionRegistry:
             return None
         return versions[max(candidates, key=parse_version)]
 
+    def owner(self, kind: str, definition_id: str) -> str | None:
+        """The owner its newest version names (None: unowned or unknown)."""
+        versions = self._entries.get((kind, definition_id), {})
+        if not versions:
+            return None
+        newest = versions[max(versions, key=parse_version)].definition
+        return newest.owner
+
+    def rule(self, rule_id: str) -> RuleDefinition | None:
+        """The newest version of a rule, whatever its status (a call it queued before being
+        paused still runs)."""
+        versions = self._entries.get(("rule", rule_id), {})
+        if not versions:
+            return None
+        definition = versions[max(versions, key=parse_version)].definition
+        return definition if isinstance(definition, RuleDefinition) else None
+
     def rules(self) -> list[RuleDefinition]:
         """The newest active version of every rule."""
         found = self._newest_active("rule")

@@ -31,6 +31,7 @@ from typing import Any
 
 from rules import Evaluation, Firing, RuleEngine, Timer, to_outcomes
 from schemas.codec import Codec, DecodeError
+from schemas.outcomes import RuleMatched, RuleOutcome
 from schemas.waits import InvalidSubscription
 from streams.runtime import (
     Checkpoint,
@@ -47,6 +48,7 @@ from streams.triggers.effects import (
     MAX_DEPTH,
     Occasion,
     action_records,
+    action_ref,
     digest,
     occasion_of,
 )
@@ -192,9 +194,10 @@ class TriggerAgent:
         started_by = self.book.triggers.decide(event, now)
         if evaluation == _NOTHING and started_by == _NOTHING:
             return  # most triggers: no rule is even a candidate
-        records = self._outcomes(evaluation, event, elapsed, out.now, engine)
+        occasions = {f.rule_id: occasion_of(f.rule_id, event, now) for f in evaluation.fired}
+        records = self._outcomes(evaluation, event, elapsed, out.now, engine, occasions)
         for firing in evaluation.fired:
-            records += action_records(occasion_of(firing.rule_id, event, now), firing.actions)
+            records += action_records(occasions[firing.rule_id], firing.actions)
         for firing in started_by.fired:
             records += action_records(occasion_of(firing.rule_id, event, now, "event"),
                                       firing.actions)
@@ -221,12 +224,14 @@ class TriggerAgent:
         return event, when
 
     def _outcomes(self, evaluation: Evaluation, event: dict[str, Any], elapsed_us: int,
-                  now: datetime, engine: RuleEngine | None = None) -> list[Outgoing]:
+                  now: datetime, engine: RuleEngine | None = None,
+                  occasions: Mapping[str, Occasion] | None = None) -> list[Outgoing]:
         if not (evaluation.fired or evaluation.skipped or evaluation.failed or evaluation.deferred):
             return []
         explain = engine.explain if engine is not None else None  # firings keep their tree
-        return [Outgoing("rule-outcomes", o.rule_id, o)
-                for o in to_outcomes(evaluation, event, now, elapsed_us, explain=explain)]
+        outcomes = to_outcomes(evaluation, event, now, elapsed_us, explain=explain)
+        return [Outgoing("rule-outcomes", o.rule_id, _with_refs(o, occasions or {}))
+                for o in outcomes]
 
     def _put_all(self, out: Out, records: list[Outgoing]) -> None:
         codec, topics = self._codec, self._topics
@@ -274,9 +279,10 @@ class TriggerAgent:
             evaluation = engine.on_timer(timer, timer.due)
             synthetic = {"id": f"{timer.key}@{timer.due.isoformat()}",
                          "source": "headwater/timers", "type": "headwater.timer.fired"}
-            records = self._outcomes(evaluation, synthetic, 0, out.now)
+            occasions = {f.rule_id: _timer_occasion(f, timer) for f in evaluation.fired}
+            records = self._outcomes(evaluation, synthetic, 0, out.now, occasions=occasions)
             for firing in evaluation.fired:
-                records += action_records(_timer_occasion(firing, timer), firing.actions)
+                records += action_records(occasions[firing.rule_id], firing.actions)
             self._put_all(out, records)
             self._slots.apply(partition, evaluation)
 
@@ -287,6 +293,16 @@ class TriggerAgent:
         for firing in evaluation.fired:
             self._put_all(out, action_records(occasion_of(rule_id, firing.events[-1], now),
                                               firing.actions))
+
+
+def _with_refs(outcome: RuleOutcome, occasions: Mapping[str, Occasion]) -> RuleOutcome:
+    """A firing's outcome names what each action produced, so the views can join its end."""
+    occasion = occasions.get(outcome.rule_id)
+    if occasion is None or not isinstance(outcome, RuleMatched) or not outcome.actions:
+        return outcome
+    actions = tuple(a.model_copy(update={"ref": action_ref(occasion, a.action_type, a.index)})
+                    for a in outcome.actions)
+    return outcome.model_copy(update={"actions": actions})
 
 
 def _at(record: Record) -> datetime:

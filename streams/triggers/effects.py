@@ -28,6 +28,7 @@ __all__ = [
     "WEBHOOK_WORKFLOW",
     "Occasion",
     "action_records",
+    "action_ref",
     "digest",
     "occasion_of",
     "webhook_workflow",
@@ -88,7 +89,8 @@ def action_records(occasion: Occasion, actions: Iterable[RenderedAction]) -> lis
         params = action.params
         if action.type == "start_workflow":
             out.append(_start(occasion, action.position, str(params["workflow_id"]),
-                              _version(params.get("version")), params.get("input")))
+                              _version(params.get("version")), params.get("input"),
+                              params.get("priority") or "normal"))
         elif action.type == "call_webhook":
             request = {k: params.get(k) for k in ("url", "method", "headers", "body")}
             out.append(_start(occasion, action.position, WEBHOOK_WORKFLOW, None, request))
@@ -99,18 +101,25 @@ def action_records(occasion: Occasion, actions: Iterable[RenderedAction]) -> lis
     return out
 
 
+def action_ref(occasion: Occasion, action_type: str, position: int) -> str:
+    """The id of the record an action makes: what its end is joined to in the views."""
+    record_id = occasion.id(position)
+    return f"{record_id}:signal" if action_type == "signal_execution" else record_id
+
+
 def _version(version: object) -> str | None:
     return None if version in (None, "*") else str(version)
 
 
 def _start(occasion: Occasion, position: int, workflow_id: str, version: str | None,
-           data: object) -> Outgoing:
+           data: object, priority: str = "normal") -> Outgoing:
     execution_id = occasion.id(position)
     command = StartExecution(
         command_id=f"{execution_id}:start", execution_id=execution_id, time=occasion.time,
         workflow_id=workflow_id, version=version, input=_as_input(data),
         trigger_type=occasion.trigger_type, triggered_by=occasion.owner,
-        trigger_event=dict(occasion.event) if occasion.event is not None else None)
+        trigger_event=dict(occasion.event) if occasion.event is not None else None,
+        priority=priority)  # type: ignore[arg-type]
     return Outgoing("commands", execution_id, command)
 
 
@@ -123,9 +132,10 @@ def _as_input(data: object) -> dict[str, Any]:
 
 def _signal(occasion: Occasion, position: int, params: Mapping[str, Any]) -> Outgoing:
     execution_id = str(params["execution_id"])
-    command = SignalReceived(command_id=f"{occasion.id(position)}:signal",
+    command = SignalReceived(command_id=action_ref(occasion, "signal_execution", position),
                              execution_id=execution_id, time=occasion.time,
-                             name=str(params["signal"]), payload=params.get("payload"))
+                             name=str(params["signal"]), payload=params.get("payload"),
+                             sent_by_rule=occasion.owner if occasion.trigger_type == "rule" else None)
     return Outgoing("commands", execution_id, command)
 
 

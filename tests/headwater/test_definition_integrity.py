@@ -20,7 +20,7 @@ from headwater.stack import Stack
 from schemas.codec import Codec
 from schemas.definition_events import DefinitionStatusChanged
 from schemas.definitions import WorkflowDefinition
-from streams.runtime.dead_letters import DeadLetterSink
+from streams.runtime.dead_letters import DeadLetters, DeadLetterSink
 from streams.runtime.registry import DefinitionsFeed
 from tests.projections.apikit import read_records
 from tests.streams.kit import NOW
@@ -43,7 +43,7 @@ async def _registry_after(bootstrap: str, topics: dict[str, str], prefix: str) -
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     feed = DefinitionsFeed(bootstrap, topics["definitions"], codec,
-                           DeadLetterSink(producer, topics["dead-letters"], codec))
+                           DeadLetterSink(producer, DeadLetters(topics["dead-letters"], codec)))
     await feed.start()
     task = asyncio.create_task(feed.run())
     try:

@@ -72,12 +72,3 @@ def test_up_from_a_wheel_deploys_the_bundled_examples(
     assert f"example definitions from {shipped}" in said, output
     assert "deployed 0 " not in said
 
-
-def test_up_says_when_it_has_no_examples(tmp_path: Path) -> None:
-    from headwater.settings import Settings
-    from headwater.stack import Stack
-
-    said: list[str] = []
-    Stack(Settings(examples_dir=tmp_path / "none"), say=said.append)._deploy_examples("unused:1")
-    assert said == [f"no examples deployed: no examples folder at {tmp_path / 'none'} "
-                    "(`headwater up --examples PATH` or HEADWATER_EXAMPLES_DIR names one)"]

@@ -88,6 +88,8 @@ RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "test rule by id": ("view", lambda c, _: c.post("/rules/test", json={
         "rule_id": "r-alice", "event": TEST_EVENT})),
     "rule insights": ("view", lambda c, _: c.get("/rules/r-alice/insights")),
+    "rule firings": ("view", lambda c, _: c.get("/rules/r-alice/firings",
+                                                 params={"result": "failed", "limit": 5})),
     "rule status": ("edit", lambda c, _: c.post("/definitions/rule/r-alice/versions/1.0.0/status",
                                                 json={"status": "deprecated"})),
 }
@@ -110,6 +112,7 @@ GLOBAL_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "ingest batch": ("run", lambda c, _: c.post("/triggers/batch", json=[])),
     "bulk": ("run", lambda c, _: c.post("/executions/bulk", json={"action": "retry"})),
     "list dead letters": ("run", lambda c, _: c.get("/dead-letters")),
+    "dead letter counts": ("run", lambda c, _: c.get("/dead-letters/summary")),
     "get dead letter": ("run", lambda c, _: c.get("/dead-letters/hw.triggers:0:1")),
     "redrive dead letters": ("run", lambda c, _: c.post("/dead-letters/redrive",
                                                         json={"ids": ["nope"], "dry_run": True})),

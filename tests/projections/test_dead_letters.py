@@ -16,7 +16,12 @@ import pytest
 from projections import create_api
 from projections.store import MemoryStore
 from projections.views import fold
-from projections.views.dead_letters import DeadLetterFilter, page_dead_letters, read_dead_letter
+from projections.views.dead_letters import (
+    DeadLetterFilter,
+    page_dead_letters,
+    read_dead_letter,
+    read_summary,
+)
 from schemas.commands import StartExecution
 from schemas.dead_letters import DeadLetter, DeadLetterRedriven
 from schemas.definitions import WorkflowDefinition
@@ -52,6 +57,10 @@ def test_the_view_lists_newest_first_filters_and_pages() -> None:
     assert [r.id for r in between] == ["hw.commands:0:3", "hw.triggers:0:2"]
     by_reason, _ = page_dead_letters(store, DeadLetterFilter(reason="other"), limit=10)
     assert [r.id for r in by_reason] == ["hw.triggers:0:2"]
+    summary = read_summary(store)
+    assert (summary.total, summary.redriven) == (3, 0)
+    assert summary.by_topic == {"hw.triggers": 2, "hw.commands": 1}
+    assert summary.by_reason == {"invalid": 2, "other": 1}
 
 
 def test_the_first_redrive_is_the_one_kept_in_any_order() -> None:
@@ -63,6 +72,8 @@ def test_the_first_redrive_is_the_one_kept_in_any_order() -> None:
         store.write(fold(store, events))
         record = read_dead_letter(store, "hw.triggers:0:1")
         assert record is not None and record.redriven_by == "a" and record.letter is not None
+        assert read_summary(store).model_dump() == {"total": 1, "redriven": 1, "by_topic": {
+            "hw.triggers": 1}, "by_reason": {"invalid": 1}}
 
 
 async def _until(client: httpx.AsyncClient, path: str, done: Any, **params: Any) -> Any:
@@ -114,6 +125,9 @@ async def test_a_refused_start_is_listed_and_redriven_once_after_the_fix(
                               topic="commands")
         assert marked["items"][0]["redriven_at"] is not None
         assert (await client.get("/dead-letters", params={"redriven": "false"})).json()["items"] == []
+        summary = (await client.get("/dead-letters/summary")).json()
+        assert summary == {"total": 1, "redriven": 1, "by_topic": {hw_topics["commands"]: 1},
+                           "by_reason": {"unknown_workflow": 1}}
         # Sent once: the commands topic holds the original and one copy, no third.
         await asyncio.sleep(1.0)
     assert await _count_starts(kafka_bootstrap, hw_topics, producer) == 2
@@ -176,3 +190,25 @@ async def test_the_cli_lists_shows_and_redrives(kafka_bootstrap: str, hw_topics:
         assert code == 2
     [back] = await read_records(kafka_bootstrap, topic, 1, topic_prefix)
     assert back == trigger
+
+
+async def test_fields_a_newer_engine_adds_are_served_as_details(
+        kafka_bootstrap: str, hw_topics: dict[str, str]) -> None:
+    from projections.auth import TokenTable
+    from projections.views._tx import canonical_json, time_key
+    from projections.views.dead_letters import DeadLetterRecord
+    from tests.projections.apikit import client_of
+
+    refused = letter(5, 1)
+    written = refused.model_dump(mode="json") | {"exception": "ValueError: no", "handler": "h"}
+    store = MemoryStore()
+    store.write({"dl/hw.triggers:0:5": canonical_json(DeadLetterRecord(id="hw.triggers:0:5",
+                                                                       letter=written)),
+                 f"dlt/{time_key(refused.failed_at)}/hw.triggers:0:5": b""})
+    api = create_api(kafka_bootstrap, hw_topics, store=store, project=False, tokens=TokenTable())
+    async with client_of(api) as client:
+        item = (await client.get("/dead-letters/hw.triggers:0:5")).json()
+        listed = (await client.get("/dead-letters")).json()["items"]
+    assert item["details"] == {"exception": "ValueError: no", "handler": "h"}
+    assert item["decoded"] == {"a": 1} and item["decoded_as"] == "json"
+    assert [i["details"] for i in listed] == [item["details"]]

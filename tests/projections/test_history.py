@@ -100,3 +100,30 @@ async def test_history_comments_and_diff(kafka_bootstrap: str, hw_topics: dict[s
         done = await _until(client, f"/executions/{started['execution_id']}",
                             lambda b: b["summary"]["status"] in ("completed", "failed"))
         assert done["summary"]["status"] == "completed" and done["summary"]["workflow_version"] == "2.0.0"
+
+
+@pytest.mark.kafka
+async def test_the_cli_shows_history_diff_and_comments(
+        kafka_bootstrap: str, hw_topics: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import orjson
+    from typer.testing import CliRunner
+
+    from headwater.cli import app
+    from tests.projections.apikit import served
+
+    api = create_api(kafka_bootstrap, hw_topics)
+    runner = CliRunner()
+    async with served(api) as url, httpx.AsyncClient(base_url=url) as client:
+        monkeypatch.setenv("HEADWATER_API_URL", url)
+        for body, why in ((V1, "first cut"), (V2, "warmer")):
+            assert (await client.post("/definitions", json=body, params={"reason": why})).status_code == 201
+        await _until(client, "/definitions/workflow/greet", lambda b: b["latest"] == "2.0.0")
+        said = await asyncio.to_thread(runner.invoke, app, ["workflows", "comment", "greet", "ship it",
+                                                            "--version", "2.0.0"])
+        assert said.exit_code == 0, said.output
+        await _until(client, "/definitions/workflow/greet/history", lambda b: len(b["items"]) == 3)
+        history = await asyncio.to_thread(runner.invoke, app, ["workflows", "history", "greet", "--json"])
+        assert [(e["event"], e["text"]) for e in orjson.loads(history.output)] == [
+            ("published", "first cut"), ("published", "warmer"), ("commented", "ship it")]
+        diff = await asyncio.to_thread(runner.invoke, app, ["workflows", "diff", "greet", "1.0.0", "2.0.0"])
+        assert diff.exit_code == 0 and "$.steps[id=new]" in diff.output and "'hi' → 'hello'" in diff.output

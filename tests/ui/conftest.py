@@ -98,7 +98,7 @@ def _serve_api(bootstrap: str, topics: dict[str, str], data_dir: Path) -> tuple[
     from projections import create_api
 
     tokens = TokenTable({TOKEN: Principal(subject="ui-tester", role="admin")})
-    api = create_api(bootstrap, topics, tokens=tokens)
+    api = create_api(bootstrap, topics, tokens=tokens, templates_dir=ROOT / "examples")
     port = free_ports(1)
     server = uvicorn.Server(uvicorn.Config(api, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

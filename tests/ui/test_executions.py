@@ -58,9 +58,25 @@ def test_a_failed_execution_shows_the_failed_node_with_its_error(stack: Stack, p
     expect(page.get_by_role("button", name="Retry from the failed step")).to_be_visible()
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
     shot(page, "execution-failed")
+    # Keyboard: a focused node opens with Enter.
+    page.locator(".react-flow__node", has_text="prepare").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("complementary", name="Step prepare")).to_contain_text("completed")
     page.goto("/ui/executions?status=failed")
     expect(page.locator("tbody tr").first).to_contain_text(execution_id)
     shot(page, "executions")
+    # A saved view brings the filter back.
+    page.once("dialog", lambda dialog: dialog.accept("Failed runs"))
+    page.get_by_role("button", name="Save view").click()
+    page.goto("/ui/executions")
+    page.get_by_role("button", name="Failed runs", exact=True).click()
+    expect(page).to_have_url(f"{stack.url}/ui/executions?status=failed")
+    # Bulk retry by filter: the dry run lists what would be retried, nothing is sent yet.
+    page.get_by_role("button", name="Bulk action…").click()
+    bulk = page.get_by_role("dialog", name="Bulk action")
+    bulk.get_by_role("button", name="Preview (dry run)").click()
+    expect(bulk.get_by_test_id("bulk-preview")).to_contain_text(execution_id)
+    expect(bulk.get_by_role("button", name="Retry 1 execution")).to_be_enabled()
 
 
 def test_a_waiting_execution_is_approved_with_a_signal_from_its_page(stack: Stack, page: Any) -> None:

@@ -38,13 +38,19 @@ def test_a_template_asks_before_it_replaces_a_draft(stack: Stack, page: Any) -> 
     page.add_init_script("""localStorage.setItem('headwater.designer.draft', JSON.stringify(
         {kind: 'workflow', id: 'mine', name: 'My draft', steps: [{id: 'a', action: 'log'}]}))""")
     page.goto("/ui/templates")
-    card = page.get_by_role("article", name="Hello")
-    card.get_by_role("button", name="Use template").click()
+    page.get_by_label("Search templates").fill("hello")
+    card = page.get_by_role("article", name="Hello", exact=True)
+
+    def use() -> None:
+        card.get_by_role("button", name="Use template").click()
+        page.get_by_role("dialog").get_by_role("button", name="Open in the designer").click()
+
+    use()
     dialog = page.get_by_role("dialog", name="Replace your draft?")
     expect(dialog).to_contain_text("My draft")
     dialog.get_by_role("button", name="Keep as is").click()
     assert "My draft" in page.evaluate("localStorage.getItem('headwater.designer.draft')")
-    card.get_by_role("button", name="Use template").click()
+    use()
     page.get_by_role("dialog").get_by_role("button", name="Replace draft").click()
     expect(page).to_have_url(f"{stack.url}/ui/designer")
     assert '"id":"hello"' in page.evaluate("localStorage.getItem('headwater.designer.draft')")

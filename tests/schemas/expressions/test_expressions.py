@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from schemas.expressions import (
     MAX_INPUT_NODES,
     ExpressionError,
+    check_context,
     compile_expression,
     compile_mapping,
     mapping_expressions,
@@ -76,8 +77,12 @@ def test_python_objects_and_attributes_are_out_of_reach() -> None:
 def test_oversized_input_is_refused() -> None:
     big = {"input": {"items": list(range(MAX_INPUT_NODES + 1))}}
     with pytest.raises(ExpressionError) as caught:
-        compile_expression("size(input.items)").evaluate(big)
+        check_context(big)
     assert caught.value.code == "input_too_large"
+    # Evaluation refuses it sooner, on the cost bound, without walking all of it.
+    with pytest.raises(ExpressionError) as caught:
+        compile_expression("size(input.items)").evaluate(big)
+    assert caught.value.code == "expression_too_costly"
 
 
 def test_macro_loop_variables_are_not_context_names() -> None:

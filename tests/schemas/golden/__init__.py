@@ -9,6 +9,7 @@ format). Never edited; written once by ``python -m tests.schemas.golden.release 
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from datetime import UTC, datetime
@@ -100,5 +101,10 @@ def _scalar(annotation: Any, name: str, metadata: list[Any]) -> Any:
         return b"\x00\xffbytes"
     if avro == "string":
         enum_members = list(base) if isinstance(base, type) and hasattr(base, "__members__") else []
-        return enum_members[0] if enum_members else f"{name}-1"
+        if enum_members:
+            return enum_members[0]
+        patterns = [m.pattern for m in metadata if isinstance(getattr(m, "pattern", None), str)]
+        # e.g. a template parameter's name is an identifier: no hyphen
+        return next((text for text in (f"{name}-1", f"{name}_1")
+                     if all(re.match(p, text) for p in patterns)), f"{name}-1")
     return SAMPLE_TIME  # the remaining scalar kind in our models: timestamps

@@ -17,10 +17,10 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 GATE = "gate:wf"
 
 
-def acquire(n: int, limit: int = 2) -> AcquireSlot:
+def acquire(n: int, limit: int = 2, priority: str = "normal") -> AcquireSlot:
     return AcquireSlot(command_id=f"e{n}:slot1:acquire", execution_id=GATE,
                        time=T0 + timedelta(seconds=n), holder=f"e{n}", ticket=f"e{n}:slot1",
-                       limit=limit)
+                       limit=limit, priority=priority)  # type: ignore[arg-type]
 
 
 def release(n: int) -> ReleaseSlot:
@@ -65,6 +65,29 @@ def test_admits_up_to_the_limit_then_queues_and_a_release_admits_the_oldest_wait
     assert gate.send(acquire(4)) == ["slot_queued:e4"]
     assert gate.send(release(2)) == ["slot_released:e2", "slot_granted:e3"]
     assert (gate.running, gate.waiting) == (["e1", "e3"], ["e4"])
+
+
+def test_the_highest_priority_waiting_goes_first_then_the_oldest_of_it() -> None:
+    gate = Gate()
+    gate.send(acquire(1, limit=1))
+    for n, priority in ((2, "low"), (3, "normal"), (4, "critical"), (5, "high"), (6, "critical"),
+                        (7, "normal")):
+        assert gate.send(acquire(n, limit=1, priority=priority)) == [f"slot_queued:e{n}"]
+    admitted = []
+    for n in (1, 4, 6, 5, 3, 7, 2):
+        granted = gate.send(release(n))[1:]
+        admitted += [g.removeprefix("slot_granted:") for g in granted]
+    assert admitted == ["e4", "e6", "e5", "e3", "e7", "e2"]
+    assert gate.state is not None and gate.state.priorities == {}
+
+
+def test_a_queued_ticket_that_leaves_forgets_its_priority() -> None:
+    gate = Gate()
+    gate.send(acquire(1, limit=1))
+    gate.send(acquire(2, limit=1, priority="critical"))
+    gate.send(acquire(3, limit=1))
+    assert gate.send(release(2)) == ["slot_released:e2"]  # cancelled while queued
+    assert gate.send(release(1)) == ["slot_released:e1", "slot_granted:e3"]
 
 
 def test_a_redelivered_acquire_or_release_changes_nothing() -> None:

@@ -30,3 +30,10 @@ def test_a_limited_workflow_refuses_a_bad_input_without_taking_a_place_in_the_qu
     run = Run(workflow(action("a"), inputs=INPUTS, concurrency_limit=1))
     events = run.start({})
     assert types(events) == ["execution_started", "execution_failed"]
+
+
+def test_the_priority_of_a_start_stays_with_the_execution_and_reaches_the_gate() -> None:
+    run = Run(workflow(action("a"), concurrency_limit=1))
+    [queued] = run.start({}, priority="high")
+    assert (queued.type, queued.priority) == ("execution_queued", "high")
+    assert run.live.priority == "high"

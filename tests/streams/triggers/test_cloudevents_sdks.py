@@ -86,7 +86,7 @@ async def test_a_thousand_events_of_each_generation_and_mode_are_all_accepted(
         await publish_rule(client, SEEN)
         agent = engine.trigger_agent
         assert agent is not None
-        await eventually(lambda: agent.book.rules.rule("sdk-seen") is not None, 1.0)
+        await eventually(lambda: agent.book.rules.rule("sdk-seen") is not None, 15)
         for kind, make in KINDS.items():
             for i in range(PER_KIND):
                 event_id = f"{kind}-{i}"

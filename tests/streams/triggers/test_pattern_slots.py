@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rules import Evaluation
-from schemas.definition_events import DefinitionPublished
+from schemas.definition_events import DefinitionPublished, DefinitionStatusChanged
 from schemas.definitions import RuleDefinition
 from streams.runtime import DefinitionRegistry
 from streams.triggers.pattern_slots import PartitionSlots
@@ -28,6 +28,12 @@ def published(rule: RuleDefinition, status: str = "active") -> DefinitionPublish
     return DefinitionPublished(kind="rule", definition_id=rule.id, version=rule.version,
                                definition=rule.model_dump(mode="json", by_alias=True),
                                status=status, published_at=NOW)
+
+
+def deprecated(rule: RuleDefinition) -> DefinitionStatusChanged:
+    """The rule taken out of service (a version's content never changes once published)."""
+    return DefinitionStatusChanged(kind="rule", definition_id=rule.id, version=rule.version,
+                                   status="deprecated", changed_at=NOW)
 
 
 def failure(n: int, user: str) -> dict[str, object]:
@@ -61,7 +67,7 @@ async def test_a_removed_pattern_rule_leaves_no_partial_match_to_come_back(tmp_p
     assert dict(store.slots(0)) and dict(store.slots(1))
 
     # When the rule is removed (deprecated) and later published again under the same id
-    registry.apply(published(THREE_FAILURES, status="deprecated"))
+    registry.apply(deprecated(THREE_FAILURES))
     assert book.sync(registry)
     slots.retain()
     for partition in (0, 1):
@@ -78,7 +84,7 @@ async def test_a_removed_pattern_rule_leaves_no_partial_match_to_come_back(tmp_p
     decide(slots, book, 1, 6)
     slots.save(1, 7)
     assert list(store.slots(1))
-    registry.apply(published(again, status="deprecated"))
+    registry.apply(deprecated(again))
     book.sync(registry)
     slots.retain()
     slots.save(1, None)
@@ -100,7 +106,7 @@ async def test_a_partition_taken_after_the_rule_went_away_loads_none_of_its_slot
     first.save(0, 1)
 
     # When the rule is removed while nobody holds the partition, and a worker takes it
-    registry.apply(published(THREE_FAILURES, status="deprecated"))
+    registry.apply(deprecated(THREE_FAILURES))
     book.sync(registry)
     second = PartitionSlots(book, store)
     await second.take(0, 1, no_replay, NOW)

@@ -31,35 +31,3 @@ export async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
   if (!result.response.ok) throw ApiError.from(result.response.status, result.error);
   return result.data as T;
 }
-
-/** POST to a path the generated types do not know yet (an endpoint owned by another part of
- * the project that may not be merged): the same token and error handling as `api`. */
-export async function postUntyped<T>(path: string, body: unknown): Promise<T> {
-  return callUntyped<T>("POST", path, body);
-}
-
-/** GET a path the generated types do not know yet (see `postUntyped`). */
-export async function getUntyped<T>(path: string): Promise<T> {
-  return callUntyped<T>("GET", path);
-}
-
-async function callUntyped<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  const token = getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let response: Response;
-  try {
-    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, "the API cannot be reached");
-  }
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    /* keep the text */
-  }
-  if (!response.ok) throw ApiError.from(response.status, parsed);
-  return parsed as T;
-}

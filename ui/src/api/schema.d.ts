@@ -157,6 +157,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/rules/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Try a rule on a sample event (no side effects) */
+        post: operations["test_rule_rules_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rules/insights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What to improve in the active rules */
+        get: operations["insights_rules_insights_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rules/{rule_id}/insights": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What to improve in one rule */
+        get: operations["one_rule_rules__rule_id__insights_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/rules/{rule_id}/firings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A rule's firings and their actions' ends */
+        get: operations["firings_rules__rule_id__firings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/definitions": {
         parameters: {
             query?: never;
@@ -288,6 +356,58 @@ export interface paths {
         get: operations["rule_rules__rule_id__get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/definitions/{kind}/{definition_id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Versions published (by whom, why), status changes, comments */
+        get: operations["history_definitions__kind___definition_id__history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/definitions/{kind}/{definition_id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The changes between two published versions */
+        get: operations["diff_definitions__kind___definition_id__diff_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/definitions/{kind}/{definition_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Comments on a definition (all, or one version's), oldest first */
+        get: operations["comments_definitions__kind___definition_id__comments_get"];
+        put?: never;
+        /** Comment on a definition or one of its versions */
+        post: operations["comment_definitions__kind___definition_id__comments_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -467,6 +587,145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/dead-letters": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Refused records, newest first (paged, filtered) */
+        get: operations["list_letters_dead_letters_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dead-letters/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Dead letters counted by topic and reason */
+        get: operations["summary_dead_letters_summary_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dead-letters/{letter_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One dead letter with its raw record */
+        get: operations["one_letter_dead_letters__letter_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/dead-letters/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send dead letters back to their topic (once each; dry_run to preview) */
+        post: operations["redrive_dead_letters_redrive_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/views/rebuild": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Progress of the last rebuild */
+        get: operations["progress_admin_views_rebuild_get"];
+        put?: never;
+        /** Rebuild a view (or all) from the log; the old one is served meanwhile */
+        post: operations["start_admin_views_rebuild_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Bundled and user templates, by id (search and filter) */
+        get: operations["list_templates_templates_get"];
+        put?: never;
+        /** Save a workflow as a template */
+        post: operations["save_templates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One template with its definition */
+        get: operations["get_template_templates__template_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a user template */
+        delete: operations["delete_templates__template_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/templates/{template_id}/instantiate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Render a template with parameters into a workflow (not published) */
+        post: operations["instantiate_templates__template_id__instantiate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -521,6 +780,30 @@ export interface components {
             existing: boolean;
         };
         /**
+         * ActionCounts
+         * @description A rule's actions by how they ended; success_rate over the ended ones.
+         */
+        ActionCounts: {
+            /** Succeeded */
+            succeeded: number;
+            /** Failed */
+            failed: number;
+            /** Pending */
+            pending: number;
+            /** Success Rate */
+            success_rate: number | null;
+        };
+        /**
+         * ActionErrorOut
+         * @description Why an action mapping did not render.
+         */
+        ActionErrorOut: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /**
          * Attempt
          * @description One attempt of a step.
          */
@@ -546,8 +829,8 @@ export interface components {
          * BulkRequest
          * @description Retry or cancel every execution that matches a filter (and that the caller may run).
          *
-         *     Retry applies to failed executions, cancel to unfinished ones (queued, running, waiting);
-         *     ``dry_run`` (the default) only lists what would be acted on.
+         *     Retry applies to failed executions, cancel to running, waiting and queued ones; ``dry_run`` (the default)
+         *     only lists what would be acted on.
          */
         BulkRequest: {
             /**
@@ -626,6 +909,70 @@ export interface components {
             reason: string;
         };
         /**
+         * Change
+         * @description One difference.
+         *
+         *     Attributes:
+         *         path: Where, e.g. ``$.steps[id=charge].retry.max_attempts``.
+         *         op: ``added`` (only in ``to``), ``removed`` (only in ``from``), ``changed``, or
+         *             ``reordered`` (the same ids in another order; ``before``/``after`` list them).
+         */
+        Change: {
+            /** Path */
+            path: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: "added" | "removed" | "changed" | "reordered";
+            /** Before */
+            before?: unknown;
+            /** After */
+            after?: unknown;
+        };
+        /**
+         * CommentOut
+         * @description The comment that was written (listed once the views have folded it).
+         */
+        CommentOut: {
+            /** Key */
+            key: string;
+            /** Comment Id */
+            comment_id: string;
+            /** Version */
+            version: string | null;
+            /** Author */
+            author: string | null;
+        };
+        /**
+         * CommentRequest
+         * @description A comment on the definition, or on one of its versions.
+         */
+        CommentRequest: {
+            /** Text */
+            text: string;
+            /** Version */
+            version?: string | null;
+        };
+        /**
+         * ConditionNodeOut
+         * @description One operator of the condition, evaluated (see docs/rules.md for the conventions).
+         */
+        ConditionNodeOut: {
+            /** Op */
+            op: string;
+            /** Path */
+            path: string | null;
+            /** Expected */
+            expected?: unknown;
+            /** Actual */
+            actual?: unknown;
+            /** Result */
+            result: boolean;
+            /** Children */
+            children: components["schemas"]["ConditionNodeOut"][];
+        };
+        /**
          * Dashboard
          * @description The dashboard as of ``now``.
          *
@@ -659,6 +1006,151 @@ export interface components {
             };
             /** Trend */
             trend: components["schemas"]["HourBucket"][];
+        };
+        /**
+         * DeadLetterDetailOut
+         * @description One dead letter with the raw record: value (base64) and headers.
+         */
+        DeadLetterDetailOut: {
+            /** Id */
+            id: string;
+            /** Topic */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /** Offset */
+            offset: number;
+            /** Key */
+            key: string | null;
+            /** Reason */
+            reason: string;
+            /** Message */
+            message: string;
+            /** Consumer */
+            consumer: string;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Decoded */
+            decoded?: unknown;
+            /** Decoded As */
+            decoded_as?: ("avro" | "json" | "text") | null;
+            /** Redriven At */
+            redriven_at?: string | null;
+            /** Redriven By */
+            redriven_by?: string | null;
+            /** Redrivable */
+            redrivable: boolean;
+            /**
+             * Details
+             * @default {}
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Value Base64 */
+            value_base64: string | null;
+            /** Headers */
+            headers: {
+                [key: string]: string | null;
+            }[];
+            /** Original Timestamp Ms */
+            original_timestamp_ms: number | null;
+        };
+        /**
+         * DeadLetterOut
+         * @description One dead letter as the API serves it.
+         *
+         *     Attributes:
+         *         id: ``<topic>:<partition>:<offset>`` of the refused record.
+         *         key: The original key as text (undecodable bytes escaped), or None.
+         *         time: When it was refused.
+         *         decoded: The original value decoded (see ``decoded_as``), or None.
+         *         decoded_as: ``avro`` (the topic's event), ``json``, ``text``, or None.
+         *         redrivable: Whether it can be sent back (its topic is one of headwater's).
+         *         details: Fields a newer engine added to the letter (e.g. the exception), as written.
+         */
+        DeadLetterOut: {
+            /** Id */
+            id: string;
+            /** Topic */
+            topic: string;
+            /** Partition */
+            partition: number;
+            /** Offset */
+            offset: number;
+            /** Key */
+            key: string | null;
+            /** Reason */
+            reason: string;
+            /** Message */
+            message: string;
+            /** Consumer */
+            consumer: string;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Decoded */
+            decoded?: unknown;
+            /** Decoded As */
+            decoded_as?: ("avro" | "json" | "text") | null;
+            /** Redriven At */
+            redriven_at?: string | null;
+            /** Redriven By */
+            redriven_by?: string | null;
+            /** Redrivable */
+            redrivable: boolean;
+            /**
+             * Details
+             * @default {}
+             */
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * DeadLetterPage
+         * @description One page of dead letters, newest first.
+         */
+        DeadLetterPage: {
+            /** Items */
+            items: components["schemas"]["DeadLetterOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * DeadLetterSummary
+         * @description Counts over every dead letter (a letter refused again counts once, by its latest).
+         */
+        DeadLetterSummary: {
+            /**
+             * Total
+             * @default 0
+             */
+            total: number;
+            /**
+             * Redriven
+             * @default 0
+             */
+            redriven: number;
+            /**
+             * By Topic
+             * @default {}
+             */
+            by_topic: {
+                [key: string]: number;
+            };
+            /**
+             * By Reason
+             * @default {}
+             */
+            by_reason: {
+                [key: string]: number;
+            };
         };
         /**
          * DefinitionOut
@@ -706,6 +1198,22 @@ export interface components {
             items: components["schemas"]["DefinitionOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /**
+         * DiffOut
+         * @description What changed from one version to another.
+         */
+        DiffOut: {
+            /** Kind */
+            kind: string;
+            /** Definition Id */
+            definition_id: string;
+            /** From Version */
+            from_version: string;
+            /** To Version */
+            to_version: string;
+            /** Changes */
+            changes: components["schemas"]["Change"][];
         };
         /**
          * ErrorBody
@@ -862,6 +1370,11 @@ export interface components {
             /** Parent Execution Id */
             parent_execution_id?: string | null;
             /**
+             * Priority
+             * @default normal
+             */
+            priority: string;
+            /**
              * Started At
              * Format: date-time
              */
@@ -908,6 +1421,149 @@ export interface components {
             timeline_next?: number | null;
         };
         /**
+         * FindingOut
+         * @description One finding (see docs/rules.md, "Insights").
+         */
+        FindingOut: {
+            /** Key */
+            key: string;
+            /** Kind */
+            kind: string;
+            /** Rules */
+            rules: string[];
+            /** Evidence */
+            evidence: {
+                [key: string]: unknown;
+            };
+            /** Suggestion */
+            suggestion: string;
+            /** Drafts */
+            drafts: {
+                [key: string]: unknown;
+            }[];
+        };
+        /**
+         * FiringCounts
+         * @description A rule's firings by how their actions ended (failed: any action failed).
+         */
+        FiringCounts: {
+            /** Fired */
+            fired: number;
+            /** Succeeded */
+            succeeded: number;
+            /** Failed */
+            failed: number;
+            /** Pending */
+            pending: number;
+        };
+        /**
+         * FiringOut
+         * @description One firing of the rule.
+         */
+        FiringOut: {
+            /** Event Id */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /** Rule Version */
+            rule_version: string;
+            /**
+             * Evaluated At
+             * Format: date-time
+             */
+            evaluated_at: string;
+            /**
+             * Result
+             * @enum {string}
+             */
+            result: "pending" | "succeeded" | "failed";
+            /** Conditions */
+            conditions: unknown;
+            /** Actions */
+            actions: components["schemas"]["projections__firings_api__ActionOut"][];
+        };
+        /**
+         * FiringPage
+         * @description One page of firings, newest first; pass ``next_cursor`` back as ``cursor``.
+         */
+        FiringPage: {
+            /** Items */
+            items: components["schemas"]["FiringOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * FromWorkflow
+         * @description A published workflow version to save as a template (latest when ``version`` is null).
+         */
+        FromWorkflow: {
+            /** Workflow Id */
+            workflow_id: string;
+            /** Version */
+            version?: string | null;
+        };
+        /**
+         * HeldOut
+         * @description The limit that keeps a match from firing now.
+         */
+        HeldOut: {
+            /** Limit */
+            limit: string;
+            /** Detail */
+            detail: string;
+        };
+        /**
+         * HistoryEntry
+         * @description One thing that happened to a definition.
+         *
+         *     Attributes:
+         *         event: ``published``, ``status_changed`` or ``commented``.
+         *         version: The version it concerns (None: a comment on the whole definition).
+         *         by: Who did it, if known.
+         *         text: The publish reason, the status change's reason, or the comment.
+         *         status: The status published with or moved to (None for a comment).
+         *         comment_id: For a comment, its id.
+         */
+        HistoryEntry: {
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "published" | "status_changed" | "commented";
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Version */
+            version: string | null;
+            /** By */
+            by?: string | null;
+            /**
+             * Text
+             * @default
+             */
+            text: string;
+            /** Status */
+            status?: string | null;
+            /** Previous Status */
+            previous_status?: string | null;
+            /** Checksum */
+            checksum?: string | null;
+            /** Comment Id */
+            comment_id?: string | null;
+        };
+        /**
+         * HistoryPage
+         * @description One page of a definition's history (or its comments), oldest first.
+         */
+        HistoryPage: {
+            /** Items */
+            items: components["schemas"]["HistoryEntry"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
          * HourBucket
          * @description What happened in one UTC hour: executions started, and terminal events by status.
          */
@@ -944,6 +1600,50 @@ export interface components {
             ids: string[];
             /** Execution Id */
             execution_id?: string | null;
+        };
+        /**
+         * InsightPage
+         * @description A page of findings, most harmful kind first.
+         *
+         *     Attributes:
+         *         next_cursor: Pass it back as ``cursor`` for the next page; None on the last one.
+         */
+        InsightPage: {
+            /** Items */
+            items: components["schemas"]["FindingOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * InstantiateRequest
+         * @description The parameter values, and the id (and name) of the workflow to make.
+         */
+        InstantiateRequest: {
+            /**
+             * Parameters
+             * @default {}
+             */
+            parameters: {
+                [key: string]: unknown;
+            };
+            /** Workflow Id */
+            workflow_id?: string | null;
+            /** Name */
+            name?: string | null;
+        };
+        /**
+         * Instantiated
+         * @description The workflow definition a template made: ready for ``POST /definitions``.
+         */
+        Instantiated: {
+            /** Template Id */
+            template_id: string;
+            /** Definition */
+            definition: {
+                [key: string]: unknown;
+            };
+            /** Warnings */
+            warnings: components["schemas"]["ErrorItem"][];
         };
         /**
          * LagReport
@@ -1052,8 +1752,106 @@ export interface components {
             warnings: components["schemas"]["ErrorItem"][];
         };
         /**
+         * RebuildOut
+         * @description Where the rebuild stands: ``applied`` of ``total`` records folded.
+         */
+        RebuildOut: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "idle" | "running" | "done" | "failed";
+            /** Views */
+            views: string[];
+            /** Applied */
+            applied: number;
+            /** Total */
+            total: number;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Error */
+            error: string | null;
+        };
+        /**
+         * RebuildRequest
+         * @description Which view to rebuild; every view when ``view`` is null.
+         */
+        RebuildRequest: {
+            /**
+             * View
+             * @description one of: executions, workflow-stats, rule-stats, definitions, dashboard, dead-letters, templates
+             */
+            view?: string | null;
+        };
+        /**
+         * RedriveItem
+         * @description What happened to one letter.
+         *
+         *     Attributes:
+         *         outcome: ``sent``; ``would_send`` (dry run); ``already_redriven`` (nothing sent);
+         *             ``not_found``; ``not_redrivable`` (its topic is not one of headwater's).
+         */
+        RedriveItem: {
+            /** Id */
+            id: string;
+            /** Topic */
+            topic?: string | null;
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "sent" | "would_send" | "already_redriven" | "not_found" | "not_redrivable";
+            /** Redriven At */
+            redriven_at?: string | null;
+        };
+        /**
+         * RedriveRequest
+         * @description Which letters to send back: ``ids``, or every letter a filter matches (not yet
+         *     redriven, up to ``limit``). ``dry_run`` only says what would be sent.
+         */
+        RedriveRequest: {
+            /** Ids */
+            ids?: string[] | null;
+            /** Topic */
+            topic?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Since */
+            since?: string | null;
+            /** Until */
+            until?: string | null;
+            /**
+             * Limit
+             * @default 100
+             */
+            limit: number;
+            /**
+             * Dry Run
+             * @default false
+             */
+            dry_run: boolean;
+        };
+        /**
+         * RedriveResult
+         * @description Per letter what was (or would be) sent, and how many were sent.
+         */
+        RedriveResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** Items */
+            items: components["schemas"]["RedriveItem"][];
+            /** Sent */
+            sent: number;
+        };
+        /**
          * RuleStatsOut
-         * @description Statistics of one rule's evaluations.
+         * @description Statistics of one rule's evaluations, firings and actions.
+         *
+         *     Attributes:
+         *         action_ms: Time from the rule's evaluation to each action's end (the started
+         *             execution's end, the webhook's answer, the signal's acceptance, the publish's ack).
          */
         RuleStatsOut: {
             /** Rule Id */
@@ -1083,6 +1881,9 @@ export interface components {
             };
             last_match: components["schemas"]["LastMatch"] | null;
             last_error: components["schemas"]["LastError"] | null;
+            firings: components["schemas"]["FiringCounts"];
+            actions: components["schemas"]["ActionCounts"];
+            action_ms: components["schemas"]["Percentiles"];
         };
         /**
          * RuleStatsPage
@@ -1093,6 +1894,80 @@ export interface components {
             items: components["schemas"]["RuleStatsOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /**
+         * RuleTestIn
+         * @description A rule (inline, or by id and optional version) and a sample CloudEvent.
+         */
+        RuleTestIn: {
+            /** Rule */
+            rule?: {
+                [key: string]: unknown;
+            } | null;
+            /** Rule Id */
+            rule_id?: string | null;
+            /** Version */
+            version?: string | null;
+            /** Event */
+            event: {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * RuleTestOut
+         * @description Whether the rule matches the event, why, what it would send, and what holds it.
+         */
+        RuleTestOut: {
+            /** Matched */
+            matched: boolean;
+            /** Trigger Matched */
+            trigger_matched: boolean;
+            conditions: components["schemas"]["ConditionNodeOut"] | null;
+            /** Actions */
+            actions: components["schemas"]["projections__rules_api__ActionOut"][];
+            held_by: components["schemas"]["HeldOut"] | null;
+        };
+        /**
+         * SaveRequest
+         * @description A template: its definition (with placeholders), or a published workflow to copy.
+         */
+        SaveRequest: {
+            /** Template Id */
+            template_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Category */
+            category?: string | null;
+            /**
+             * Tags
+             * @default []
+             */
+            tags: string[];
+            /**
+             * Parameters
+             * @default []
+             */
+            parameters: components["schemas"]["TemplateParameter"][];
+            /** Definition */
+            definition?: {
+                [key: string]: unknown;
+            } | null;
+            from_workflow?: components["schemas"]["FromWorkflow"] | null;
+        };
+        /**
+         * SavedOut
+         * @description The template that was written (listed once the views have folded it).
+         */
+        SavedOut: {
+            /** Key */
+            key: string;
+            /** Template Id */
+            template_id: string;
         };
         /**
          * SignalRequest
@@ -1116,7 +1991,7 @@ export interface components {
             };
             /**
              * Version
-             * @description exact version; default the engine's
+             * @description an exact version or a range (^1.2, ~1.2.3, >=1.0 <2); default the newest active one
              */
             version?: string | null;
             /**
@@ -1125,6 +2000,13 @@ export interface components {
              * @enum {string}
              */
             trigger_type: "manual" | "api";
+            /**
+             * Priority
+             * @description its turn where executions wait for a slot (a workflow's concurrency_limit): higher first, then first come first served
+             * @default normal
+             * @enum {string}
+             */
+            priority: "low" | "normal" | "high" | "critical";
         };
         /**
          * StatusChange
@@ -1186,6 +2068,81 @@ export interface components {
             output?: unknown;
         };
         /**
+         * TemplateOut
+         * @description A template as listed (``definition`` only in ``GET /templates/{id}``).
+         */
+        TemplateOut: {
+            /** Template Id */
+            template_id: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "bundled" | "user";
+            /** Name */
+            name: string;
+            /** Description */
+            description: string;
+            /** Category */
+            category: string | null;
+            /** Tags */
+            tags: string[];
+            /** Parameters */
+            parameters: components["schemas"]["TemplateParameter"][];
+            /** Steps */
+            steps: number;
+            /** Saved By */
+            saved_by?: string | null;
+            /** Saved At */
+            saved_at?: string | null;
+            /** Definition */
+            definition?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * TemplatePage
+         * @description One page of templates, by id.
+         */
+        TemplatePage: {
+            /** Items */
+            items: components["schemas"]["TemplateOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * TemplateParameter
+         * @description One value a template asks for when it is instantiated.
+         *
+         *     Attributes:
+         *         name: Used as ``{{ params.<name> }}`` in the template.
+         *         type: The JSON type the value must have.
+         *         required: Whether instantiating without it (and without a default) is refused.
+         *         default: The value when none is given.
+         */
+        TemplateParameter: {
+            /** Name */
+            name: string;
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Type
+             * @default string
+             * @enum {string}
+             */
+            type: "string" | "number" | "integer" | "boolean" | "object" | "array";
+            /**
+             * Required
+             * @default false
+             */
+            required: boolean;
+            /** Default */
+            default?: unknown;
+        };
+        /**
          * VersionBodyOut
          * @description One published version: its status and its definition as published.
          */
@@ -1245,6 +2202,13 @@ export interface components {
              * @enum {string}
              */
             visibility: "private" | "team" | "public";
+            /** Published By */
+            published_by?: string | null;
+            /**
+             * Reason
+             * @default
+             */
+            reason: string;
         };
         /**
          * WorkflowStatsOut
@@ -1280,6 +2244,54 @@ export interface components {
             items: components["schemas"]["WorkflowStatsOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /**
+         * ActionOut
+         * @description How one action of the firing ended (``pending`` until it has).
+         *
+         *     Attributes:
+         *         ref: What the action produced: the execution id, the signal's command id or the
+         *             published event's id.
+         *         duration_ms: From the rule's evaluation to the action's end.
+         *         http_status: The webhook's answer (``call_webhook``), when known.
+         */
+        projections__firings_api__ActionOut: {
+            /** Index */
+            index: number;
+            /** Action Type */
+            action_type: string;
+            /** Ref */
+            ref: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "succeeded" | "failed";
+            /** Ended At */
+            ended_at: string | null;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Code */
+            code: string | null;
+            /** Message */
+            message: string;
+            /** Http Status */
+            http_status: number | null;
+        };
+        /**
+         * ActionOut
+         * @description One action rendered against the event.
+         */
+        projections__rules_api__ActionOut: {
+            /** Index */
+            index: number;
+            /** Type */
+            type: string;
+            /** Rendered */
+            rendered: {
+                [key: string]: unknown;
+            };
+            error: components["schemas"]["ActionErrorOut"] | null;
         };
     };
     responses: never;
@@ -1337,6 +2349,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1427,6 +2448,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1499,6 +2529,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1582,6 +2621,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1651,6 +2699,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1735,6 +2792,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1805,6 +2871,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1889,6 +2964,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1963,6 +3047,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -1973,6 +3066,358 @@ export interface operations {
                 };
             };
             /** @description The projector is not running */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    test_rule_rules_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleTestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleTestOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    insights_rules_insights_get: {
+        parameters: {
+            query?: {
+                kind?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InsightPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    one_rule_rules__rule_id__insights_get: {
+        parameters: {
+            query?: {
+                kind?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InsightPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    firings_rules__rule_id__firings_get: {
+        parameters: {
+            query?: {
+                result?: ("pending" | "succeeded" | "failed") | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                rule_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FiringPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such rule */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2039,6 +3484,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2061,7 +3515,10 @@ export interface operations {
     };
     publish_definitions_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description why (a change note, kept in the history) */
+                reason?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2112,6 +3569,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2196,6 +3662,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2267,6 +3742,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2356,6 +3840,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2435,6 +3928,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2504,6 +4006,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2590,6 +4101,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2659,6 +4179,375 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    history_definitions__kind___definition_id__history_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                kind: "workflow" | "rule";
+                definition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    diff_definitions__kind___definition_id__diff_get: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path: {
+                kind: "workflow" | "rule";
+                definition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiffOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    comments_definitions__kind___definition_id__comments_get: {
+        parameters: {
+            query?: {
+                version?: string | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                kind: "workflow" | "rule";
+                definition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    comment_definitions__kind___definition_id__comments_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                kind: "workflow" | "rule";
+                definition_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2748,6 +4637,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2830,6 +4728,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -2901,6 +4808,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2991,6 +4907,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -3062,6 +4987,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3143,6 +5077,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3233,6 +5176,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -3306,6 +5258,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3394,6 +5355,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -3462,6 +5432,970 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_letters_dead_letters_get: {
+        parameters: {
+            query?: {
+                /** @description topic name or role, e.g. hw.triggers or triggers */
+                topic?: string | null;
+                reason?: string | null;
+                since?: string | null;
+                until?: string | null;
+                redriven?: boolean | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterPage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    summary_dead_letters_summary_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterSummary"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    one_letter_dead_letters__letter_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                letter_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeadLetterDetailOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such dead letter */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    redrive_dead_letters_redrive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedriveRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedriveResult"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    progress_admin_views_rebuild_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RebuildOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    start_admin_views_rebuild_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RebuildRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RebuildOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_templates_templates_get: {
+        parameters: {
+            query?: {
+                category?: string | null;
+                /** @description templates carrying this tag */
+                tag?: string | null;
+                /** @description words in the id, name or description */
+                q?: string | null;
+                source?: ("bundled" | "user") | null;
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplatePage"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    save_templates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SaveRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_template_templates__template_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such template */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_templates__template_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    instantiate_templates__template_id__instantiate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstantiateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Instantiated"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3543,6 +6477,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The request is invalid; every problem is listed with its path */
             422: {
                 headers: {
@@ -3610,6 +6553,15 @@ export interface operations {
             };
             /** @description Not possible in its state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,7 +7,7 @@ import { getToken, onTokenChange } from "./token";
 
 export type Right = "view" | "run" | "edit";
 
-interface Auth {
+export interface Auth {
   /** Who the stored token is; undefined while asking. */
   caller: Caller | undefined;
   /** The API wants a (valid) token: the layout shows the token form. */
@@ -18,7 +18,7 @@ interface Auth {
   token: string;
 }
 
-const AuthContext = createContext<Auth>({
+export const AuthContext = createContext<Auth>({
   caller: undefined, needsToken: false, error: undefined, can: () => false, token: "",
 });
 

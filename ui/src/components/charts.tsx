@@ -43,7 +43,7 @@ export function TimeChart({ data, series, kind = "area", unit = "", height = 220
           </BarChart>
         ) : kind === "line" ? (
           <LineChart {...common}>{children}{tooltip}
-            {series.map((s, i) => <Line key={s.key} dataKey={s.key} name={s.label} stroke={color(s, i)} strokeWidth={2} dot={false}
+            {series.map((s, i) => <Line key={s.key} dataKey={s.key} name={s.label} stroke={color(s, i)} strokeWidth={2} dot={{ r: 2.5, strokeWidth: 0, fill: color(s, i) }}
               strokeDasharray={s.dashed ? "5 4" : undefined} isAnimationActive={false} connectNulls />)}
           </LineChart>
         ) : (

@@ -56,6 +56,13 @@ export function WorkflowGraph({ definition, statuses, selected, onSelect, height
         <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={{ padding: 0.15, maxZoom: 1.1 }}
           nodesDraggable={false} nodesConnectable={false} elementsSelectable={!!onSelect}
           onNodeClick={(_, n) => n.type !== "terminal" && onSelect?.(n.id)} onPaneClick={() => onSelect?.(null)}
+          // Keyboard: Tab reaches the nodes and Enter selects the focused one; React Flow says
+          // so as a "select" change (the nodes are controlled here, so nothing else applies it).
+          onNodesChange={(changes) => {
+            const pick = changes.find((c) => c.type === "select" && c.selected);
+            if (pick && "id" in pick && pick.id !== selected && !pick.id.endsWith("$start") && !pick.id.endsWith("$end")) onSelect?.(pick.id);
+          }}
+          nodesFocusable
           minZoom={0.2} proOptions={{ hideAttribution: true }}>
           <Background gap={20} size={1} />
           <Controls showInteractive={false} />

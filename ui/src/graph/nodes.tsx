@@ -37,7 +37,8 @@ export function StepNode({ data }: NodeProps) {
   const kind = node.step ? stepKind(node.step) : "action";
   return (
     <div className={`gnode gnode-${kind} ${status ? `st-${status.status}` : ""}`}
-      title={status?.error ? `${status.error.code}: ${status.error.message}` : undefined}>
+      title={status?.error ? `${status.error.code}: ${status.error.message}` : undefined}
+      aria-label={`${kind} step ${node.label}${status ? `, ${status.status}${status.attempts > 1 ? `, ${status.attempts} attempts` : ""}` : ""}`}>
       <Handle type="target" position={Position.Top} isConnectable={false} />
       <span className="gnode-icon"><KindIcon kind={kind} /></span>
       <span className="gnode-text">

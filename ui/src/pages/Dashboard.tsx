@@ -68,7 +68,8 @@ export default function Dashboard() {
           <>
             <div className="stat-grid">
               <StatCard label="Executions started" value={count(current.started)} delta={change(current.started, previous.started, "count")} goodWhen="none" />
-              <StatCard label="Success rate" value={percent(current.success)} delta={change(current.success, previous.success, "rate")} hint="no execution ended yet" />
+              <StatCard label="Success rate" value={percent(current.success)} delta={change(current.success, previous.success, "rate")}
+                hint={current.success === null ? "no execution ended yet" : "nothing to compare with"} />
               <StatCard label="Failed" value={count(current.failed)} delta={change(current.failed, previous.failed, "count")} goodWhen="down" />
               <StatCard label="Running now" value={count(d.running)} hint={`${count(d.executions_today)} started today`} />
               <StatCard label="Active workflows" value={count(d.active_workflows)} hint={`${count(d.active_rules)} active rules`} />

@@ -1,11 +1,10 @@
 import { useEffect, useState } from "react";
 
-import { api, getUntyped, unwrap } from "../api/client";
+import { api, unwrap } from "../api/client";
 import { ApiError } from "../api/errors";
 import { useQuery } from "../api/hooks";
 import { TimeChart } from "../components/charts";
 import { Page } from "../components/Page";
-import { StatusBadge } from "../components/StatusBadge";
 import { ErrorState, Loading } from "../components/states";
 import { count } from "../lib/format";
 import { countPerMinute, perMinute, rates } from "./monitoring/series";
@@ -50,8 +49,6 @@ function useSampler() {
   return errors;
 }
 
-interface DeadLetterPage { items: { time: string }[]; next_cursor: string | null }
-
 function Chart({ title, note, children }: { title: string; note: string; children: React.ReactNode }) {
   return (
     <section className="card">
@@ -71,7 +68,7 @@ export default function Monitoring() {
   }, { refreshMs: 15_000 });
   const since = new Date(now - 60 * 60_000).toISOString();
   const dead = useQuery(`monitoring:dead:${Math.floor(now / 30_000)}`, () =>
-    getUntyped<DeadLetterPage>(`/dead-letters?limit=500&since=${encodeURIComponent(since)}`));
+    unwrap(api.GET("/dead-letters", { params: { query: { limit: 500, since } } })));
   const errors = useSampler();
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 10_000);
@@ -86,8 +83,8 @@ export default function Monitoring() {
       actions={<><a className="btn btn-sm btn-ghost" href="/metrics">Prometheus /metrics</a><a className="btn btn-sm btn-ghost" href="/docs">API docs</a></>}>
       <div className="row" style={{ marginBottom: "var(--s4)" }}>
         {health.data ? <>
-          <StatusBadge status={health.data.kafka.status === "ok" ? "completed" : "failed"} />
-          <span className="small">Kafka {health.data.kafka.status === "ok" ? `up: ${health.data.kafka.brokers} broker(s), ${health.data.kafka.topics} topics` : `down: ${health.data.kafka.error ?? ""}`}</span>
+          <span className={`badge ${health.data.kafka.status === "ok" ? "badge-ok" : "badge-danger"}`}>Kafka {health.data.kafka.status === "ok" ? "up" : "down"}</span>
+          <span className="small muted">{health.data.kafka.status === "ok" ? `${health.data.kafka.brokers} broker(s), ${health.data.kafka.topics} topics` : health.data.kafka.error ?? ""}</span>
         </> : <span className="muted small">Checking Kafka…</span>}
       </div>
       <div className="grid monitoring-grid">

@@ -53,10 +53,10 @@ export default function Workflows() {
                     <td className="num">{percent(s?.success_rate)}</td>
                     <td className="num">{duration(s?.duration_ms.p50)}</td>
                     <td className="num">{duration(s?.duration_ms.p95)}</td>
-                    <td className="row" style={{ justifyContent: "flex-end" }}>
+                    <td><div className="row" style={{ justifyContent: "flex-end" }}>
                       <Can right="run">{w.active && <button className="btn btn-sm" onClick={() => setStarting({ id: w.definition_id })}>Start</button>}</Can>
                       <Link className="btn btn-sm btn-ghost" to={`/designer?workflow=${encodeURIComponent(w.definition_id)}&version=${encodeURIComponent(w.latest ?? "")}`}>Open in designer</Link>
-                    </td>
+                    </div></td>
                   </tr>
                   {open === w.definition_id && (
                     <tr><td colSpan={8}>

@@ -1,6 +1,6 @@
 import { useState } from "react";
 
-import { postUntyped } from "../../api/client";
+import { api, unwrap } from "../../api/client";
 import { ApiError } from "../../api/errors";
 import { ErrorBanner } from "../../components/states";
 
@@ -44,7 +44,8 @@ export function TestPanel({ rule, eventText, setEventText }: {
     setPending(true);
     setError(null);
     try {
-      setResult(await postUntyped<RuleTestResult>("/rules/test", { rule: rule(), event }));
+      const out = await unwrap(api.POST("/rules/test", { body: { rule: rule() as Record<string, unknown>, event: event as Record<string, unknown> } }));
+      setResult(out as RuleTestResult);
     } catch (e) {
       setResult(null);
       setError(e instanceof ApiError && (e.status === 404 || e.status === 405)

@@ -5,12 +5,16 @@ import { api, unwrap } from "../../api/client";
 import { Dialog } from "../../components/Dialog";
 import { ErrorBanner } from "../../components/states";
 
+const PRIORITIES = ["low", "normal", "high", "critical"] as const;
+type Priority = (typeof PRIORITIES)[number];
+
 /** Start an execution with a JSON input, then open its page (which waits for it to appear). */
 export function StartDialog({ workflowId, version, onClose }: { workflowId: string; version?: string | null; onClose: () => void }) {
   const navigate = useNavigate();
   const [text, setText] = useState("{}");
   const [error, setError] = useState<unknown>(null);
   const [pending, setPending] = useState(false);
+  const [priority, setPriority] = useState<Priority>("normal");
   let input: Record<string, unknown> | null = null;
   let parseError = "";
   try {
@@ -25,7 +29,7 @@ export function StartDialog({ workflowId, version, onClose }: { workflowId: stri
     setError(null);
     try {
       const out = await unwrap(api.POST("/workflows/{workflow_id}/executions", {
-        params: { path: { workflow_id: workflowId } }, body: { input: input ?? {}, trigger_type: "manual" },
+        params: { path: { workflow_id: workflowId } }, body: { input: input ?? {}, trigger_type: "manual", priority },
       }));
       navigate(`/executions/${encodeURIComponent(out.execution_id)}`);
     } catch (e) {
@@ -41,6 +45,11 @@ export function StartDialog({ workflowId, version, onClose }: { workflowId: stri
       <label className="field">Input (JSON object)
         <textarea rows={8} value={text} onChange={(e) => setText(e.target.value)} aria-invalid={!!parseError} />
         {parseError && <span className="field-error">{parseError}</span>}
+      </label>
+      <label className="field">Priority (its turn when the workflow's concurrency limit is reached)
+        <select value={priority} onChange={(e) => setPriority(e.target.value as Priority)}>
+          {PRIORITIES.map((p) => <option key={p} value={p}>{p}</option>)}
+        </select>
       </label>
       <ErrorBanner error={error} />
     </Dialog>
