@@ -37,12 +37,13 @@ _FORMAT = "_format"
 SLICE = 100
 """Records folded between two turns of the event loop."""
 
-VIEW_FORMAT = b"7"
+VIEW_FORMAT = b"8"
 """The shape of the stored views. Bump it when a record's fields or a key layout change: a
 projector finding another format in its store wipes it and folds the log again (2: the
 executions' secondary indexes and ``waiting``; 3: ``queued`` executions, gates left out; 4: the
 dead letters; 5: rule statistics count deferred matches and outcomes per event type; 6:
-definition history, who published and why; 7: rule firings joined to their actions' ends)."""
+definition history, who published and why; 7: rule firings joined to their actions' ends; 8: an
+execution detail's log lines)."""
 
 
 @dataclass(frozen=True)

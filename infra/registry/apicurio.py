@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -156,6 +157,16 @@ def _fetch(version: str, home: Path, maven_repo: str | None) -> None:
     (home / ".complete").write_text(version)
 
 
+def _die_with_parent() -> None:
+    # A test registry must not outlive a test session killed without its teardown (a timeout,
+    # SIGKILL): Linux then sends it SIGTERM.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class LocalRegistry:
     """One Apicurio Registry process on 127.0.0.1, empty at every start.
 
@@ -189,7 +200,8 @@ class LocalRegistry:
         began = time.monotonic()
         with self.log.open("wb") as out:
             self._proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
-                                          cwd=self.dist.home, start_new_session=True)
+                                          cwd=self.dist.home, start_new_session=True,
+                                          preexec_fn=_die_with_parent)
         while True:
             if self._proc.poll() is not None:
                 raise RegistrySetupError(f"{self.dist.describe()} exited with "

@@ -34,6 +34,7 @@ from schemas.executions import (
     StepScheduled,
     StepSkipped,
     StepStarted,
+    TaskRequested,
     VariablesUpdated,
 )
 from schemas.gates import ExecutionQueued
@@ -42,6 +43,7 @@ __all__ = [
     "Attempt",
     "ExecutionDetail",
     "ExecutionSummary",
+    "LogLine",
     "StepView",
     "detail_key",
     "evolve_detail",
@@ -111,12 +113,40 @@ class StepView(BaseModel):
     output: Any = None
 
 
+MAX_LOG_LINES = 1000
+"""Log lines kept per execution; later ones are counted in ``logs_dropped``."""
+MAX_LOG_MESSAGE_BYTES = 2048
+"""A log message longer than this (UTF-8) is cut and ends with `TRUNCATED`."""
+TRUNCATED = "… [truncated]"
+_LEVEL_NAMES = {"debug": "debug", "info": "info", "warn": "warning", "warning": "warning",
+                "error": "error", "critical": "critical"}
+"""A `with.level` as written -> the level shown; anything else is info, as the action says."""
+
+
+class LogLine(BaseModel):
+    """One line a `log` step wrote, at or above the workflow's `monitoring.log_level`.
+
+    Attributes:
+        seq: The execution event that requested it (the order of the lines).
+        time: That event's time (never a clock read while folding).
+        step: The step path.
+    """
+
+    seq: int
+    time: datetime
+    step: str
+    level: str
+    message: str
+
+
 class ExecutionDetail(BaseModel):
     """What a detail page shows besides the summary and the timeline.
 
     Attributes:
         in_flight: Step path -> the task or child execution it waits on.
         waiting_on: ``timer:<id>`` or a wait step's path -> what it waits for.
+        logs: The execution's log lines in order, at most `MAX_LOG_LINES`.
+        logs_dropped: Lines past that bound, counted but not kept.
     """
 
     input: dict[str, Any] = {}
@@ -125,6 +155,8 @@ class ExecutionDetail(BaseModel):
     output: Any = None
     in_flight: dict[str, str] = {}
     waiting_on: dict[str, str] = {}
+    logs: list[LogLine] = []
+    logs_dropped: int = 0
 
 
 def summary_key(execution_id: str) -> str:
@@ -196,12 +228,35 @@ def _evolve_content(detail: ExecutionDetail, event: ExecutionEventBase) -> Execu
         return detail.model_copy(update={"variables": detail.variables | event.values})
     if event.type == "execution_completed":  # type: ignore[attr-defined]
         return detail.model_copy(update={"output": getattr(event, "output", None)})
+    if isinstance(event, TaskRequested) and event.task_type == "log" and event.attempt == 1:
+        return _add_log_line(detail, event)
     if isinstance(event, StepEventBase):
         path = _path(event.scope, event.step_id)
         step = _evolve_step(detail.steps.get(path) or StepView(path=path), event)
         if step is not None:
             return detail.model_copy(update={"steps": detail.steps | {path: step}})
     return detail
+
+
+def _add_log_line(detail: ExecutionDetail, event: TaskRequested) -> ExecutionDetail:
+    # The engine only requests `log` tasks at or above the workflow's level, so every one is a
+    # line; a retried attempt (a lost worker) is the same line, hence attempt 1 only.
+    if len(detail.logs) >= MAX_LOG_LINES:
+        return detail.model_copy(update={"logs_dropped": detail.logs_dropped + 1})
+    params = event.params if isinstance(event.params, dict) else {}
+    level = str(params.get("level", "info")).lower()
+    line = LogLine(seq=event.seq, time=event.time, step=_path(event.scope, event.step_id),
+                   level=_LEVEL_NAMES.get(level, "info"),
+                   message=_bounded(str(params.get("message", ""))))
+    return detail.model_copy(update={"logs": [*detail.logs, line]})
+
+
+def _bounded(message: str) -> str:
+    data = message.encode()
+    if len(data) <= MAX_LOG_MESSAGE_BYTES:
+        return message
+    room = MAX_LOG_MESSAGE_BYTES - len(TRUNCATED.encode())
+    return data[:room].decode(errors="ignore") + TRUNCATED
 
 
 def _evolve_step(step: StepView, event: StepEventBase) -> StepView | None:

@@ -35,6 +35,8 @@ __all__ = [
     "begin_wait",
     "find_event_waiter",
     "find_signal_waiter",
+    "log_kept",
+    "log_rank",
     "restart_action",
     "restart_subprocess",
     "step_timed_out",
@@ -78,10 +80,34 @@ def begin_action(
         flow.fail_step(tx, scope, step_id, flow.expression_error(exc, "input mapping"))
         return
     tx.emit(StepStarted, scope=scope, step_id=step_id, attempt=attempt, input=rendered)
+    level = tx.plan.definition.monitoring.log_level
+    if step.action == "log" and isinstance(params, dict) and not log_kept(params, level):
+        # Below the workflow's `monitoring.log_level`: no worker round trip, no log line; the
+        # step completes with the output the `log` action would have given.
+        flow.finish_step(tx, scope, step_id, {"message": str(params.get("message", ""))})
+        return
     tx.emit(TaskRequested, scope=scope, step_id=step_id, task_id=tx.new_id("t"),
             attempt=attempt, task_type=step.action, params=params,
             input=rendered if rendered is not None else {}, timeout=plan.timeout)
     _start_timeout(tx, scope, step_id, plan)
+
+
+LOG_LEVELS: dict[str, int] = {"debug": 10, "info": 20, "warn": 30, "warning": 30, "error": 40,
+                              "critical": 50}
+"""A `log` step's `with.level` -> its rank; anything else counts as info, as the action does."""
+
+
+def log_rank(level: object) -> int:
+    """The rank of a `log` step's level (unknown levels are info)."""
+    return LOG_LEVELS.get(str(level).lower(), LOG_LEVELS["info"])
+
+
+def log_kept(params: Mapping[str, Any], workflow_level: str) -> bool:
+    """Whether a `log` step with rendered ``params`` is at or above the workflow's level.
+
+    (Params that are not a mapping go to the worker: the action fails the step saying why.)
+    """
+    return log_rank(params.get("level", "info")) >= LOG_LEVELS[workflow_level]
 
 
 def begin_condition(tx: Tx, scope: str, step_id: str, plan: StepPlan) -> None:

@@ -1275,6 +1275,8 @@ export interface components {
          *     Attributes:
          *         in_flight: Step path -> the task or child execution it waits on.
          *         waiting_on: ``timer:<id>`` or a wait step's path -> what it waits for.
+         *         logs: The execution's log lines in order, at most `MAX_LOG_LINES`.
+         *         logs_dropped: Lines past that bound, counted but not kept.
          */
         ExecutionDetail: {
             /**
@@ -1314,6 +1316,16 @@ export interface components {
             waiting_on: {
                 [key: string]: string;
             };
+            /**
+             * Logs
+             * @default []
+             */
+            logs: components["schemas"]["LogLine"][];
+            /**
+             * Logs Dropped
+             * @default 0
+             */
+            logs_dropped: number;
         };
         /**
          * ExecutionPage
@@ -1700,6 +1712,30 @@ export interface components {
              * @default
              */
             rule_version: string;
+        };
+        /**
+         * LogLine
+         * @description One line a `log` step wrote, at or above the workflow's `monitoring.log_level`.
+         *
+         *     Attributes:
+         *         seq: The execution event that requested it (the order of the lines).
+         *         time: That event's time (never a clock read while folding).
+         *         step: The step path.
+         */
+        LogLine: {
+            /** Seq */
+            seq: number;
+            /**
+             * Time
+             * Format: date-time
+             */
+            time: string;
+            /** Step */
+            step: string;
+            /** Level */
+            level: string;
+            /** Message */
+            message: string;
         };
         /**
          * PartitionLagOut
