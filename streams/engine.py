@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -184,7 +184,11 @@ class Engine:
         self.trigger_agent = agent
         loop = parts.loop(agent, "triggers", "triggers", cfg.clock)
         await self._loop(loop)
-        await self._loop(parts.loop(completions, "completions", "executions", cfg.clock))
+        # Completions' notes of ended executions live in memory only: a redelivered end would
+        # free a rule's slot twice, so it commits every cycle (it reads only while a rule has a
+        # concurrency limit) instead of on the loops' interval.
+        await self._loop(parts.loop(completions, "completions", "executions", cfg.clock,
+                                    replace(cfg.loop, commit_interval_ms=0)))
 
     async def _loop(self, loop: PartitionLoop) -> None:
         self.loops[loop.handler.name] = loop
@@ -225,11 +229,12 @@ class _Parts:
     table: TopicTable
     letters: DeadLetters
 
-    def loop(self, handler: Handler, group: str, role: str, clock: Clock) -> PartitionLoop:
+    def loop(self, handler: Handler, group: str, role: str, clock: Clock,
+             config: LoopConfig | None = None) -> PartitionLoop:
         cfg = self.config
         return PartitionLoop(handler, bootstrap=cfg.bootstrap, group=f"{cfg.app_id}.{group}",
                              topic=cfg.topics[role], producer=self.producer, table=self.table,
-                             dead_letters=self.letters, clock=clock, config=cfg.loop)
+                             dead_letters=self.letters, clock=clock, config=config or cfg.loop)
 
 
 def _publisher(producer: AIOKafkaProducer, codec: Codec, table: TopicTable,

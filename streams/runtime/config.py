@@ -27,6 +27,13 @@ class LoopConfig:
         max_request_size: The producer's largest request (bytes); also a record's upper bound.
         client_options: aiokafka's security keyword arguments (protocol, SASL, TLS context),
             given to every client the engine builds: consumers, the producer, admin clients.
+        commit_interval_ms: The longest consumed offsets wait to be committed while records
+            keep coming; a loop also commits as soon as a poll finds nothing new, and on
+            revocation and stop. A commit is only progress: what it covers is already acked
+            and stored, and a redelivered record is a no-op, so committing every cycle bought
+            nothing but a request and its wait per cycle. 0: every cycle commits.
+        fetch_max_wait_ms: How long the broker holds a fetch that finds no record (it answers
+            at once when one arrives); what an idle consumer costs: one request per wait.
     """
 
     poll_timeout_ms: int = 100
@@ -37,6 +44,8 @@ class LoopConfig:
     max_batch_size: int = 512 * 1024
     max_request_size: int = 1024 * 1024
     client_options: Mapping[str, Any] = field(default_factory=dict)
+    commit_interval_ms: int = 1000
+    fetch_max_wait_ms: int = 1000
 
     def admin(self, bootstrap: str) -> dict[str, Any]:
         """The keyword arguments of an admin client (or any other) reaching `bootstrap`."""
@@ -51,7 +60,8 @@ class LoopConfig:
         """
         return {**self.admin(bootstrap), "group_id": group, "enable_auto_commit": False,
                 "auto_offset_reset": "earliest",
-                "max_poll_interval_ms": self.max_poll_interval_ms}
+                "max_poll_interval_ms": self.max_poll_interval_ms,
+                "fetch_max_wait_ms": self.fetch_max_wait_ms}
 
     def producer(self, bootstrap: str) -> dict[str, Any]:
         """The keyword arguments of the engine's one `AIOKafkaProducer` (acks=all, idempotent)."""

@@ -54,12 +54,15 @@ class Rulebook:
             written to `hw.definitions` past the API's validation, or published before a
             stricter check (a regex RE2 cannot run). They are left out, never fatal: the
             agent re-reads the definitions on every start, so raising would crash it forever.
+        limited: Whether any active rule has a `concurrency_limit` (only then is there a
+            reason to read which executions ended).
     """
 
     rules: RuleEngine = field(default_factory=RuleEngine)
     triggers: RuleEngine = field(default_factory=RuleEngine)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
+    limited: bool = False
     _seen: int = -1
     _rule_defs: dict[str, RuleDefinition] = field(default_factory=dict)
     _trigger_defs: dict[str, RuleDefinition] = field(default_factory=dict)
@@ -75,6 +78,7 @@ class Rulebook:
         _update(self.rules, self._rule_defs, rules, self.refused)
         _update(self.triggers, self._trigger_defs, triggers, self.refused)
         self.schedules = _schedules(workflows, rules.values())
+        self.limited = any(r.concurrency_limit is not None for r in rules.values())
         return True
 
     def windows(self) -> float:

@@ -77,9 +77,9 @@ class Echo:
 
 @asynccontextmanager
 async def running(bootstrap: str, topics: dict[str, str], handler: Echo,
-                  source: str) -> AsyncIterator[PartitionLoop]:
+                  source: str, config: LoopConfig | None = None) -> AsyncIterator[PartitionLoop]:
     codec = Codec(prefix=prefix_of(topics))
-    config = LoopConfig()
+    config = config or LoopConfig()
     producer = AIOKafkaProducer(**config.producer(bootstrap))
     await producer.start()
     table = await TopicTable.read(bootstrap, topics.values(), config.max_request_size)
@@ -163,6 +163,70 @@ async def test_the_commit_never_passes_an_offset_the_handler_still_holds(
         del echo.held[0]
         await eventually(lambda: loop._committed.get(0) == 3, 30)
         assert await committed(loop, 0) == 3
+
+
+def counting_commits(loop: PartitionLoop) -> list[dict[TopicPartition, int]]:
+    """The offsets of each commit request the loop's (real) consumer sends from now on."""
+    consumer, sent = loop._consumer, []
+    assert consumer is not None
+    commit = consumer.commit
+
+    async def counted(offsets: Any = None) -> None:
+        sent.append(dict(offsets or {}))
+        await commit(offsets)
+
+    consumer.commit = counted  # type: ignore[method-assign]
+    return sent
+
+
+async def test_under_load_commits_wait_for_the_interval_and_come_at_once_when_caught_up(
+    kafka_bootstrap: str, hw_topics: dict[str, str],
+) -> None:
+    # Given a loop whose commit interval is longer than the test, and whose polls wait long
+    config = LoopConfig(commit_interval_ms=600_000, poll_timeout_ms=3000)
+    echo = Echo(hw_topics["triggers"])
+    async with running(kafka_bootstrap, hw_topics, echo, "tasks", config) as loop:
+        await eventually(lambda: loop.owned, 30)
+        sent = counting_commits(loop)
+        # When records keep coming, one at a time (a cycle each)
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            for i in range(20):
+                await producer.send_and_wait(hw_topics["tasks"], b"r%d" % i, key=b"k",
+                                             partition=0)
+                await asyncio.sleep(0.02)
+        finally:
+            await producer.stop()
+        await eventually(lambda: echo.stored.get(0) == 20, 30)
+        # Then at most the first of those cycles committed (the interval had not begun)
+        assert len(sent) <= 1
+        # and once a poll finds nothing new, everything stored is committed without waiting
+        # for the interval
+        await eventually(lambda: loop._committed.get(0) == 20, 15)
+        assert await committed(loop, 0) == 20
+        assert len(sent) <= 2
+
+
+async def test_a_revoked_partition_is_committed_as_far_as_it_was_stored(
+    kafka_bootstrap: str, hw_topics: dict[str, str],
+) -> None:
+    # Given a loop that processed records but, within its interval and still polling, has not
+    # committed them
+    config = LoopConfig(commit_interval_ms=600_000, poll_timeout_ms=60_000)
+    await produce(kafka_bootstrap, hw_topics["tasks"], [b"a", b"b", b"c"])
+    first, second = Echo(hw_topics["triggers"]), Echo(hw_topics["triggers"])
+    async with running(kafka_bootstrap, hw_topics, first, "tasks", config) as loop:
+        await eventually(lambda: first.stored.get(0) == 3, 30)
+        await produce(kafka_bootstrap, hw_topics["tasks"], [b"d"])
+        await eventually(lambda: first.stored.get(0) == 4, 30)
+        # When a second member joins the group (every partition is revoked and reassigned)
+        async with running(kafka_bootstrap, hw_topics, second, "tasks", config):
+            await eventually(lambda: len(loop.owned) < 6, 60)
+            # Then what the first had stored was committed on the revocation, so whoever owns
+            # partition 0 now goes on from there rather than processing it again
+            assert await committed(loop, 0) == 4
+        assert second.processed == []
 
 
 async def test_topic_limits_are_read_from_the_broker(
