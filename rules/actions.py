@@ -50,6 +50,8 @@ class CompiledAction:
         self._execution_id: Expression | None = None
         if self.type == "start_workflow" and fields.get("input") is None:
             fields["input"] = _EVENT_DATA
+        if fields.get("priority", "") is None:
+            del fields["priority"]  # optional, and left out: the start takes `normal`
         if self.type == "signal_execution":
             source = fields.pop("execution_id")
             self._execution_id = compile_expression(source)
