@@ -31,11 +31,6 @@ def published(rule: RuleDefinition) -> DefinitionPublished:
 
 
 def deprecated(rule: RuleDefinition) -> DefinitionStatusChanged:
-    return DefinitionStatusChanged(kind="rule", definition_id=rule.id, version=rule.version,
-                                   status="deprecated", changed_at=NOW)
-
-
-def deprecated(rule: RuleDefinition) -> DefinitionStatusChanged:
     """The rule taken out of service (a version's content never changes once published)."""
     return DefinitionStatusChanged(kind="rule", definition_id=rule.id, version=rule.version,
                                    status="deprecated", changed_at=NOW)
