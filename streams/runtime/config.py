@@ -34,6 +34,9 @@ class LoopConfig:
             nothing but a request and its wait per cycle. 0: every cycle commits.
         fetch_max_wait_ms: How long the broker holds a fetch that finds no record (it answers
             at once when one arrives); what an idle consumer costs: one request per wait.
+        stop_grace_s: How long a stop lets the cycle under way finish (its records acked and
+            its state stored, so a clean stop leaves the stores in step with the log); a cycle
+            still running then is cut short and redelivered.
     """
 
     poll_timeout_ms: int = 100
@@ -46,6 +49,7 @@ class LoopConfig:
     client_options: Mapping[str, Any] = field(default_factory=dict)
     commit_interval_ms: int = 1000
     fetch_max_wait_ms: int = 1000
+    stop_grace_s: float = 10.0
 
     def admin(self, bootstrap: str) -> dict[str, Any]:
         """The keyword arguments of an admin client (or any other) reaching `bootstrap`."""

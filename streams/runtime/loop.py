@@ -112,8 +112,8 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer.subscribe([self.topic], listener=self)
 
     async def stop(self) -> None:
-        """Commit what is stored and leave the group (cancel `run` first; a cycle cut short
-        is redelivered)."""
+        """Commit what is stored and leave the group (cancel `run` first: it lets the cycle under
+        way finish for `stop_grace_s`; a cycle cut short is redelivered)."""
         if self._consumer is not None:
             with contextlib.suppress(Exception):  # best effort: redelivery is harmless
                 async with self._lock:
@@ -135,10 +135,21 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         while True:
             polled = await self._consumer.getmany(timeout_ms=config.poll_timeout_ms,
                                                   max_records=config.max_records)
-            async with self._lock:
-                owned = self._committed
-                await self._cycle({tp.partition: records for tp, records in polled.items()
-                                   if records and tp.partition in owned})
+            cycle = asyncio.ensure_future(self._locked_cycle(polled))
+            try:
+                await asyncio.shield(cycle)
+            except asyncio.CancelledError:
+                # A stop lets the cycle under way finish: cut short between its acks and its
+                # store, a clean stop would leave the stores behind the log.
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(cycle, timeout=config.stop_grace_s)
+                raise
+
+    async def _locked_cycle(self, polled: dict[TopicPartition, list[Any]]) -> None:
+        async with self._lock:
+            owned = self._committed
+            await self._cycle({tp.partition: records for tp, records in polled.items()
+                               if records and tp.partition in owned})
 
     # -- the cycle --------------------------------------------------------------------------------
 

@@ -229,6 +229,36 @@ async def test_a_revoked_partition_is_committed_as_far_as_it_was_stored(
         assert second.processed == []
 
 
+class Slow(Echo):
+    """An `Echo` whose record ``slow`` takes a while (a cycle under way when the loop stops)."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)
+        self.started = asyncio.Event()
+
+    async def process(self, record: Any, out: Out) -> None:
+        if record.value == b"slow":
+            self.started.set()
+            await asyncio.sleep(1)
+        await super().process(record, out)
+
+
+async def test_a_stop_lets_the_cycle_under_way_finish_so_the_store_is_in_step_with_the_log(
+    kafka_bootstrap: str, hw_topics: dict[str, str],
+) -> None:
+    # Given a loop in the middle of a cycle
+    await produce(kafka_bootstrap, hw_topics["tasks"], [b"slow"])
+    slow = Slow(hw_topics["triggers"])
+    async with running(kafka_bootstrap, hw_topics, slow, "tasks") as loop:
+        await asyncio.wait_for(slow.started.wait(), 30)
+    # When it is stopped (the context cancels `run`, then stops the loop)
+    # Then the cycle finished: its record was produced, its state stored and committed
+    assert slow.stored.get(0) == 1
+    produced = await records_to_end(kafka_bootstrap, hw_topics["triggers"])
+    assert [r.value for r in produced] == [b"echo:slow"]
+    assert loop._committed.get(0) == 1
+
+
 async def test_topic_limits_are_read_from_the_broker(
     kafka_bootstrap: str, topic_prefix: str,
 ) -> None:
