@@ -181,8 +181,8 @@ class CrashNotes:
         self._aside = {p: set(v) for p, v in pairs("aside").items()}
         for partition, (_, end) in pairs("cycle").items():
             self.suspect[partition] = max(self.suspect.get(partition, 0), end)
-            log.warning("%s: the worker died while partition %d was in a cycle; processing it "
-                        "record by record up to %d", self._handler, partition, end)
+            log.warning("%s: the worker died while partition %d was in a cycle; noting each "
+                        "record in the handler up to offset %d", self._handler, partition, end)
         for partition, offset in pairs("at").items():
             blamed = self._blame.get(partition)
             deaths = blamed[1] + 1 if blamed is not None and blamed[0] == offset else 1
