@@ -174,22 +174,7 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         """One cycle; the numbers are the module docstring's."""
         handler, now, notes = self.handler, self._clock(), self._notes
         out = Out(self._table, self._dead, handler.name, now)
-        if notes is not None:  # the offsets in flight, in case the process dies in this cycle
-            if polled:
-                notes.begin(polled)
-            else:
-                notes.idle()
-        for partition, records in polled.items():  # 1. process
-            if notes is not None and notes.careful(partition):
-                await self._process_carefully(notes, partition, records, out)
-                continue
-            for record in records:  # inline, not `_process_one`: a call per record costs
-                mark = out.mark()
-                try:
-                    await self._process(record, out)
-                except Exception as exc:  # any failure is this record's
-                    out.rollback(mark)
-                    self._poison(out, record, exc)
+        await self._process_all(polled, out)  # 1. process
         mark = out.mark()
         try:  # 2. tick
             await handler.tick(now, out)
@@ -212,25 +197,31 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             await self._commit()
         self.ticked = now
 
-    async def _process_one(self, record: Any, out: Out) -> None:
-        mark = out.mark()
-        try:
-            await self._process(record, out)
-        except Exception as exc:  # any failure is this record's
-            out.rollback(mark)
-            self._poison(out, record, exc)
-
-    async def _process_carefully(self, notes: CrashNotes, partition: int, records: list[Any],
-                                 out: Out) -> None:
-        """Process a partition where the process died: the note names each record while the
-        handler holds it, and a record that killed the process too often is set aside."""
-        for record in records:
-            aside = notes.enter(record)
-            if aside is None:
-                await self._process_one(record, out)
-            elif aside:  # "" when it already has its dead letter (a redelivery)
-                out.dead(record, CRASHED_WORKER, aside)
-        notes.leave(partition)
+    async def _process_all(self, polled: dict[int, list[Any]], out: Out) -> None:
+        """Step 1 of the cycle: every record, in offset order, each one's failure its own."""
+        notes = self._notes
+        if notes is not None:  # the offsets in flight, in case the process dies in this cycle
+            if polled:
+                notes.begin(polled)
+            else:
+                notes.idle()
+        for partition, records in polled.items():
+            # Where the process died, the note names each record while the handler holds it,
+            # and a record that killed the process too often is set aside.
+            careful = notes if notes is not None and notes.careful(partition) else None
+            for record in records:
+                if careful is not None and (aside := careful.enter(record)) is not None:
+                    if aside:  # "" when it has its dead letter already (a redelivery)
+                        out.dead(record, CRASHED_WORKER, aside)
+                    continue
+                mark = out.mark()
+                try:
+                    await self._process(record, out)
+                except Exception as exc:  # any failure is this record's
+                    out.rollback(mark)
+                    self._poison(out, record, exc)
+            if careful is not None:
+                careful.leave(partition)
 
     def _poison(self, out: Out, record: Any, exc: Exception) -> None:
         if isinstance(exc, Refused):
