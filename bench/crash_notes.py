@@ -9,6 +9,7 @@ every processed record costs the loop anyway).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import tempfile
 import time
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=200, help="records per partition a cycle")
     parser.add_argument("--rounds", type=int, default=20000)
     args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the suspect phase says so once per partition
     print(f"machine: {machine()}; {os.cpu_count()} cores, shared")
     folder = Path(tempfile.mkdtemp(prefix="hw-bench-notes-"))
     notes = Quarantine(folder / "notes").open("bench.triggers", "hw.triggers", "triggers")
