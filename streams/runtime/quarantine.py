@@ -15,8 +15,9 @@ the note, and then nothing is quarantined, as before):
    before (a write per record, in suspect ranges only), so a death names its record.
 3. A start that finds a record named there blames that record for the death; a record blamed
    at `deaths` consecutive deaths becomes a dead letter ``crashed_worker`` without going to the
-   handler again, and the partition goes on. It is remembered until its offset is committed,
-   so a redelivery does not hand it to the handler either.
+   handler again, and the partition goes on. Once its dead letter is acknowledged (the cycle
+   stored), it is remembered until its offset is committed, so a redelivery hands it to
+   nobody; a death before that sets it aside again (a second dead letter, never none).
 
 A death outside the handler (in a tick, a flush, a store, or while the loop's handler held no
 record) blames no record: it only makes the range suspect again. The blame is per loop, so a
@@ -79,8 +80,10 @@ class CrashNotes:
         self._cycle: dict[int, tuple[int, int]] = {}  # in flight: partition -> [start, end)
         self._at: dict[int, int] = {}  # partition -> offset in the handler (suspect only)
         self.suspect: dict[int, int] = {}  # partition -> end of its suspect range
-        self._blame: dict[int, tuple[int, int]] = {}  # partition -> (offset, deaths)
-        self._aside: dict[int, set[int]] = {}  # partition -> offsets set aside, not committed
+        self._blame: dict[int, tuple[int, int]] = {}  # partition -> (offset, deaths in a row)
+        self._doomed: dict[int, dict[int, int]] = {}  # partition -> offset -> deaths: to set aside
+        self._pending: dict[int, set[int]] = {}  # doomed, dead letter staged but not acked
+        self._aside: dict[int, set[int]] = {}  # dead letter acked, offset not committed
         self._inherit(self._read())
         self._write()  # what was inherited is counted once, however soon the next death
 
@@ -101,7 +104,7 @@ class CrashNotes:
     def careful(self, partition: int) -> bool:
         """Whether `partition`'s records must go through `enter` (a suspect range, or a record
         set aside)."""
-        return partition in self.suspect or partition in self._aside
+        return partition in self.suspect or partition in self._doomed or partition in self._aside
 
     def enter(self, record: Any) -> str | None:
         """Before `record` (of a `careful` partition) goes to the handler.
@@ -113,14 +116,14 @@ class CrashNotes:
         partition, offset = record.partition, record.offset
         if offset in self._aside.get(partition, ()):
             return ""
-        blamed = self._blame.get(partition)
-        if blamed is not None and blamed[0] == offset and blamed[1] >= self._deaths:
-            self._aside.setdefault(partition, set()).add(offset)
-            del self._blame[partition]
-            self._write()
+        deaths = self._doomed.get(partition, {}).get(offset)
+        if deaths is not None:
+            # Doomed until its dead letter is acked (`stored`): a death before that finds it
+            # doomed again and makes another, so there is never none.
+            self._pending.setdefault(partition, set()).add(offset)
             log.error("%s: %s[%d]@%d killed the worker %d times in a row; set aside as a dead "
-                      "letter", self._handler, record.topic, partition, offset, blamed[1])
-            return (f"the worker process died {blamed[1]} times in a row while {self._handler} "
+                      "letter", self._handler, record.topic, partition, offset, deaths)
+            return (f"the worker process died {deaths} times in a row while {self._handler} "
                     "was processing this record (no exception: a fatal signal, os._exit or the "
                     f"out-of-memory killer); set aside without processing it after {self._deaths}")
         if offset < self.suspect.get(partition, -1):
@@ -137,6 +140,11 @@ class CrashNotes:
         """The cycle's state is stored: partition -> next offset (no write: the next `begin`
         or `idle` says so)."""
         for partition, offset in consumed.items():
+            for acked in self._pending.pop(partition, ()):
+                self._aside.setdefault(partition, set()).add(acked)
+                self._doomed[partition].pop(acked, None)
+                if not self._doomed[partition]:
+                    del self._doomed[partition]
             if partition in self.suspect and self.suspect[partition] <= offset:
                 del self.suspect[partition]
             blamed = self._blame.get(partition)
@@ -163,11 +171,14 @@ class CrashNotes:
     # -- the file -----------------------------------------------------------------------------
 
     def _forget(self, partition: int, offset: int) -> None:
-        aside = self._aside.get(partition)
-        if aside:
-            aside.difference_update([o for o in aside if o < offset])
-            if not aside:
-                del self._aside[partition]
+        aside, doomed = self._aside.get(partition, set()), self._doomed.get(partition, {})
+        aside.difference_update([o for o in aside if o < offset])
+        for old in [o for o in doomed if o < offset]:
+            del doomed[old]
+        if not aside:
+            self._aside.pop(partition, None)
+        if not doomed:
+            self._doomed.pop(partition, None)
         blamed = self._blame.get(partition)
         if blamed is not None and blamed[0] < offset:
             del self._blame[partition]
@@ -179,6 +190,8 @@ class CrashNotes:
         self.suspect = pairs("suspect")
         self._blame = {p: (int(v[0]), int(v[1])) for p, v in pairs("blame").items()}
         self._aside = {p: set(v) for p, v in pairs("aside").items()}
+        self._doomed = {p: {int(o): int(d) for o, d in v.items()}
+                        for p, v in pairs("doomed").items()}
         for partition, (_, end) in pairs("cycle").items():
             self.suspect[partition] = max(self.suspect.get(partition, 0), end)
             log.warning("%s: the worker died while partition %d was in a cycle; noting each "
@@ -187,6 +200,9 @@ class CrashNotes:
             blamed = self._blame.get(partition)
             deaths = blamed[1] + 1 if blamed is not None and blamed[0] == offset else 1
             self._blame[partition] = (offset, deaths)
+            if deaths >= self._deaths:
+                self._doomed.setdefault(partition, {})[offset] = deaths
+                del self._blame[partition]
             log.warning("%s: the worker died while processing partition %d's offset %d (%d "
                         "time(s) in a row; set aside at %d)", self._handler, partition, offset,
                         deaths, self._deaths)
@@ -208,5 +224,6 @@ class CrashNotes:
         # One pwrite from offset 0; a shorter note leaves an old tail after its newline, which
         # `_read` ignores, so no truncation (and no moment without a note) is needed.
         note = {"cycle": self._cycle, "at": self._at, "suspect": self.suspect,
-                "blame": self._blame, "aside": {p: sorted(v) for p, v in self._aside.items()}}
+                "blame": self._blame, "doomed": self._doomed,
+                "aside": {p: sorted(v) for p, v in self._aside.items()}}
         os.pwrite(self._fd, orjson.dumps(note, option=orjson.OPT_NON_STR_KEYS) + b"\n", 0)

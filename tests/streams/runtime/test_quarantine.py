@@ -71,15 +71,50 @@ def test_the_same_record_in_the_handler_at_two_deaths_is_set_aside_once(tmp_path
     assert message and "died 2 times in a row while triggers was processing" in message
     assert notes.enter(Rec(7)) is None
     notes.leave(0)
-    # a redelivery before the commit (the next death, say) hands it to nobody, without a
-    # second dead letter
+    # a death before its dead letter is acknowledged sets it aside again: a second dead
+    # letter, never none
     die(notes)
     notes = start(tmp_path, deaths=2)
+    notes.begin({0: [Rec(5), Rec(6), Rec(7)]})
+    assert notes.enter(Rec(5)) is None
+    assert notes.enter(Rec(6))
+    notes.leave(0)
+    notes.stored({0: 8})  # acknowledged and stored
+    notes.idle()
+    # a redelivery before the commit (the next death, say) hands it to nobody, without another
+    # dead letter
+    die(notes)
+    notes = start(tmp_path, deaths=2)
+    assert notes.careful(0)
     assert notes.enter(Rec(6)) == ""
+    assert notes.enter(Rec(7)) is None
     # once committed past, it is forgotten
     notes.committed([(0, 8)])
     notes.stored({0: 8})
     assert not notes.careful(0)
+
+
+def test_two_poison_records_in_a_row_are_both_set_aside(tmp_path: Path) -> None:
+    def restart_and_die_in(offset: int) -> None:
+        notes = start(tmp_path, deaths=2)
+        notes.begin({0: [Rec(5), Rec(6), Rec(7)]})
+        for o in range(5, offset + 1):  # the ones before are processed or set aside
+            notes.enter(Rec(o))
+        die(notes)  # with `offset` in the handler
+
+    notes = start(tmp_path, deaths=2)
+    notes.begin({0: [Rec(5), Rec(6), Rec(7)]})
+    die(notes)
+    restart_and_die_in(6)
+    restart_and_die_in(6)  # 6 is doomed now
+    # 6 is set aside (its dead letter staged), then 7 kills the process in the same cycle:
+    # 6 stays doomed (its dead letter was never acknowledged) and 7 is blamed once
+    restart_and_die_in(7)
+    restart_and_die_in(7)  # 6 set aside again, 7 blamed twice
+    notes = start(tmp_path, deaths=2)
+    notes.begin({0: [Rec(5), Rec(6), Rec(7)]})
+    assert notes.enter(Rec(5)) is None
+    assert notes.enter(Rec(6)) and notes.enter(Rec(7))  # both set aside: no endless swap
 
 
 def test_deaths_outside_the_handler_neither_blame_nor_reset(tmp_path: Path) -> None:
