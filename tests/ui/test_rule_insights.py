@@ -1,6 +1,7 @@
 """A rule whose started workflow fails one time in four: the rules list counts its failed
 firings and flags an insight; its page shows the failing-actions insight with the most common
-error, and its firings, filtered to the failed ones, with each action's end."""
+error, and its firings, filtered to the failed ones, with each action's end; the monitoring
+page's insights panel leads to it."""
 
 from __future__ import annotations
 
@@ -73,3 +74,11 @@ def test_the_rule_pages_show_insights_and_firings(stack: Stack, page: Any) -> No
     shot(page, "rule-activity")
     firings.get_by_label("Show").select_option("pending")
     expect(firings).to_contain_text("No pending firings")
+
+    # The monitoring page lists the most harmful insights across rules, linking to the rule.
+    page.goto("/ui/monitoring")
+    panel = page.get_by_role("region", name="Rule insights")
+    item = panel.locator("li[data-kind=failing_actions]")
+    expect(item).to_contain_text("Failing actions")
+    item.get_by_role("link", name="ui-divider").click()
+    expect(page.get_by_role("heading", name="Rule ui-divider")).to_be_visible()

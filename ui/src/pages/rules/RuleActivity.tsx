@@ -7,20 +7,11 @@ import type { Schemas } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
 import { Empty, ErrorState, SkeletonRows } from "../../components/states";
 import { ago, count, duration, percent, when } from "../../lib/format";
+import { kindLabel } from "../../lib/insights";
 
 type Finding = Schemas["FindingOut"];
 type Firing = Schemas["FiringOut"];
 type Result = Firing["result"];
-
-/** What each kind of finding is called on screen (GET /rules/insights, docs/rules.md). */
-const KIND_LABEL: Record<string, string> = {
-  unsatisfiable: "Can never match", shadowed: "Shadowed", duplicate: "Duplicate",
-  same_conditions: "Same conditions", redundant: "Redundant", dead_branch: "Dead branch",
-  never_matched: "Never matched", failing_actions: "Failing actions",
-  limit_max_executions: "Max executions reached", limit_concurrency_drops: "Concurrency drops",
-  limit_concurrency_queue: "Concurrency queue", limit_batch_window: "Batch window",
-  residual: "Not indexable", priority_order: "Priority order",
-};
 
 /** A rule's insights: what the analyser suggests changing in it, with its evidence. */
 export function RuleInsights({ ruleId }: { ruleId: string }) {
@@ -47,7 +38,7 @@ function FindingItem({ finding, ruleId }: { finding: Finding; ruleId: string }) 
   const scalars = Object.entries(finding.evidence).filter(([, v]) => v === null || typeof v !== "object");
   return (
     <li className="finding" data-kind={finding.kind}>
-      <div className="row"><span className="badge badge-warn">{KIND_LABEL[finding.kind] ?? finding.kind}</span>
+      <div className="row"><span className="badge badge-warn">{kindLabel(finding.kind)}</span>
         {others.length > 0 && <span className="small">with {others.map((r, i) => <span key={r}>{i > 0 && ", "}
           <Link to={`/rules/${encodeURIComponent(r)}`} className="mono">{r}</Link></span>)}</span>}</div>
       <p>{finding.suggestion}</p>
