@@ -335,7 +335,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One version's definition as published (for editing it again) */
+        /**
+         * One version's definition as published (for editing it again)
+         * @description `latest` names the highest published version (no version is called that: versions are semantic), so a client opening a definition needs one request, not two.
+         */
         get: operations["get_version_definitions__kind___definition_id__versions__version__get"];
         put?: never;
         post?: never;

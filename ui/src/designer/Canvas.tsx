@@ -28,6 +28,16 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
   const [nodes, setNodes] = useState<FlowNode[]>(derived.nodes);
   const [hint, setHint] = useState<string | null>(null);
   const [large] = useState(() => derived.nodes.length > 100);
+  // The minimap draws every node (the canvas only those in view): on a large workflow it
+  // comes once the canvas is up, so it does not hold the first paint back.
+  const [minimap, setMinimap] = useState(!large);
+  useEffect(() => {
+    if (minimap) return;
+    const idle = window.requestIdleCallback ?? ((f: () => void) => window.setTimeout(f, 200));
+    const cancel = window.cancelIdleCallback ?? window.clearTimeout;
+    const handle = idle(() => setMinimap(true), { timeout: 1000 });
+    return () => cancel(handle);
+  }, [minimap]);
   const defRef = useRef(def);
   defRef.current = def;
   useEffect(() => setNodes(derived.nodes), [derived.nodes]);
@@ -105,7 +115,7 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
           : { fitView: true, fitViewOptions: { maxZoom: 1 } })} proOptions={{ hideAttribution: true }}
         elevateNodesOnSelect={false} defaultEdgeOptions={{ type: "smoothstep" }}>
         <Background gap={16} />
-        <MiniMap pannable zoomable nodeStrokeWidth={2} className="minimap" />
+        {minimap && <MiniMap pannable zoomable nodeStrokeWidth={2} className="minimap" />}
         <Controls />
       </ReactFlow>
       {hint && <div className="connect-hint" role="status" data-testid="connect-hint">{hint}</div>}

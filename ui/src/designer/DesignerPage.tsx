@@ -1,7 +1,6 @@
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useLocation, useNavigate, useParams, useSearchParams } from "react-router";
-import YAML from "yaml";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useLoaderData, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
 
 import { describe } from "../api/errors";
 import { useQuery, useStream, useStored } from "../api/hooks";
@@ -15,15 +14,20 @@ import { placeSteps, type StepDef, type WorkflowDef } from "../graph/steps";
 import { byStep, placeProblems, type PlacedProblem } from "../graph/problems";
 import { foldEvents, fromTestRun, type StepEvent } from "../graph/runs";
 import {
-  actionTypes, loadVersion, loadWorkflow, publish, setStatus, startExecution, testRun, validate,
-  type Mocks, type TestRun, waitForExecution,
+  actionTypes, publish, setStatus, startExecution, testRun, validate,
+  type Mocks, type TestRun, type Validation, waitForExecution,
 } from "./api";
 import { ProblemsList, TestPanel } from "./BottomPanel";
 import { Canvas } from "./Canvas";
+import { openWorkflow, type Opened } from "./open";
 import { Palette, type PaletteItem } from "./Palette";
-import { PropertiesPanel } from "./PropertiesPanel";
 import { useHistory } from "./useHistory";
 import "./designer.css";
+
+// The properties panel carries the form library, its JSON Schema validator and the
+// definition schema: it loads beside the canvas, not before it.
+const PropertiesPanel = lazy(() => import("./PropertiesPanel").then((m) => ({ default: m.PropertiesPanel })));
+const loadYaml = () => import("yaml").then((m) => m.default);
 
 const BLANK: WorkflowDef = {
   id: "new-workflow", name: "New workflow", version: "1.0.0",
@@ -48,26 +52,36 @@ export function nextVersion(version: string, taken: Record<string, string>, mode
   return `${release}-draft.${n}`;
 }
 
-/** Live validation: the API's verdict on the definition, debounced, newest answer wins. */
-function useValidation(def: WorkflowDef, ms = 80) {
+/** Live validation: the API's verdict on the definition, debounced, newest answer wins. The
+ * first verdict is not debounced, and `first` (the one the loader asked for while opening the
+ * workflow) answers it when it was asked for the same steps. */
+function useValidation(def: WorkflowDef, first?: { steps: WorkflowDef["steps"]; answer: Promise<Validation> }, ms = 80) {
   const [state, setState] = useState<{ problems: PlacedProblem[]; pending: boolean; seq: number; tookMs: number }>(
     { problems: [], pending: true, seq: 0, tookMs: 0 });
+  const opening = useRef(true);
   useEffect(() => {
     const controller = new AbortController();
     const started = performance.now();
+    const seeded = opening.current && first?.steps === def.steps ? first.answer : undefined;
+    const delay = opening.current ? 0 : ms;
+    opening.current = false;
     setState((s) => ({ ...s, pending: true }));
+    const ask = () => (seeded ?? Promise.reject(new Error("no answer yet"))).catch(() => validate(def, controller.signal));
     const timer = setTimeout(() => {
-      validate(def, controller.signal).then((r) => {
+      ask().then((r) => {
+        if (controller.signal.aborted) return;
         setState((s) => ({ problems: placeProblems(def, r.problems, r.warnings), pending: false, seq: s.seq + 1,
                            tookMs: Math.round(performance.now() - started) }));
       }, () => undefined);
-    }, ms);
+    }, delay);
     return () => { clearTimeout(timer); controller.abort(); };
-  }, [def, ms]);
+  }, [def, ms, first]);
   return state;
 }
 
-function Designer({ initial, published }: { initial: WorkflowDef; published: Record<string, string> }) {
+function Designer({ initial, published, validation: opened }: {
+  initial: WorkflowDef; published: Record<string, string>; validation?: Promise<Validation>;
+}) {
   const history = useHistory<WorkflowDef>(initial);
   const def = history.value;
   const flow = useReactFlow();
@@ -84,7 +98,8 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
   const [tab, setTab] = useState<"problems" | "test">("problems");
   const clipboard = useRef<StepDef[]>([]);
   const lastEdit = useRef<{ key: string; at: number }>({ key: "", at: 0 });
-  const validation = useValidation(def);
+  const [first] = useState(() => (opened ? { steps: initial.steps, answer: opened } : undefined));
+  const validation = useValidation(def, first);
   const actions = useQuery("actions", actionTypes);
 
   /** An edit; typing into one field within a second makes one undo step, not one per key. */
@@ -175,17 +190,19 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
   }, [def, notify]);
 
   const exportYaml = useCallback(() => {
-    const blob = new Blob([YAML.stringify({ kind: "workflow", ...def })], { type: "application/yaml" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `${def.id}.yaml`;
-    a.click();
-    URL.revokeObjectURL(a.href);
+    void loadYaml().then((YAML) => {
+      const blob = new Blob([YAML.stringify({ kind: "workflow", ...def })], { type: "application/yaml" });
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = `${def.id}.yaml`;
+      a.click();
+      URL.revokeObjectURL(a.href);
+    });
   }, [def]);
 
   const importYaml = useCallback(async (file: File) => {
     try {
-      const parsed = YAML.parse(await file.text()) as WorkflowDef;
+      const parsed = (await loadYaml()).parse(await file.text()) as WorkflowDef;
       if (!parsed || typeof parsed !== "object" || !Array.isArray(parsed.steps)) throw new Error("not a workflow: it has no steps");
       const withLayout = parsed.layout?.nodes ? parsed : { ...parsed, layout: { nodes: await autoLayout(parsed) } };
       edit(withLayout);
@@ -272,11 +289,13 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
               : <TestPanel onRun={(i, s) => void runTest(i, s)} running={run.running} result={run.result} error={run.error} />}
           </div>
         </div>
-        <PropertiesPanel def={def} step={current} readOnly={readOnly}
-                         problems={current ? problemsByStep.get(current.id) ?? [] : problemsByStep.get("") ?? []}
-                         run={current ? run.overlay.get(current.id) : undefined} mocks={mocks} setMocks={setMocks}
-                         onStep={(id, fields) => edit(updateStep(def, id, fields), `step:${id}`)}
-                         onWorkflow={(fields) => edit(updateWorkflow(def, fields), "workflow")} />
+        <Suspense fallback={<aside className="properties"><Loading what="Loading the forms" /></aside>}>
+          <PropertiesPanel def={def} step={current} readOnly={readOnly}
+                           problems={current ? problemsByStep.get(current.id) ?? [] : problemsByStep.get("") ?? []}
+                           run={current ? run.overlay.get(current.id) : undefined} mocks={mocks} setMocks={setMocks}
+                           onStep={(id, fields) => edit(updateStep(def, id, fields), `step:${id}`)}
+                           onWorkflow={(fields) => edit(updateWorkflow(def, fields), "workflow")} />
+        </Suspense>
       </div>
     </div>
   );
@@ -288,12 +307,12 @@ export default function DesignerPage() {
   const id = useParams()["*"] || null;
   const [search] = useSearchParams();
   const state = useLocation().state as { definition?: WorkflowDef } | null;
-  const loaded = useQuery(id ? `designer:${id}:${search.get("version") ?? ""}` : null, async (signal) => {
-    const record = await loadWorkflow(id!, signal);
-    const version = search.get("version") ?? record.latest ?? "1.0.0";
-    const body = await loadVersion(id!, version, signal);
-    const published = Object.fromEntries(record.versions.map((v) => [v.version, v.status]));
-    return { definition: body.definition as unknown as WorkflowDef, published };
+  // The route's loader started opening the workflow (designerLoader); a retry opens it anew.
+  const { opening } = (useLoaderData() ?? {}) as { opening?: Promise<Opened> | null };
+  const consumed = useRef<Promise<Opened> | null>(null);
+  const loaded = useQuery(id ? `designer:${id}:${search.get("version") ?? ""}` : null, (signal) => {
+    if (opening && consumed.current !== opening) return (consumed.current = opening);
+    return openWorkflow(id!, search.get("version"), signal);
   });
   useEffect(() => { document.title = "Designer · headwater"; }, []);
   if (id && !loaded.data) {
@@ -302,17 +321,21 @@ export default function DesignerPage() {
   const initial = loaded.data?.definition ?? state?.definition ?? BLANK;
   return (
     <ReactFlowProvider>
-      <Prepared key={`${id ?? "new"}:${search.get("version") ?? ""}`} initial={initial} published={loaded.data?.published ?? {}} />
+      <Prepared key={`${id ?? "new"}:${search.get("version") ?? ""}`} initial={initial} published={loaded.data?.published ?? {}}
+                validation={loaded.data?.validation} />
     </ReactFlowProvider>
   );
 }
 
 /** Lays out a definition that has no positions yet, then opens it. */
-function Prepared({ initial, published }: { initial: WorkflowDef; published: Record<string, string> }) {
+function Prepared({ initial, published, validation }: {
+  initial: WorkflowDef; published: Record<string, string>; validation?: Promise<Validation>;
+}) {
   const [ready, setReady] = useState<WorkflowDef | null>(initial.layout?.nodes && Object.keys(initial.layout.nodes).length ? initial : null);
   useEffect(() => {
     if (ready) return;
     autoLayout(initial).then((nodes) => setReady({ ...initial, layout: { ...initial.layout, nodes } }));
   }, [initial, ready]);
-  return ready ? <Designer initial={ready} published={published} /> : <Loading what="Arranging the steps" />;
+  return ready ? <Designer initial={ready} published={published} validation={validation} />
+    : <Loading what="Arranging the steps" />;
 }
