@@ -1,17 +1,43 @@
 import {
   Background, Controls, MiniMap, ReactFlow, applyNodeChanges, useReactFlow,
-  type Connection, type Edge, type IsValidConnection, type NodeChange, type OnSelectionChangeParams,
+  type Connection, type Edge, type IsValidConnection, type NodeChange, type OnNodeDrag, type OnSelectionChangeParams,
+  type ReactFlowInstance, type XYPosition,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 
 import { toFlow, type FlowNode, type Overlay } from "../graph/convert";
-import { addStep, canConnect, connect, disconnect, newStep, removeSteps, setPositions } from "../graph/edit";
-import { scopeOfNode, type Handle, type NodePosition, type WorkflowDef } from "../graph/steps";
+import { addStep, canConnect, canMove, connect, disconnect, moveStep, newStep, removeSteps, setPositions } from "../graph/edit";
+import { placeSteps, scopeOfNode, type Handle, type NodePosition, type WorkflowDef } from "../graph/steps";
 import { nodeTypes } from "../graph/StepNodes";
 import { DRAG_TYPE, type PaletteItem } from "./Palette";
 
-/** The workflow on a React Flow canvas: drop, connect, move, select and delete edit it. */
+interface Holder { id: string; type: "loop" | "lane"; abs: XYPosition }
+
+/** The innermost container (loop body or parallel lane) under `point`, leaving out `moving`
+ * and everything inside it (a step cannot go into itself); none means the top level. */
+function containerAt(flow: ReactFlowInstance, point: XYPosition, moving?: string): Holder | undefined {
+  const inside = (id: string): boolean => {
+    for (let n = flow.getInternalNode(id); n; n = n.parentId ? flow.getInternalNode(n.parentId) : undefined) {
+      if (n.id === moving) return true;
+    }
+    return false;
+  };
+  return flow.getNodes().filter((n) => (n.type === "loop" || n.type === "lane") && !(moving && inside(n.id))).map((n) => {
+    const abs = flow.getInternalNode(n.id)!.internals.positionAbsolute;
+    return { id: n.id, type: n.type as Holder["type"], abs, w: n.width ?? 0, h: n.height ?? 0 };
+  }).filter(({ abs, w, h }) => point.x >= abs.x && point.y >= abs.y && point.x <= abs.x + w && point.y <= abs.y + h)
+    .sort((a, b) => a.w * a.h - b.w * b.h)[0];
+}
+
+/** Where a step's top-left lands inside `holder` (below its header), or on the top level. */
+function relative(at: XYPosition, holder?: Holder): NodePosition {
+  if (!holder) return { x: Math.round(at.x), y: Math.round(at.y) };
+  return { x: Math.round(Math.max(16, at.x - holder.abs.x)), y: Math.round(Math.max(holder.type === "lane" ? 24 : 40, at.y - holder.abs.y)) };
+}
+
+/** The workflow on a React Flow canvas: drop, connect, move, select and delete edit it;
+ * dragging a step into or out of a loop or a parallel branch moves it there. */
 export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
   def: WorkflowDef; overlay: Overlay; readOnly: boolean;
   onEdit: (next: WorkflowDef) => void; onSelect: (ids: string[]) => void;
@@ -42,14 +68,38 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
   defRef.current = def;
   useEffect(() => setNodes(derived.nodes), [derived.nodes]);
 
+  // Dragging only moves the drawing; the definition changes when the drag ends.
   const onNodesChange = useCallback((changes: NodeChange<FlowNode>[]) => {
     setNodes((current) => applyNodeChanges(changes.filter((c) => c.type !== "remove"), current));
-    const moved: Record<string, NodePosition> = {};
-    for (const c of changes) {
-      if (c.type === "position" && c.dragging === false && c.position) moved[c.id] = c.position;
+  }, []);
+
+  const say = useCallback((why: string) => {
+    setHint(why);
+    setTimeout(() => setHint(null), 2500);
+  }, []);
+
+  const onNodeDragStop: OnNodeDrag<FlowNode> = useCallback((event, node, dragged) => {
+    if (readOnly) return;
+    const def = defRef.current;
+    if (dragged.length === 1 && node.type !== "lane") {
+      const pointer = "changedTouches" in event ? event.changedTouches[0] : event;
+      const holder = containerAt(flow, flow.screenToFlowPosition({ x: pointer.clientX, y: pointer.clientY }), node.id);
+      const scope = holder ? scopeOfNode(def, holder.id)?.key ?? "" : "";
+      if (scope !== placeSteps(def).get(node.id)?.scope.key) {
+        const why = canMove(def, node.id, scope);
+        if (why) {
+          say(why);
+          setNodes(derived.nodes);  // back where it was
+          return;
+        }
+        const parent = node.parentId ? flow.getInternalNode(node.parentId)?.internals.positionAbsolute : undefined;
+        const abs = { x: node.position.x + (parent?.x ?? 0), y: node.position.y + (parent?.y ?? 0) };
+        onEdit(moveStep(def, node.id, scope, relative(abs, holder)));
+        return;
+      }
     }
-    if (Object.keys(moved).length && !readOnly) onEdit(setPositions(defRef.current, moved));
-  }, [onEdit, readOnly]);
+    onEdit(setPositions(def, Object.fromEntries(dragged.map((n) => [n.id, n.position]))));
+  }, [derived.nodes, flow, onEdit, readOnly, say]);
 
   const isValidConnection: IsValidConnection = useCallback((c) => {
     const why = c.source && c.target ? canConnect(defRef.current, c.source, (c.sourceHandle ?? "next") as Handle, c.target) : "connect two steps";
@@ -79,18 +129,10 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
     const item = JSON.parse(raw) as PaletteItem;
     const point = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
     // The innermost container (loop body or parallel lane) under the pointer takes the step.
-    const holders = flow.getNodes().filter((n) => n.type === "loop" || n.type === "lane").map((n) => {
-      const internal = flow.getInternalNode(n.id)!;
-      const abs = internal.internals.positionAbsolute;
-      return { n, abs, w: n.width ?? 0, h: n.height ?? 0 };
-    }).filter(({ abs, w, h }) => point.x >= abs.x && point.y >= abs.y && point.x <= abs.x + w && point.y <= abs.y + h)
-      .sort((a, b) => a.w * a.h - b.w * b.h);
-    const holder = holders[0];
-    const scope = holder ? scopeOfNode(defRef.current, holder.n.id) : undefined;
-    const at = holder ? { x: point.x - holder.abs.x - 100, y: Math.max(holder.n.type === "lane" ? 24 : 40, point.y - holder.abs.y - 24) }
-      : { x: point.x - 100, y: point.y - 24 };
+    const holder = containerAt(flow, point);
+    const scope = holder ? scopeOfNode(defRef.current, holder.id) : undefined;
     const step = newStep(defRef.current, item.kind, item.action);
-    onEdit(addStep(defRef.current, scope?.key ?? "", step, { x: Math.round(at.x), y: Math.round(at.y) }));
+    onEdit(addStep(defRef.current, scope?.key ?? "", step, relative({ x: point.x - 100, y: point.y - 24 }, holder)));
     onSelect([step.id]);
   }, [flow, onEdit, onSelect, readOnly]);
 
@@ -103,7 +145,7 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
          data-testid="canvas">
       <ReactFlow<FlowNode, Edge>
         nodes={nodes} edges={derived.edges} nodeTypes={nodeTypes}
-        onNodesChange={onNodesChange} onConnect={onConnect} isValidConnection={isValidConnection}
+        onNodesChange={onNodesChange} onNodeDragStop={onNodeDragStop} onConnect={onConnect} isValidConnection={isValidConnection}
         onConnectEnd={() => setTimeout(() => setHint(null), 2500)}
         onEdgesDelete={onEdgesDelete} onNodesDelete={onNodesDelete} onSelectionChange={onSelectionChange}
         nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable

@@ -10,7 +10,7 @@ import { useToast } from "../components/Toasts";
 import type { Overlay, RunInfo } from "../graph/convert";
 import { addStep, newStep, pasteSteps, removeSteps, setPositions, updateStep, updateWorkflow } from "../graph/edit";
 import { autoLayout } from "../graph/elkLayout";
-import { placeSteps, type StepDef, type WorkflowDef } from "../graph/steps";
+import { hasLayout, placeSteps, type StepDef, type WorkflowDef } from "../graph/steps";
 import { byStep, placeProblems, type PlacedProblem } from "../graph/problems";
 import { foldEvents, fromTestRun, type StepEvent } from "../graph/runs";
 import {
@@ -331,7 +331,7 @@ export default function DesignerPage() {
 function Prepared({ initial, published, validation }: {
   initial: WorkflowDef; published: Record<string, string>; validation?: Promise<Validation>;
 }) {
-  const [ready, setReady] = useState<WorkflowDef | null>(initial.layout?.nodes && Object.keys(initial.layout.nodes).length ? initial : null);
+  const [ready, setReady] = useState<WorkflowDef | null>(hasLayout(initial) ? initial : null);
   useEffect(() => {
     if (ready) return;
     autoLayout(initial).then((nodes) => setReady({ ...initial, layout: { ...initial.layout, nodes } }));
