@@ -33,6 +33,7 @@ from projections.history_api import history_router
 from projections.ingest_api import ingest_router
 from projections.limits import KAFKA_RECORD_LIMIT, BodyLimitMiddleware
 from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
+from projections.mocks_api import pinned_mocks_router
 from projections.producer import EventProducer
 from projections.projector import Projector
 from projections.read_api import views_router
@@ -220,6 +221,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api.include_router(views_router(ctx, running))
     api.include_router(rules_router(ctx))  # before /rules/{rule_id}: /rules/insights
     api.include_router(designer_router(ctx))  # before /definitions/{kind}/… and /workflows/{id}
+    api.include_router(pinned_mocks_router(ctx))
     api.include_router(firings_router(ctx))
     api.include_router(definitions_router(ctx))
     api.include_router(history_router(ctx))

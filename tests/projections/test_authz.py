@@ -82,6 +82,10 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
                                            json={"text": "looks right"})),
     "change status": ("edit", lambda c, x: c.post(f"/definitions/workflow/{x}/versions/1.0.0/status",
                                                   json={"status": "paused"})),
+    "latest version body": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/versions/latest")),
+    "pinned mocks": ("view", lambda c, x: c.get(f"/workflows/{x}/test-mocks")),
+    "pin mocks": ("edit", lambda c, x: c.put(f"/workflows/{x}/test-mocks",
+                                             json={"mocks": {"a": {"output": 1}}})),
 }
 RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "rule stats": ("view", lambda c, _: c.get("/rules/r-alice/stats")),

@@ -3,7 +3,7 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } fro
 import { useLoaderData, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
 
 import { describe } from "../api/errors";
-import { useQuery, useStream, useStored } from "../api/hooks";
+import { useQuery, useStream } from "../api/hooks";
 import { Can, useAuth } from "../auth/AuthContext";
 import { ErrorState, Loading } from "../components/states";
 import { useToast } from "../components/Toasts";
@@ -15,12 +15,13 @@ import { byStep, placeProblems, type PlacedProblem } from "../graph/problems";
 import { foldEvents, fromTestRun, type StepEvent } from "../graph/runs";
 import {
   actionTypes, publish, setStatus, startExecution, testRun, validate,
-  type Mocks, type TestRun, type Validation, waitForExecution,
+  type TestRun, type Validation, waitForExecution,
 } from "./api";
 import { ProblemsList, TestPanel } from "./BottomPanel";
 import { Canvas } from "./Canvas";
 import { openWorkflow, type Opened } from "./open";
 import { Palette, type PaletteItem } from "./Palette";
+import { usePinnedMocks } from "./usePinnedMocks";
 import { useHistory } from "./useHistory";
 import "./designer.css";
 
@@ -91,7 +92,7 @@ function Designer({ initial, published, validation: opened }: {
   const readOnly = !can("edit");
   const [selected, setSelected] = useState<string[]>([]);
   const [versions, setVersions] = useState(published);
-  const [mocks, setMocks] = useStored<Mocks>(`hw.designer.mocks.${def.id}`, {});
+  const [mocks, setMocks] = usePinnedMocks(def.id, Object.keys(versions).length > 0, (m) => notify(m, "error"));
   const [run, setRun] = useState<{ overlay: Map<string, RunInfo>; result?: TestRun; error?: string; running: boolean }>(
     { overlay: new Map(), running: false });
   const [execution, setExecution] = useState<string | null>(null);
