@@ -94,3 +94,41 @@ def test_steps_move_into_and_out_of_branches_and_loops(stack: Stack, page: Any) 
     lists = _lists(stack.until("the draft to be saved", saved))
     assert lists == {"top": ["fan", "each", "a1"], "fan/0": ["last"], "fan/1": ["b1"],
                      "each": ["l1", "first"]}
+
+
+BRANCHING = {
+    "kind": "workflow", "id": "ui-onto-branch", "name": "Onto a branch",
+    "steps": [
+        {"id": "audit", "action": "log", "with": {"message": "audit"}},
+        {"id": "route", "type": "condition", "default": "small",
+         "branches": [{"when": "has(input.big)", "next": "big"}]},
+        {"id": "big", "action": "log", "with": {"message": "big"}, "next": "$end"},
+        {"id": "small", "action": "log", "with": {"message": "small"}},
+    ],
+    "layout": {"nodes": {"audit": {"x": 420, "y": 0}, "route": {"x": 0, "y": 0},
+                         "big": {"x": -200, "y": 220}, "small": {"x": 200, "y": 220}}},
+}
+
+
+def test_a_step_dropped_on_a_condition_branch_joins_it(stack: Stack, page: Any) -> None:
+    stack.publish(BRANCHING)
+    stack.until("the workflow to be listed", lambda: stack.active("workflow", "ui-onto-branch"))
+    page.goto("/ui/designer/ui-onto-branch")
+    page.wait_for_selector('.react-flow__node[data-id="small"]')
+    page.wait_for_timeout(300)
+    label = _box(page, '.react-flow__edge[data-id="route->branch-0->big"] .react-flow__edge-text')
+    _drag(page, "audit", label["x"] + label["width"] / 2, label["y"] + label["height"] / 2)
+    expect(page.locator('.react-flow__edge[data-id="route->branch-0->audit"]')).to_have_count(1)
+    expect(page.locator('.react-flow__edge[data-id="audit->next->big"]')).to_have_count(1)
+    shot(page, "designer-onto-branch")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".toast")).to_contain_text("Draft")
+
+    def saved() -> dict[str, Any] | None:
+        body = stack.client.get("/definitions/workflow/ui-onto-branch/versions/latest").json()
+        return body["definition"] if "draft" in body.get("version", "") else None
+
+    steps = {s["id"]: s for s in stack.until("the draft to be saved", saved)["steps"]}
+    assert list(steps) == ["route", "big", "small", "audit"]  # the workflow starts at route now
+    assert steps["route"]["branches"][0]["next"] == "audit"
+    assert steps["audit"]["next"] == "big"

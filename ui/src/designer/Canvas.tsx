@@ -7,7 +7,8 @@ import "@xyflow/react/dist/style.css";
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
 
 import { toFlow, type FlowNode, type Overlay } from "../graph/convert";
-import { addStep, canConnect, canMove, connect, disconnect, moveStep, newStep, removeSteps, setPositions } from "../graph/edit";
+import { addStep, canConnect, connect, disconnect, newStep, removeSteps, setPositions } from "../graph/edit";
+import { canMove, insertOnEdge, moveStep } from "../graph/move";
 import { placeSteps, scopeOfNode, type Handle, type NodePosition, type WorkflowDef } from "../graph/steps";
 import { nodeTypes } from "../graph/StepNodes";
 import { DRAG_TYPE, type PaletteItem } from "./Palette";
@@ -30,6 +31,17 @@ function containerAt(flow: ReactFlowInstance, point: XYPosition, moving?: string
     .sort((a, b) => a.w * a.h - b.w * b.h)[0];
 }
 
+/** The edge whose line passes under `point` (flow coordinates: the edges' own), leaving
+ * out the edges of `step`; React Flow draws each edge a wide invisible "interaction" path. */
+function edgeAt(point: XYPosition, edges: Edge[], step: string): Edge | undefined {
+  return edges.find((e) => {
+    if (e.source === step || e.target === step) return false;
+    const path = document.querySelector<SVGPathElement>(
+      `.react-flow__edge[data-id="${CSS.escape(e.id)}"] path.react-flow__edge-interaction`);
+    return !!path && path.isPointInStroke(new DOMPoint(point.x, point.y));
+  });
+}
+
 /** Where a step's top-left lands inside `holder` (below its header), or on the top level. */
 function relative(at: XYPosition, holder?: Holder): NodePosition {
   if (!holder) return { x: Math.round(at.x), y: Math.round(at.y) };
@@ -37,7 +49,8 @@ function relative(at: XYPosition, holder?: Holder): NodePosition {
 }
 
 /** The workflow on a React Flow canvas: drop, connect, move, select and delete edit it;
- * dragging a step into or out of a loop or a parallel branch moves it there. */
+ * dragging a step into or out of a loop or a parallel branch moves it there, and dropping it
+ * on an edge puts it on that path. */
 export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
   def: WorkflowDef; overlay: Overlay; readOnly: boolean;
   onEdit: (next: WorkflowDef) => void; onSelect: (ids: string[]) => void;
@@ -83,8 +96,22 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
     const def = defRef.current;
     if (dragged.length === 1 && node.type !== "lane") {
       const pointer = "changedTouches" in event ? event.changedTouches[0] : event;
-      const holder = containerAt(flow, flow.screenToFlowPosition({ x: pointer.clientX, y: pointer.clientY }), node.id);
+      const point = flow.screenToFlowPosition({ x: pointer.clientX, y: pointer.clientY });
+      const holder = containerAt(flow, point, node.id);
       const scope = holder ? scopeOfNode(def, holder.id)?.key ?? "" : "";
+      // Dropped on an edge: the step goes on that path (a condition's branch, a next…).
+      const edge = edgeAt(point, derived.edges, node.id);
+      if (edge) {
+        const parent = node.parentId ? flow.getInternalNode(node.parentId)?.internals.positionAbsolute : undefined;
+        const abs = { x: node.position.x + (parent?.x ?? 0), y: node.position.y + (parent?.y ?? 0) };
+        const top = placeSteps(def).get(edge.source)?.scope.kind === "top";
+        const next = insertOnEdge(def, node.id, edge.source, (edge.sourceHandle ?? "next") as Handle, edge.target,
+                                  relative(abs, top ? undefined : holder));
+        if (next !== def) {
+          onEdit(next);
+          return;
+        }
+      }
       if (scope !== placeSteps(def).get(node.id)?.scope.key) {
         const why = canMove(def, node.id, scope);
         if (why) {
@@ -99,7 +126,7 @@ export function Canvas({ def, overlay, onEdit, onSelect, readOnly }: {
       }
     }
     onEdit(setPositions(def, Object.fromEntries(dragged.map((n) => [n.id, n.position]))));
-  }, [derived.nodes, flow, onEdit, readOnly, say]);
+  }, [derived.nodes, derived.edges, flow, onEdit, readOnly, say]);
 
   const isValidConnection: IsValidConnection = useCallback((c) => {
     const why = c.source && c.target ? canConnect(defRef.current, c.source, (c.sourceHandle ?? "next") as Handle, c.target) : "connect two steps";

@@ -5,13 +5,15 @@ import {
   type Handle, type NodePosition, type Scope, type StepDef, type StepKind, type WorkflowDef,
 } from "./steps";
 
-const clone = <T,>(value: T): T => structuredClone(value);
+// clone, scopeIn, withLayout, find and retarget are shared with move.ts (the moves of placed
+// steps); they are not part of the graph's public edits.
+export const clone = <T,>(value: T): T => structuredClone(value);
 
-function scopeIn(def: WorkflowDef, key: string): Scope | undefined {
+export function scopeIn(def: WorkflowDef, key: string): Scope | undefined {
   return scopes(def).find((s) => s.key === key);
 }
 
-function withLayout(def: WorkflowDef): Record<string, NodePosition> {
+export function withLayout(def: WorkflowDef): Record<string, NodePosition> {
   def.layout = { ...(def.layout ?? {}), nodes: { ...(def.layout?.nodes ?? {}) } };
   return def.layout.nodes!;
 }
@@ -51,7 +53,7 @@ export function addStep(def: WorkflowDef, scopeKey: string, step: StepDef, at: N
   return out;
 }
 
-function find(def: WorkflowDef, id: string): { step: StepDef; scope: Scope; index: number } | undefined {
+export function find(def: WorkflowDef, id: string): { step: StepDef; scope: Scope; index: number } | undefined {
   return placeSteps(def).get(id);
 }
 
@@ -133,7 +135,7 @@ export function disconnect(def: WorkflowDef, source: string, handle: Handle, tar
   return out;
 }
 
-function retarget(def: WorkflowDef, rename: (id: string) => string | null): void {
+export function retarget(def: WorkflowDef, rename: (id: string) => string | null): void {
   const fix = (id: string | null | undefined): string | null | undefined =>
     id == null || id === END ? id : rename(id);
   for (const scope of scopes(def)) {
@@ -167,65 +169,6 @@ function retarget(def: WorkflowDef, rename: (id: string) => string | null): void
     if (g) def.on_error = { action: "goto", goto: g };
     else delete def.on_error;
   }
-}
-
-/** The container scopes a step holds, at any depth (a loop's body, a parallel's branches). */
-function heldScopes(def: WorkflowDef, id: string): Set<string> {
-  const placed = placeSteps(def);
-  const inside = new Set<string>();
-  for (const scope of scopes(def)) {  // outermost first: a holder's own scope is seen before
-    const holder = scope.container;
-    if (holder && (holder === id || inside.has(placed.get(holder)?.scope.key ?? ""))) inside.add(scope.key);
-  }
-  return inside;
-}
-
-/** Why a step cannot move into a scope, or null when it can. */
-export function canMove(def: WorkflowDef, id: string, scopeKey: string): string | null {
-  const placed = find(def, id);
-  if (!placed) return "no such step";
-  if (!scopeIn(def, scopeKey)) return "no such container";
-  if (heldScopes(def, id).has(scopeKey)) return `${id} cannot go inside itself`;
-  return null;
-}
-
-/** Move a step (with what it holds) into another scope: the top level, a loop's body or a
- * parallel branch. It joins the end of that scope's list (the step that ended it by running
- * off the end now runs on into it: moved into a branch, it runs in that branch), at `at`
- * (relative to its new container). In its old scope, what named it now ends there (as a
- * deletion does), and its own links to steps it left behind are dropped (a step only leads
- * to steps of its own list). */
-export function moveStep(def: WorkflowDef, id: string, scopeKey: string, at: NodePosition): WorkflowDef {
-  const placed = find(def, id);
-  if (!placed || canMove(def, id, scopeKey)) return def;
-  if (placed.scope.key === scopeKey) return setPositions(def, { [id]: at });
-  const out = clone(def);
-  const from = find(out, id)!;
-  from.scope.steps.splice(from.index, 1);
-  if (from.scope.kind === "top") out.steps = from.scope.steps;
-  retarget(out, (ref) => (ref === id ? null : ref));
-  const step = from.step;
-  const kept = new Set(scopeIn(out, scopeKey)!.steps.map((s) => s.id));
-  unlink(step, kept);
-  const into = scopeIn(out, scopeKey)!;
-  into.steps.push(step);
-  if (into.kind === "top") out.steps = into.steps;
-  else if (into.kind === "loop") find(out, into.container!)!.step.steps = into.steps;
-  else find(out, into.container!)!.step.branches![into.branch!].steps = into.steps;
-  withLayout(out)[id] = at;
-  return out;
-}
-
-/** Drop a step's own links (not those of the steps it holds) to steps outside `kept`. */
-function unlink(step: StepDef, kept: ReadonlySet<string>): void {
-  const keep = (ref: string | null | undefined) => ref == null || ref === END || kept.has(ref);
-  if (!keep(step.next)) delete step.next;
-  if (!keep(step.default)) delete step.default;
-  if (stepKind(step) === "condition") {
-    step.branches = (step.branches ?? []).map((b) => (keep(b.next) ? b : { ...b, next: END }));
-  }
-  if (!keep(errorGoto(step))) delete step.on_error;
-  if (step.depends_on) step.depends_on = step.depends_on.filter((d) => kept.has(d));
 }
 
 /** Delete steps (and what they contain); what led to them now ends there. */
