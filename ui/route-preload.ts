@@ -49,7 +49,7 @@ export function routePreload(routes: Record<string, string>): Plugin {
           + `p=location.pathname.slice(b.length-1)||"/";for(var r in m){var s=r.slice(-1)==="*"?r.slice(0,-1):r;`
           + `if(r==="/"?p==="/":s!==r?p.indexOf(s)===0&&p.length>s.length:p===r||p.indexOf(r+"/")===0){`
           + `m[r].forEach(function(f){var l=document.createElement("link");`
-          + `if(/\\.css$/.test(f)){l.rel="preload";l.as="style";}else{l.rel="modulepreload";l.crossOrigin="";}`
+          + `if(/\\.css$/.test(f)){l.rel="preload";l.as="style";}else{l.rel="modulepreload";}l.crossOrigin="";`
           + `l.href=b+f;document.head.appendChild(l);});break;}}})();`;
         return [{ tag: "script", children: script, injectTo: "head" }];
       },
