@@ -54,23 +54,24 @@ export function nextVersion(version: string, taken: Record<string, string>, mode
 }
 
 /** Live validation: the API's verdict on the definition, debounced, newest answer wins. The
- * first verdict is not debounced, and `first` (the one the loader asked for while opening the
- * workflow) answers it when it was asked for the same steps. */
-function useValidation(def: WorkflowDef, first?: { steps: WorkflowDef["steps"]; answer: Promise<Validation> }, ms = 80) {
-  const [state, setState] = useState<{ problems: PlacedProblem[]; pending: boolean; seq: number; tookMs: number }>(
-    { problems: [], pending: true, seq: 0, tookMs: 0 });
+ * verdict asked for while the workflow was opened (`first`, for the same steps) is the first
+ * one, so opening draws once; without it the first request is not debounced. */
+function useValidation(def: WorkflowDef, first?: { steps: WorkflowDef["steps"]; answer: Validation; ms: number }, ms = 80) {
+  const [state, setState] = useState<{ problems: PlacedProblem[]; pending: boolean; seq: number; tookMs: number }>(() =>
+    first && first.steps === def.steps
+      ? { problems: placeProblems(def, first.answer.problems, first.answer.warnings), pending: false, seq: 1, tookMs: first.ms }
+      : { problems: [], pending: true, seq: 0, tookMs: 0 });
   const opening = useRef(true);
   useEffect(() => {
-    const controller = new AbortController();
-    const started = performance.now();
-    const seeded = opening.current && first?.steps === def.steps ? first.answer : undefined;
+    const seeded = opening.current && first?.steps === def.steps;
     const delay = opening.current ? 0 : ms;
     opening.current = false;
+    if (seeded) return;
+    const controller = new AbortController();
+    const started = performance.now();
     setState((s) => ({ ...s, pending: true }));
-    const ask = () => (seeded ?? Promise.reject(new Error("no answer yet"))).catch(() => validate(def, controller.signal));
     const timer = setTimeout(() => {
-      ask().then((r) => {
-        if (controller.signal.aborted) return;
+      validate(def, controller.signal).then((r) => {
         setState((s) => ({ problems: placeProblems(def, r.problems, r.warnings), pending: false, seq: s.seq + 1,
                            tookMs: Math.round(performance.now() - started) }));
       }, () => undefined);
@@ -81,7 +82,7 @@ function useValidation(def: WorkflowDef, first?: { steps: WorkflowDef["steps"]; 
 }
 
 function Designer({ initial, published, validation: opened }: {
-  initial: WorkflowDef; published: Record<string, string>; validation?: Promise<Validation>;
+  initial: WorkflowDef; published: Record<string, string>; validation?: { answer: Validation; ms: number };
 }) {
   const history = useHistory<WorkflowDef>(initial);
   const def = history.value;
@@ -90,7 +91,12 @@ function Designer({ initial, published, validation: opened }: {
   const navigate = useNavigate();
   const { can } = useAuth();
   const readOnly = !can("edit");
-  const [selected, setSelected] = useState<string[]>([]);
+  const [selected, setSelectedState] = useState<string[]>([]);
+  // React Flow reports the selection after every change of the nodes: only a different one is
+  // a change here (an equal new array would redraw the canvas, and so on).
+  const setSelected = useCallback((ids: string[]) => {
+    setSelectedState((current) => (current.length === ids.length && current.every((x, i) => x === ids[i]) ? current : ids));
+  }, []);
   const [versions, setVersions] = useState(published);
   const [mocks, setMocks] = usePinnedMocks(def.id, Object.keys(versions).length > 0, (m) => notify(m, "error"));
   const [run, setRun] = useState<{ overlay: Map<string, RunInfo>; result?: TestRun; error?: string; running: boolean }>(
@@ -99,7 +105,7 @@ function Designer({ initial, published, validation: opened }: {
   const [tab, setTab] = useState<"problems" | "test">("problems");
   const clipboard = useRef<StepDef[]>([]);
   const lastEdit = useRef<{ key: string; at: number }>({ key: "", at: 0 });
-  const [first] = useState(() => (opened ? { steps: initial.steps, answer: opened } : undefined));
+  const [first] = useState(() => (opened ? { steps: initial.steps, ...opened } : undefined));
   const validation = useValidation(def, first);
   const actions = useQuery("actions", actionTypes);
 
@@ -111,6 +117,18 @@ function Designer({ initial, published, validation: opened }: {
     lastEdit.current = { key: coalesce ?? "", at: now };
   }, [history]);
 
+  // The properties panel (the form library and the schema, 420 kB) comes once the canvas is
+  // up and the first verdict is in, so it does not hold the opening back (at most 1.5 s).
+  const [panel, setPanel] = useState(false);
+  useEffect(() => {
+    if (panel) return;
+    if (validation.seq > 0 && window.requestIdleCallback) {  // once the canvas has drawn too
+      const idle = window.requestIdleCallback(() => setPanel(true), { timeout: 500 });
+      return () => window.cancelIdleCallback(idle);
+    }
+    const timer = setTimeout(() => setPanel(true), validation.seq > 0 ? 100 : 1500);
+    return () => clearTimeout(timer);
+  }, [panel, validation.seq]);
   const problemsByStep = useMemo(() => byStep(validation.problems), [validation.problems]);
   const overlay: Overlay = useMemo(() => ({
     problems: problemsByStep, run: run.overlay, pinned: new Set(Object.keys(mocks)), selected: new Set(selected),
@@ -150,7 +168,12 @@ function Designer({ initial, published, validation: opened }: {
       history.replace(body);
       setVersions((v) => ({ ...v, [out.version]: out.status }));
       notify(mode === "draft" ? `Draft ${out.version} saved` : `Published ${out.version} (active)`, "ok");
-      if (!location.pathname.endsWith(`/designer/${body.id}`)) navigate(`/designer/${encodeURIComponent(body.id)}?version=${out.version}`, { replace: true });
+      // A new workflow gets its own address. What was just saved goes along, so the page does
+      // not read it back (the views may not have it yet: Kafka lies between).
+      const saved = { definition: body, published: { ...versions, [out.version]: out.status } };
+      if (!location.pathname.endsWith(`/designer/${body.id}`)) {
+        navigate(`/designer/${encodeURIComponent(body.id)}?version=${out.version}`, { replace: true, state: { saved } });
+      }
     } catch (e) {
       notify(describe(e), "error");
     }
@@ -291,11 +314,11 @@ function Designer({ initial, published, validation: opened }: {
           </div>
         </div>
         <Suspense fallback={<aside className="properties"><Loading what="Loading the forms" /></aside>}>
-          <PropertiesPanel def={def} step={current} readOnly={readOnly}
+          {!panel ? <aside className="properties"><Loading what="Loading the forms" /></aside> : <PropertiesPanel def={def} step={current} readOnly={readOnly}
                            problems={current ? problemsByStep.get(current.id) ?? [] : problemsByStep.get("") ?? []}
                            run={current ? run.overlay.get(current.id) : undefined} mocks={mocks} setMocks={setMocks}
                            onStep={(id, fields) => edit(updateStep(def, id, fields), `step:${id}`)}
-                           onWorkflow={(fields) => edit(updateWorkflow(def, fields), "workflow")} />
+                           onWorkflow={(fields) => edit(updateWorkflow(def, fields), "workflow")} />}
         </Suspense>
       </div>
     </div>
@@ -307,30 +330,36 @@ function Designer({ initial, published, validation: opened }: {
 export default function DesignerPage() {
   const id = useParams()["*"] || null;
   const [search] = useSearchParams();
-  const state = useLocation().state as { definition?: WorkflowDef } | null;
+  const state = useLocation().state as {
+    definition?: WorkflowDef; saved?: { definition: WorkflowDef; published: Record<string, string> };
+  } | null;
+  const saved = state?.saved && state.saved.definition.id === id ? state.saved : undefined;
   // The route's loader started opening the workflow (designerLoader); a retry opens it anew.
   const { opening } = (useLoaderData() ?? {}) as { opening?: Promise<Opened> | null };
   const consumed = useRef<Promise<Opened> | null>(null);
-  const loaded = useQuery(id ? `designer:${id}:${search.get("version") ?? ""}` : null, (signal) => {
+  const loaded = useQuery(id && !saved ? `designer:${id}:${search.get("version") ?? ""}` : null, (signal) => {
     if (opening && consumed.current !== opening) return (consumed.current = opening);
     return openWorkflow(id!, search.get("version"), signal);
   });
   useEffect(() => { document.title = "Designer · headwater"; }, []);
-  if (id && !loaded.data) {
+  if (id && !saved && !loaded.data) {
     return loaded.error ? <ErrorState error={loaded.error} retry={loaded.reload} /> : <Loading what="Opening the workflow" />;
   }
-  const initial = loaded.data?.definition ?? state?.definition ?? BLANK;
+  const initial = saved?.definition ?? loaded.data?.definition ?? state?.definition ?? BLANK;
   return (
-    <ReactFlowProvider>
-      <Prepared key={`${id ?? "new"}:${search.get("version") ?? ""}`} initial={initial} published={loaded.data?.published ?? {}}
-                validation={loaded.data?.validation} />
+    // Keyed with the page: another workflow or version starts a fresh canvas store too (a
+    // selection left in the old store would otherwise come back as the new canvas' own).
+    <ReactFlowProvider key={`${id ?? "new"}:${search.get("version") ?? ""}`}>
+      <Prepared initial={initial}
+                published={saved?.published ?? loaded.data?.published ?? {}}
+                validation={loaded.data?.validation && { answer: loaded.data.validation, ms: loaded.data.validationMs }} />
     </ReactFlowProvider>
   );
 }
 
 /** Lays out a definition that has no positions yet, then opens it. */
 function Prepared({ initial, published, validation }: {
-  initial: WorkflowDef; published: Record<string, string>; validation?: Promise<Validation>;
+  initial: WorkflowDef; published: Record<string, string>; validation?: { answer: Validation; ms: number };
 }) {
   const [ready, setReady] = useState<WorkflowDef | null>(hasLayout(initial) ? initial : null);
   useEffect(() => {
