@@ -21,6 +21,7 @@ from rules.explain import ConditionNode, Explainer, compile_explainer
 from rules.index import Entry, RuleIndex
 from rules.limits import EMPTY, Change, RuleCounters
 from rules.patterns import CompiledPattern, PatternChange, PatternState, Timer
+from rules.routing import Candidate, Routed, gate_key, gated
 from schemas.definitions import RuleDefinition
 from schemas.expressions import ExpressionError
 
@@ -114,6 +115,7 @@ class Evaluation(NamedTuple):
         timers: timers to deliver back (`on_timer`) when due: batch windows, absences.
         changes: limit state changes, for `apply` and for the changelog.
         pattern_changes: pattern state changes, likewise.
+        routed: matches of gated rules for their gate owners to decide (`RuleEngine.routed`).
     """
 
     fired: tuple[Firing, ...] = ()
@@ -123,10 +125,12 @@ class Evaluation(NamedTuple):
     timers: tuple[Timer, ...] = ()
     changes: tuple[Change, ...] = ()
     pattern_changes: tuple[PatternChange, ...] = ()
+    routed: tuple[Routed, ...] = ()
 
 
 class _Builder:
-    __slots__ = ("changes", "deferred", "failed", "fired", "pattern_changes", "skipped", "timers")
+    __slots__ = ("changes", "deferred", "failed", "fired", "pattern_changes", "routed",
+                 "skipped", "timers")
 
     def __init__(self) -> None:
         self.fired: list[Firing] = []
@@ -136,6 +140,10 @@ class _Builder:
         self.timers: list[Timer] = []
         self.changes: list[Change] = []
         self.pattern_changes: list[PatternChange] = []
+        self.routed: dict[str, list[Candidate]] = {}
+
+    def route(self, definition: RuleDefinition, candidate: Candidate) -> None:
+        self.routed.setdefault(gate_key(definition), []).append(candidate)
 
     def build(self) -> Evaluation:
         return Evaluation(
@@ -146,6 +154,7 @@ class _Builder:
             tuple(self.timers),
             tuple(self.changes),
             tuple(self.pattern_changes),
+            tuple(Routed(k, tuple(c)) for k, c in self.routed.items()),
         )
 
 
@@ -163,6 +172,9 @@ class RuleEngine:
         self._explainers: dict[str, Explainer] = {}
         self.counters: dict[str, RuleCounters] = {}
         self.pattern_state: PatternState = {}
+        # Set by a worker that shares its rules with others: gated rules' matches come out
+        # as `Evaluation.routed` instead of being decided against `counters`.
+        self.routed = False
 
     def __len__(self) -> int:
         return len(self._index)
@@ -251,6 +263,7 @@ class RuleEngine:
         out = _Builder()
         context: dict[str, Any] = {"event": event, "now": now, "events": (event,)}
         taken: set[str] = set()
+        routing: set[str] = set()  # groups whose choice their gate owner makes
         for entry in entries:
             rule: CompiledRule = entry.payload
             if rule.plain:
@@ -259,8 +272,12 @@ class RuleEngine:
             group = rule.definition.exclusive_group
             if group is not None and group in taken:
                 out.skipped.append(_skip(rule, "exclusive_group", f"group {group!r} fired"))
-            elif self._activate(rule, event, now, context, out) and group is not None:
-                taken.add(group)
+            elif group is not None and group in routing:
+                self._route(rule, event, now, out)
+            else:
+                activated = self._activate(rule, event, now, context, out)
+                if group is not None and activated is not False:
+                    (routing if activated is None else taken).add(group)
         if explain:
             self._explain(event, entries, out)
         return out.build()
@@ -272,7 +289,9 @@ class RuleEngine:
         now: dt.datetime,
         context: dict[str, Any],
         out: _Builder,
-    ) -> bool:
+    ) -> bool | None:
+        """True: the rule acted (fired, queued, batched); False: it did not; None: routed to
+        its gate owner, who decides."""
         events: tuple[Mapping[str, Any], ...] = (event,)
         if rule.pattern is not None:
             completed = self._advance_pattern(rule, rule.pattern, event, now, out)
@@ -280,6 +299,9 @@ class RuleEngine:
                 return False
             events = completed
         d = rule.definition
+        if self.routed and gated(d):
+            out.route(d, Candidate(d.id, d.version, events))
+            return None
         counters = self.counters.get(d.id, EMPTY)
         if d.max_executions is not None and counters.executions >= d.max_executions:
             out.skipped.append(_skip(rule, "max_executions", f"{d.max_executions} reached"))
@@ -297,6 +319,27 @@ class RuleEngine:
         if self._fire(rule, events, context, out) and _counted(d):
             out.changes.append(Change("fired", d.id))
         return True
+
+    def _route(self, rule: CompiledRule, event: Mapping[str, Any], now: dt.datetime,
+               out: _Builder) -> None:
+        """A member of a group whose choice is routed: its gate owner tries it in turn."""
+        events: tuple[Mapping[str, Any], ...] = (event,)
+        if rule.pattern is not None:
+            events = self._advance_pattern(rule, rule.pattern, event, now, out)
+        if events:
+            d = rule.definition
+            out.route(d, Candidate(d.id, d.version, events))
+
+    def render(self, rule_id: str, events: tuple[Mapping[str, Any], ...], now: dt.datetime
+               ) -> Firing | Failure | None:
+        """A rule's actions rendered for `events` (as a firing would), or None if the rule
+        is unknown. Used by a gate owner once it let a routed match fire."""
+        rule = self._rules.get(rule_id)
+        if rule is None:
+            return None
+        out = _Builder()
+        self._fire(rule, events, {"now": now}, out)
+        return out.fired[0] if out.fired else out.failed[0]
 
     def _fire_one(self, rule: CompiledRule, context: dict[str, Any], out: _Builder) -> None:
         try:
@@ -417,6 +460,10 @@ class RuleEngine:
         result = rule.pattern.on_timer(current, timer.key, timer.due)
         if result.change is not None:
             out.pattern_changes.append(result.change)
+        if result.completed and self.routed and gated(rule.definition):
+            out.route(rule.definition, Candidate(rule.id, rule.definition.version,
+                                                 result.completed))
+            return out.build()
         fired = bool(result.completed) and self._fire(rule, result.completed, context, out)
         if fired and _counted(rule.definition):
             out.changes.append(Change("fired", rule.id))
