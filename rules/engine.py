@@ -12,16 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from rules import limits, patterns
-from rules.actions import CompiledAction, RenderedAction, compile_actions
+from rules.actions import CompiledAction, compile_actions
 from rules.conditions import CompiledCondition, compile_condition
+from rules.evaluation import NOTHING, Builder, Deferred, Evaluation, Failure, Firing, Skip
 from rules.explain import ConditionNode, Explainer, compile_explainer
 from rules.index import Entry, RuleIndex
 from rules.limits import EMPTY, Change, RuleCounters
-from rules.patterns import CompiledPattern, PatternChange, PatternState, Timer
-from rules.routing import Candidate, Routed, gate_key, gated
+from rules.patterns import CompiledPattern, PatternState, Timer
+from rules.routing import Candidate, gated
 from schemas.definitions import RuleDefinition
 from schemas.expressions import ExpressionError
 
@@ -68,97 +69,6 @@ def compile_rule(definition: RuleDefinition) -> CompiledRule:
         plain,
     )
 
-
-class Firing(NamedTuple):
-    """A rule that fires now, with its actions rendered (in the rule's order)."""
-
-    rule_id: str
-    rule_version: str
-    actions: tuple[RenderedAction, ...]
-    events: tuple[Mapping[str, Any], ...] = ()
-
-
-class Skip(NamedTuple):
-    """A candidate rule that did not act, with a reason code (see `schemas.outcomes`)."""
-
-    rule_id: str
-    rule_version: str
-    reason: str
-    detail: str = ""
-
-
-class Deferred(NamedTuple):
-    """A rule that matched and waits: queued for a concurrency slot or gathered in a batch."""
-
-    rule_id: str
-    rule_version: str
-    mode: str
-
-
-class Failure(NamedTuple):
-    """A rule that matched but whose actions could not be rendered."""
-
-    rule_id: str
-    rule_version: str
-    error_code: str
-    message: str
-
-
-class Evaluation(NamedTuple):
-    """What one event (or timer, or completion) did.
-
-    Attributes:
-        fired: rules firing now, in priority order.
-        deferred: rules that matched and wait (queued or batched).
-        skipped: candidates that did not act, and why.
-        failed: rules that matched but could not render their actions.
-        timers: timers to deliver back (`on_timer`) when due: batch windows, absences.
-        changes: limit state changes, for `apply` and for the changelog.
-        pattern_changes: pattern state changes, likewise.
-        routed: matches of gated rules for their gate owners to decide (`RuleEngine.routed`).
-    """
-
-    fired: tuple[Firing, ...] = ()
-    deferred: tuple[Deferred, ...] = ()
-    skipped: tuple[Skip, ...] = ()
-    failed: tuple[Failure, ...] = ()
-    timers: tuple[Timer, ...] = ()
-    changes: tuple[Change, ...] = ()
-    pattern_changes: tuple[PatternChange, ...] = ()
-    routed: tuple[Routed, ...] = ()
-
-
-class _Builder:
-    __slots__ = ("changes", "deferred", "failed", "fired", "pattern_changes", "routed",
-                 "skipped", "timers")
-
-    def __init__(self) -> None:
-        self.fired: list[Firing] = []
-        self.deferred: list[Deferred] = []
-        self.skipped: list[Skip] = []
-        self.failed: list[Failure] = []
-        self.timers: list[Timer] = []
-        self.changes: list[Change] = []
-        self.pattern_changes: list[PatternChange] = []
-        self.routed: dict[str, list[Candidate]] = {}
-
-    def route(self, definition: RuleDefinition, candidate: Candidate) -> None:
-        self.routed.setdefault(gate_key(definition), []).append(candidate)
-
-    def build(self) -> Evaluation:
-        return Evaluation(
-            tuple(self.fired),
-            tuple(self.deferred),
-            tuple(self.skipped),
-            tuple(self.failed),
-            tuple(self.timers),
-            tuple(self.changes),
-            tuple(self.pattern_changes),
-            tuple(Routed(k, tuple(c)) for k, c in self.routed.items()),
-        )
-
-
-_NOTHING = Evaluation()
 
 
 class RuleEngine:
@@ -259,8 +169,8 @@ class RuleEngine:
         """
         entries = self._index.match(event)
         if not entries and not explain:
-            return _NOTHING
-        out = _Builder()
+            return NOTHING
+        out = Builder()
         context: dict[str, Any] = {"event": event, "now": now, "events": (event,)}
         taken: set[str] = set()
         routing: set[str] = set()  # groups whose choice their gate owner makes
@@ -288,7 +198,7 @@ class RuleEngine:
         event: Mapping[str, Any],
         now: dt.datetime,
         context: dict[str, Any],
-        out: _Builder,
+        out: Builder,
     ) -> bool | None:
         """True: the rule acted (fired, queued, batched); False: it did not; None: routed to
         its gate owner, who decides."""
@@ -321,7 +231,7 @@ class RuleEngine:
         return True
 
     def _route(self, rule: CompiledRule, event: Mapping[str, Any], now: dt.datetime,
-               out: _Builder) -> None:
+               out: Builder) -> None:
         """A member of a group whose choice is routed: its gate owner tries it in turn."""
         events: tuple[Mapping[str, Any], ...] = (event,)
         if rule.pattern is not None:
@@ -337,11 +247,11 @@ class RuleEngine:
         rule = self._rules.get(rule_id)
         if rule is None:
             return None
-        out = _Builder()
+        out = Builder()
         self._fire(rule, events, {"now": now}, out)
         return out.fired[0] if out.fired else out.failed[0]
 
-    def _fire_one(self, rule: CompiledRule, context: dict[str, Any], out: _Builder) -> None:
+    def _fire_one(self, rule: CompiledRule, context: dict[str, Any], out: Builder) -> None:
         try:
             actions = tuple([a.render(context) for a in rule.actions])
         except ExpressionError as exc:
@@ -356,7 +266,7 @@ class RuleEngine:
         rule: CompiledRule,
         events: tuple[Mapping[str, Any], ...],
         context: dict[str, Any],
-        out: _Builder,
+        out: Builder,
     ) -> bool:
         d = rule.definition
         scope = {**context, "event": events[-1], "events": events}
@@ -375,7 +285,7 @@ class RuleEngine:
         event: Mapping[str, Any],
         now: dt.datetime,
         context: dict[str, Any],
-        out: _Builder,
+        out: Builder,
     ) -> bool:
         d = rule.definition
         size = d.batch.size if d.batch is not None else 10
@@ -397,7 +307,7 @@ class RuleEngine:
         pattern: CompiledPattern,
         event: Mapping[str, Any],
         now: dt.datetime,
-        out: _Builder,
+        out: Builder,
     ) -> tuple[Mapping[str, Any], ...]:
         key = pattern.key(event)
         if key is None:
@@ -412,7 +322,7 @@ class RuleEngine:
             out.skipped.append(_skip(rule, "pattern_pending", result.reason))
         return result.completed
 
-    def _explain(self, event: Mapping[str, Any], entries: list[Entry], out: _Builder) -> None:
+    def _explain(self, event: Mapping[str, Any], entries: list[Entry], out: Builder) -> None:
         matched = {e.rule_id for e in entries}
         for entry in self._index.candidates(event):
             if entry.rule_id not in matched:
@@ -441,21 +351,21 @@ class RuleEngine:
         """A timer came due: flush a batch window or fire an absence. Call `apply` after."""
         rule = self._rules.get(timer.rule_id)
         if rule is None:
-            return _NOTHING
-        out = _Builder()
+            return NOTHING
+        out = Builder()
         context: dict[str, Any] = {"now": now}
         if timer.key == "$batch":
             counters = self.counters.get(rule.id, EMPTY)
             if not counters.batch or counters.batch_opened is None:
-                return _NOTHING
+                return NOTHING
             window = rule.definition.batch.window if rule.definition.batch else 60.0
             if counters.batch_opened + dt.timedelta(seconds=window) != timer.due:
-                return _NOTHING  # a stale timer: that batch was flushed by size
+                return NOTHING  # a stale timer: that batch was flushed by size
             self._fire(rule, counters.batch, context, out)
             out.changes.append(Change("flushed", rule.id))
             return out.build()
         if rule.pattern is None:
-            return _NOTHING
+            return NOTHING
         current = self.pattern_state.get((rule.id, timer.key))
         result = rule.pattern.on_timer(current, timer.key, timer.due)
         if result.change is not None:
@@ -473,8 +383,8 @@ class RuleEngine:
         """An execution of the rule ended: free its slot and start the oldest queued one."""
         rule = self._rules.get(rule_id)
         if rule is None or rule.definition.concurrency_limit is None:
-            return _NOTHING  # nothing counts its running executions
-        out = _Builder()
+            return NOTHING  # nothing counts its running executions
+        out = Builder()
         out.changes.append(Change("completed", rule_id))
         queue = self.counters.get(rule_id, EMPTY).queue
         if queue:
