@@ -197,7 +197,7 @@ class TriggerAgent:
         self._put_all(out, routed)
         mark = out.mark()
         try:
-            self._rules(partition, event, when or _at(record), out)
+            self._rules(partition, record.offset, event, when or _at(record), out)
         except Refused as exc:
             out.rollback(mark)
             out.dead(record, exc.reason, exc.message)
@@ -205,7 +205,8 @@ class TriggerAgent:
             out.rollback(mark)
             out.dead(record, "invalid_action", f"{type(exc).__name__}: {exc}"[:1000])
 
-    def _rules(self, partition: int, event: dict[str, Any], now: datetime, out: Out) -> None:
+    def _rules(self, partition: int, offset: int, event: dict[str, Any], now: datetime,
+               out: Out) -> None:
         engine = self._slots.engine_for(partition)
         started = time.perf_counter_ns()
         evaluation = engine.decide(event, now)
@@ -217,7 +218,8 @@ class TriggerAgent:
         records = self._outcomes(evaluation, event, elapsed, out.now, engine, occasions)
         if evaluation.routed:
             tag = digest(str(event.get("source", "")), str(event.get("id", "")))
-            records += request_records(engine, evaluation.routed, tag, now, event)
+            records += request_records(engine, evaluation.routed, tag, now, event,
+                                       (partition, offset))
         for firing in evaluation.fired:
             records += action_records(occasions[firing.rule_id], firing.actions)
         for firing in started_by.fired:

@@ -42,12 +42,17 @@ what fired (for the outcomes' refs), and the actions' records."""
 
 
 def request_records(rules: RuleEngine, routed: tuple[Any, ...], tag: str, time: datetime,
-                    origin: Mapping[str, Any]) -> list[Outgoing]:
-    """The records that carry an evaluation's routed matches to their gates."""
+                    origin: Mapping[str, Any], source: tuple[int, int] | None = None
+                    ) -> list[Outgoing]:
+    """The records that carry an evaluation's routed matches to their gates.
+
+    Args:
+        source: The trigger's (partition, offset), None for a timer's firing.
+    """
     records = []
     for route in routed:
         entries = tuple(_entry(rules, c) for c in route.candidates)
-        request = Request(key=route.key, tag=tag, time=time, entries=entries,
+        request = Request(key=route.key, tag=tag, time=time, entries=entries, source=source,
                           origin={k: origin.get(k) for k in ("id", "source", "type")})
         records.append(Outgoing("triggers", route.key, request_event(request)))
     return records

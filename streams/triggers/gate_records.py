@@ -83,6 +83,11 @@ class Request(_Frozen):
     time: datetime
     origin: dict[str, Any]  # id, source and type of the event the outcomes name
     entries: tuple[Entry, ...] = Field(min_length=1)
+    # The trigger it came from (partition, offset); None for a timer's. A trigger partition's
+    # records are routed in offset order, so a gate drops any request at or below the highest
+    # offset it applied from that partition: a trigger reprocessed after a crash, however
+    # late, is never counted twice.
+    source: tuple[int, int] | None = None
 
     @property
     def id(self) -> str:

@@ -16,7 +16,9 @@ the partition rebuilds exactly the state the owner had, wherever and whenever it
 - `batch` mode gathers events; the batch fires at its size, or when its window is due
   (`Flush`, asked for by the owner with a record, so the flush is on the log too).
 
-A request the gate has applied recently (a trigger redelivered after a crash) yields nothing.
+A request the gate has applied already yields nothing: one from a trigger partition at or below
+the highest offset applied from it (a trigger processed again after a crash, however late), or
+a timer's whose tag is among the last `GATE_RECENT`.
 """
 
 from __future__ import annotations
@@ -45,8 +47,8 @@ __all__ = [
     "next_queued",
 ]
 
-GATE_RECENT = 4096
-"""How many applied request ids a gate remembers (a redelivered poll is far fewer)."""
+GATE_RECENT = 1024
+"""How many tags of timers' requests a gate remembers (a timer fired again comes soon after)."""
 
 
 class Fire(NamedTuple):
@@ -120,11 +122,12 @@ class RuleSlots:
 
 @dataclass(slots=True)
 class GateState:
-    """A gate: its rules' counters and the request ids it applied lately."""
+    """A gate: its rules' counters and what it knows of the requests it applied."""
 
     key: str
     rules: dict[str, RuleSlots] = field(default_factory=dict)
     recent: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    offsets: dict[int, int] = field(default_factory=dict)  # trigger partition -> highest applied
 
     def slots(self, rule_id: str) -> RuleSlots:
         """The counters of `rule_id` (created empty)."""
@@ -136,6 +139,7 @@ class GateState:
     def to_bytes(self) -> bytes:
         """Serialise for the rule-state store (JSON, queues and batches in order)."""
         return orjson.dumps({"key": self.key, "recent": list(self.recent),
+                             "offsets": [[p, o] for p, o in self.offsets.items()],
                              "rules": {r: _slots_json(s) for r, s in self.rules.items()}})
 
     @classmethod
@@ -143,7 +147,7 @@ class GateState:
         """Inverse of `to_bytes`."""
         raw = orjson.loads(data)
         return cls(raw["key"], {r: _slots_of(s) for r, s in raw["rules"].items()},
-                   OrderedDict.fromkeys(raw["recent"]))
+                   OrderedDict.fromkeys(raw["recent"]), {p: o for p, o in raw["offsets"]})
 
 
 def next_queued(queue: list[Queued]) -> int:
@@ -159,15 +163,26 @@ def apply(state: GateState, record: Request | Ended | Flush) -> list[Decision]:
     rebuilds the same state.
     """
     if isinstance(record, Request):
-        if record.id in state.recent:
-            return []
-        state.recent[record.id] = None
-        if len(state.recent) > GATE_RECENT:
-            state.recent.popitem(last=False)
-        return _request(state, record)
+        return _request(state, record) if _first(state, record) else []
     if isinstance(record, Ended):
         return _ended(state, record)
     return _flush(state, record)
+
+
+def _first(state: GateState, request: Request) -> bool:
+    """Whether the gate has not applied `request` yet (and note that it now has)."""
+    if request.source is not None:
+        partition, offset = request.source
+        if offset <= state.offsets.get(partition, -1):
+            return False
+        state.offsets[partition] = offset
+        return True
+    if request.tag in state.recent:
+        return False
+    state.recent[request.tag] = None
+    if len(state.recent) > GATE_RECENT:
+        state.recent.popitem(last=False)
+    return True
 
 
 def _request(state: GateState, request: Request) -> list[Decision]:

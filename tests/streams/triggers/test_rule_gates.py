@@ -74,6 +74,19 @@ def test_a_repeated_request_counts_once() -> None:
     assert gate.rules["r"].executions == 2
 
 
+def test_a_trigger_routed_again_however_late_counts_once() -> None:
+    # A trigger partition's worker crashed after routing offsets 0..4999 and before its
+    # commit; the next owner routes them again, after other partitions' requests came in.
+    limits = Limits(max_executions=10_000)
+    first = [request(n, limits).model_copy(update={"source": (0, n)}) for n in range(5000)]
+    others = [request(n, limits).model_copy(update={"source": (1, n), "tag": f"u{n}"})
+              for n in range(3000)]
+    again = [*first[2000:], request(9999, limits).model_copy(update={"source": (0, 5000)})]
+    decisions, gate = run([*first, *others, *again])
+    assert sum(isinstance(d, Fire) for d in decisions) == 5000 + 3000 + 1
+    assert gate.rules["r"].executions == 8001
+
+
 def test_queued_firings_start_in_arrival_order_as_slots_free() -> None:
     limits = Limits(concurrency_limit=2, mode="queued")
     records: list[Record] = [request(n, limits) for n in range(5)]
