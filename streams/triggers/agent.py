@@ -47,6 +47,7 @@ from streams.runtime import (
     Record,
     Refused,
     Replay,
+    TooLarge,
 )
 from streams.triggers.effects import (
     DEPTH_EXTENSION,
@@ -69,6 +70,7 @@ from streams.triggers.waits import PartitionWaits
 __all__ = ["TriggerAgent"]
 
 _NOTHING = Evaluation()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +132,9 @@ class TriggerAgent:
         waits_from = self._store.checkpoint(partition)
         start = await self._slots.take(partition, committed, self._offset_at, self._clock())
         self._waits.load(partition)
-        gates_from = self._gates.load(partition)
+        # The first offset still on the broker (an empty partition has none: nothing is gone).
+        log_start = min(await self._offset_at(partition, _EPOCH), committed)
+        gates_from = self._gates.load(partition, log_start)
         patterns_from = self._patterns_from[partition] = committed if start is None else start
         begin = min(waits_from, patterns_from, gates_from)
         return Replay(self._topics["triggers"], begin, committed) if begin < committed else None
@@ -146,7 +150,7 @@ class TriggerAgent:
         if _is_gate_record(event):
             if self._gates.applies(partition, record.offset):
                 with contextlib.suppress(InvalidGateRecord):  # refused when processed
-                    self._gates.replay(partition, parse(event))
+                    self._gates.replay(partition, record.offset, parse(event))
             return
         if self._waits.route(partition, event, record.timestamp) is None:
             with contextlib.suppress(InvalidSubscription):  # it was refused when processed
@@ -238,7 +242,8 @@ class TriggerAgent:
             parsed = parse(event)
         except InvalidGateRecord as exc:
             raise Refused("invalid_gate_record", str(exc)) from None
-        made: Made = self._gates.process(record.partition, parsed, self.book.rules)
+        made: Made = self._gates.process(record.partition, record.offset, parsed,
+                                         self.book.rules)
         evaluation, reported, occasions, records = made
         outcomes = self._outcomes(evaluation, reported, 0, out.now, self.book.rules, occasions)
         self._put_all(out, [*outcomes, *records])
@@ -299,7 +304,13 @@ class TriggerAgent:
             due = self._slots.due(partition, now)
             if due:
                 self._fire(partition, due, out)
+        self._gates.settle()
         self._put_all(out, self._gates.due(now))
+        for snapshot in self._gates.snapshots(now):
+            try:
+                self._put_all(out, [snapshot])
+            except TooLarge as exc:  # a queue or batch of many events: kept in the store only
+                log.warning("rule gate %s is too large to snapshot (%s)", snapshot.key, exc)
         if 0 in self._slots.partitions:
             self._scheduler.tick(now, lambda record: self._put_all(out, [record]))
         else:

@@ -7,6 +7,11 @@ only. Gate states are kept in the `RuleStateStore` with a checkpoint of their ow
 after the cycle's records are acknowledged, so a gate record is applied exactly once to the
 stored state: records below the checkpoint are skipped, records above it are replayed (taken
 over) or processed (live), and redelivered ones meet the gate's memory of request ids.
+
+A worker whose store is behind the partition's log start (empty, or older than the topic's
+retention) cannot fold the records that are gone; it rebuilds each gate from the newest
+`Snapshot` the owners wrote (`rule_gates.wants_snapshot`), folding again after it the records
+from the snapshot's `as_of` on, which it keeps while it replays.
 """
 
 from __future__ import annotations
@@ -24,14 +29,17 @@ from streams.triggers.gate_records import (
     Ended,
     Entry,
     Flush,
+    GateRecord,
     Request,
+    Snapshot,
     ended_event,
     flush_event,
     limits_of,
     request_event,
+    snapshot_event,
     starts_of,
 )
-from streams.triggers.rule_gates import Defer, Fire, GateState
+from streams.triggers.rule_gates import Decision, Defer, Fire, GateState
 from streams.triggers.rule_state import RuleStateStore
 
 __all__ = ["Made", "PartitionGates", "request_records"]
@@ -80,29 +88,50 @@ class PartitionGates:
         self._states: dict[int, dict[str, GateState]] = {}
         self._dirty: dict[int, set[str]] = {}
         self._checkpoints: dict[int, int] = {}
+        self._positions: dict[int, int] = {}  # the next offset the gates do not reflect
         self._asked: set[tuple[str, str, datetime]] = set()  # flushes asked for, not yet seen
+        self._snapping: set[str] = set()  # snapshots written, not yet read back
+        # While rebuilding a partition whose history is partly gone: per gate, the records
+        # replayed since the newest snapshot applied, and that snapshot's `as_of`.
+        self._rebuilding: dict[int, dict[str, list[tuple[int, GateRecord]]]] = {}
+        self._restored: dict[str, int] = {}
 
-    def load(self, partition: int) -> int:
-        """Take a newly assigned partition; the offset its gates must be replayed from."""
+    def load(self, partition: int, log_start: int) -> int:
+        """Take a newly assigned partition; the offset its gates must be replayed from.
+
+        Args:
+            partition: The partition.
+            log_start: The partition's first offset still on the broker.
+        """
         states = (GateState.from_bytes(data) for data in self._store.gates(partition))
         self._states[partition] = {state.key: state for state in states}
         self._dirty[partition] = set()
-        self._checkpoints[partition] = self._store.gate_checkpoint(partition)
-        return self._checkpoints[partition]
+        checkpoint = self._checkpoints[partition] = self._store.gate_checkpoint(partition)
+        self._positions[partition] = checkpoint
+        if checkpoint < log_start:
+            self._rebuilding[partition] = {}
+
+        return checkpoint
 
     def drop(self, partition: int) -> None:
         """Forget a revoked partition (its store entries stay, for a later return)."""
         self._states.pop(partition, None)
         self._dirty.pop(partition, None)
         self._checkpoints.pop(partition, None)
+        self._positions.pop(partition, None)
+        self._rebuilding.pop(partition, None)
 
     def applies(self, partition: int, offset: int) -> bool:
         """Whether the record at `offset` is not yet in the gates' state."""
         return offset >= self._checkpoints.get(partition, 0)
 
     def save(self, partition: int, checkpoint: int) -> None:
-        """Store the changed gates of `partition` with their new checkpoint, atomically."""
-        if partition not in self._states:
+        """Store the changed gates of `partition` with their new checkpoint, atomically.
+
+        Not while rebuilding: a gate folded before its snapshot is not the gate, and a crash
+        then must find the store still behind the log start (and rebuild again).
+        """
+        if partition not in self._states or partition in self._rebuilding:
             return
         dirty, states = self._dirty[partition], self._states[partition]
         self._store.write_gates(partition, {key: states[key].to_bytes() for key in dirty},
@@ -110,17 +139,36 @@ class PartitionGates:
         dirty.clear()
         self._checkpoints[partition] = checkpoint
 
-    def replay(self, partition: int, record: Request | Ended | Flush) -> None:
+    def replay(self, partition: int, offset: int, record: GateRecord) -> None:
         """Fold a gate record another worker (or this one before a crash) processed."""
-        rule_gates.apply(self._gate(partition, record.key), record)
+        self._fold(partition, offset, record)
 
-    def process(self, partition: int, record: Request | Ended | Flush, rules: RuleEngine
+    def _fold(self, partition: int, offset: int, record: GateRecord) -> list[Decision]:
+        self._positions[partition] = offset + 1
+        kept = self._rebuilding.get(partition)
+        if kept is None:
+            return rule_gates.apply(self._gate(partition, record.key), record)
+        since = kept.setdefault(record.key, [])
+        if isinstance(record, Snapshot) and record.as_of > self._restored.get(record.key, -1):
+            # The history before `as_of` is in the snapshot; what came after it, folded again.
+            since[:] = [(o, r) for o, r in since if o >= record.as_of]
+            gate = rule_gates.restore(record, (r for _, r in since))
+            self._states[partition][record.key] = gate
+            self._dirty[partition].add(record.key)
+            self._restored[record.key] = record.as_of
+            return []
+        since.append((offset, record))
+        return rule_gates.apply(self._gate(partition, record.key), record)
+
+    def process(self, partition: int, offset: int, record: GateRecord, rules: RuleEngine
                 ) -> Made:
         """Fold a gate record and make what its decisions ask for."""
+        decisions = self._fold(partition, offset, record)
         gate = self._gate(partition, record.key)
-        decisions = rule_gates.apply(gate, record)
         if isinstance(record, Flush):
             self._asked.discard((record.key, record.rule_id, record.opened))
+        elif isinstance(record, Snapshot):
+            self._snapping.discard(record.key)
         fired: list[Firing] = []
         failed: list[Failure] = []
         deferred: list[Deferred] = []
@@ -151,6 +199,31 @@ class PartitionGates:
         evaluation = Evaluation(fired=tuple(fired), deferred=tuple(deferred),
                                 skipped=tuple(skipped), failed=tuple(failed))
         return evaluation, _reported(record), occasions, records
+
+    def live(self, partition: int) -> None:
+        """The partition is replayed: what was kept to rebuild its gates goes."""
+        kept = self._rebuilding.pop(partition, None)
+        for key in kept or ():
+            self._restored.pop(key, None)
+
+    def settle(self) -> None:
+        """Rebuilding ends with the first cycle after the replay (the loop ticks after its
+        assignments and the cycle's records): a snapshot its writer never read back, just
+        after the committed offset, is still taken."""
+        for partition in list(self._rebuilding):
+            self.live(partition)
+
+    def snapshots(self, now: datetime) -> list[Outgoing]:
+        """The snapshots the owned gates want now (one at a time per gate)."""
+        records = []
+        for partition, states in self._states.items():
+            for key, gate in states.items():
+                if key not in self._snapping and rule_gates.wants_snapshot(gate, now):
+                    self._snapping.add(key)
+                    snapshot = Snapshot(key=key, as_of=self._positions[partition],
+                                        state=gate.as_json(), time=now)
+                    records.append(Outgoing("triggers", key, snapshot_event(snapshot)))
+        return records
 
     def due(self, now: datetime) -> list[Outgoing]:
         """Ask for the flush of every batch whose window has passed (once each)."""
@@ -188,7 +261,7 @@ def _occasion(fire: Fire) -> Occasion:
                     depth if isinstance(depth, int) else 0)
 
 
-def _reported(record: Request | Ended | Flush) -> Mapping[str, Any]:
+def _reported(record: GateRecord) -> Mapping[str, Any]:
     """The event a gate record's outcomes name: the routed event, or the batch's timer."""
     if isinstance(record, Request):
         return record.origin

@@ -25,17 +25,21 @@ __all__ = [
     "FIRING",
     "FLUSH",
     "GATE_PREFIX",
+    "SNAPSHOT",
     "Ended",
     "Entry",
     "Flush",
+    "GateRecord",
     "InvalidGateRecord",
     "Limits",
     "Request",
+    "Snapshot",
     "ended_event",
     "flush_event",
     "limits_of",
     "parse",
     "request_event",
+    "snapshot_event",
     "starts_of",
 ]
 
@@ -43,6 +47,7 @@ GATE_PREFIX = "headwater.rule."
 FIRING = "headwater.rule.firing"
 ENDED = "headwater.rule.ended"
 FLUSH = "headwater.rule.flush"
+SNAPSHOT = "headwater.rule.snapshot"
 _SOURCE = "/headwater/rules"
 _STARTING = frozenset({"start_workflow", "call_webhook"})
 
@@ -113,6 +118,17 @@ class Flush(_Frozen):
     time: datetime
 
 
+class Snapshot(_Frozen):
+    """A gate's whole state as of a partition offset, which its owner writes now and then so
+    that the gate outlives `hw.triggers`' retention (a worker that must rebuild it from the
+    topic starts from the newest snapshot it finds, not from records that are gone)."""
+
+    key: str
+    as_of: int = Field(ge=0)  # the next partition offset the state does not reflect
+    state: dict[str, Any]
+    time: datetime
+
+
 def limits_of(definition: RuleDefinition) -> Limits:
     """The limits a routed entry carries for `definition`."""
     batch = definition.batch
@@ -147,12 +163,22 @@ def flush_event(flush: Flush) -> TriggerEvent:
                   {"rule_id": flush.rule_id, "opened": flush.opened.isoformat()})
 
 
+def snapshot_event(snapshot: Snapshot) -> TriggerEvent:
+    """The record that keeps a gate's state on the log."""
+    return _event(f"{snapshot.key}:{snapshot.as_of}:snapshot", SNAPSHOT, snapshot.key,
+                  snapshot.time, {"as_of": snapshot.as_of, "state": snapshot.state})
+
+
 def _event(event_id: str, kind: str, key: str, time: datetime, data: Any) -> TriggerEvent:
     return TriggerEvent(id=event_id, source=_SOURCE, type=kind, subject=key, time=time,
                         data=data, datacontenttype="application/json")
 
 
-def parse(event: Mapping[str, Any]) -> Request | Ended | Flush:
+GateRecord = Request | Ended | Flush | Snapshot
+"""Any record of a rule gate."""
+
+
+def parse(event: Mapping[str, Any]) -> GateRecord:
     """The gate record a decoded `headwater.rule.*` trigger is.
 
     Raises:
@@ -163,14 +189,8 @@ def parse(event: Mapping[str, Any]) -> Request | Ended | Flush:
         raise InvalidGateRecord("subject: a gate record names its gate key")
     if not isinstance(data, Mapping):
         raise InvalidGateRecord("data: a gate record's data is an object")
-    model: type[Request | Ended | Flush]
-    if kind == FIRING:
-        model = Request
-    elif kind == ENDED:
-        model = Ended
-    elif kind == FLUSH:
-        model = Flush
-    else:
+    model = _MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
         raise InvalidGateRecord(f"type: {kind!r} is no gate record")
     try:
         return model.model_validate({**data, "key": key, "time": event.get("time")})
@@ -178,3 +198,7 @@ def parse(event: Mapping[str, Any]) -> Request | Ended | Flush:
         first = exc.errors()[0]
         path = ".".join(str(p) for p in first["loc"])
         raise InvalidGateRecord(f"data.{path}: {first['msg']}") from None
+
+
+_MODELS: dict[str, type[GateRecord]] = {FIRING: Request, ENDED: Ended, FLUSH: Flush,
+                                         SNAPSHOT: Snapshot}

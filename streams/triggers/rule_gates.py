@@ -16,6 +16,9 @@ the partition rebuilds exactly the state the owner had, wherever and whenever it
 - `batch` mode gathers events; the batch fires at its size, or when its window is due
   (`Flush`, asked for by the owner with a record, so the flush is on the log too).
 
+Now and then the owner writes the whole state as a `Snapshot` record (`wants_snapshot`), so a
+gate outlives the topic's retention: `restore` starts from it.
+
 A request the gate has applied already yields nothing: one from a trigger partition at or below
 the highest offset applied from it (a trigger processed again after a crash, however late), or
 a timer's whose tag is among the last `GATE_RECENT`.
@@ -24,7 +27,7 @@ a timer's whose tag is among the last `GATE_RECENT`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -32,10 +35,11 @@ from typing import Any, NamedTuple
 import orjson
 
 from streams.triggers.effects import digest
-from streams.triggers.gate_records import Ended, Entry, Flush, Request
+from streams.triggers.gate_records import Ended, Entry, Flush, GateRecord, Request, Snapshot
 
 __all__ = [
     "GATE_RECENT",
+    "Decision",
     "Defer",
     "Fire",
     "GateState",
@@ -45,10 +49,19 @@ __all__ = [
     "apply",
     "due_flushes",
     "next_queued",
+    "restore",
+    "wants_snapshot",
 ]
 
 GATE_RECENT = 1024
 """How many tags of timers' requests a gate remembers (a timer fired again comes soon after)."""
+
+SNAPSHOT_EVERY = 1000
+"""A gate is written whole after this many records, ..."""
+SNAPSHOT_CHANGED = timedelta(hours=1)
+"""... or this long after its last snapshot if anything changed since, ..."""
+SNAPSHOT_IDLE = timedelta(days=1)
+"""... or this long after it anyway: well within `hw.triggers`' retention (7 days)."""
 
 
 class Fire(NamedTuple):
@@ -128,6 +141,8 @@ class GateState:
     rules: dict[str, RuleSlots] = field(default_factory=dict)
     recent: OrderedDict[str, None] = field(default_factory=OrderedDict)
     offsets: dict[int, int] = field(default_factory=dict)  # trigger partition -> highest applied
+    snapped: datetime | None = None  # the time of the last snapshot record folded
+    since: int = 0  # records folded since
 
     def slots(self, rule_id: str) -> RuleSlots:
         """The counters of `rule_id` (created empty)."""
@@ -136,18 +151,30 @@ class GateState:
             found = self.rules[rule_id] = RuleSlots()
         return found
 
+    def as_json(self) -> dict[str, Any]:
+        """The state as JSON values (queues and batches in order)."""
+        return {"key": self.key, "recent": list(self.recent),
+                "offsets": [[p, o] for p, o in self.offsets.items()],
+                "rules": {r: _slots_json(s) for r, s in self.rules.items()},
+                "snapped": self.snapped.isoformat() if self.snapped else None,
+                "since": self.since}
+
+    @classmethod
+    def of_json(cls, raw: dict[str, Any]) -> GateState:
+        """Inverse of `as_json`."""
+        return cls(raw["key"], {r: _slots_of(s) for r, s in raw["rules"].items()},
+                   OrderedDict.fromkeys(raw["recent"]), {p: o for p, o in raw["offsets"]},
+                   datetime.fromisoformat(raw["snapped"]) if raw["snapped"] else None,
+                   raw["since"])
+
     def to_bytes(self) -> bytes:
-        """Serialise for the rule-state store (JSON, queues and batches in order)."""
-        return orjson.dumps({"key": self.key, "recent": list(self.recent),
-                             "offsets": [[p, o] for p, o in self.offsets.items()],
-                             "rules": {r: _slots_json(s) for r, s in self.rules.items()}})
+        """Serialise for the rule-state store."""
+        return orjson.dumps(self.as_json())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> GateState:
         """Inverse of `to_bytes`."""
-        raw = orjson.loads(data)
-        return cls(raw["key"], {r: _slots_of(s) for r, s in raw["rules"].items()},
-                   OrderedDict.fromkeys(raw["recent"]), {p: o for p, o in raw["offsets"]})
+        return cls.of_json(orjson.loads(data))
 
 
 def next_queued(queue: list[Queued]) -> int:
@@ -156,12 +183,17 @@ def next_queued(queue: list[Queued]) -> int:
     return 0
 
 
-def apply(state: GateState, record: Request | Ended | Flush) -> list[Decision]:
+def apply(state: GateState, record: GateRecord) -> list[Decision]:
     """Decide what `record` does and fold it into `state` (changed in place).
 
     The decisions depend on `state` and `record` only, so a replay that discards them
-    rebuilds the same state.
+    rebuilds the same state. A snapshot only notes that the gate was written (its content is
+    for `restore`; the state already reflects it).
     """
+    if isinstance(record, Snapshot):
+        state.snapped, state.since = record.time, 0
+        return []
+    state.since += 1
     if isinstance(record, Request):
         return _request(state, record) if _first(state, record) else []
     if isinstance(record, Ended):
@@ -281,6 +313,24 @@ def _flush(state: GateState, flush: Flush) -> list[Decision]:
     slots.executions += 1
     _hold(slots, flush.rule_id, tag, slots.starts)
     return [Fire(flush.rule_id, slots.version, events, due, tag)]
+
+
+def restore(snapshot: Snapshot, later: Iterable[GateRecord]) -> GateState:
+    """The gate a snapshot holds, with the records between its `as_of` and itself folded in:
+    the state its owner had when the snapshot record came back to it."""
+    state = GateState.of_json(snapshot.state)
+    for record in later:
+        apply(state, record)
+    apply(state, snapshot)
+    return state
+
+
+def wants_snapshot(state: GateState, now: datetime) -> bool:
+    """Whether the owner should write the gate whole now (see `SNAPSHOT_EVERY`)."""
+    if state.snapped is None or state.since >= SNAPSHOT_EVERY:
+        return True
+    age = now - state.snapped
+    return age >= SNAPSHOT_IDLE or (state.since > 0 and age >= SNAPSHOT_CHANGED)
 
 
 def due_flushes(state: GateState, now: datetime) -> list[tuple[str, datetime]]:

@@ -1,4 +1,4 @@
-"""Rule limits hold across worker processes and crashes (a real broker, `headwater worker`s).
+"""Rule limits hold across worker processes, crashes and retention (a real broker).
 
 Three workers share the trigger partitions; a limited rule's matches arrive on all of them, and
 its gate's owner alone decides (docs/rules.md, "Limits across workers"). A `max_executions`
@@ -14,12 +14,13 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from aiokafka.errors import KafkaError
 
 from schemas.codec import Codec
@@ -28,7 +29,8 @@ from schemas.outcomes import RuleMatched, RuleSkipped
 from schemas.triggers import TriggerEvent
 from streams.runtime import partition_for
 from streams.runtime.registry import partitions_of
-from tests.streams.kit import NOW, Client
+from streams.triggers.gate_records import SNAPSHOT
+from tests.streams.kit import NOW, Client, MovableClock, running_engine
 from tests.streams.test_crash import WorkerProcess
 from tests.streams.triggers.test_triggers import publish_rule
 
@@ -224,3 +226,76 @@ async def test_queued_firings_survive_a_sigkill_of_the_worker_holding_the_queue(
         running += step
         peak = max(peak, running)
     assert peak == limit
+
+
+async def test_a_gate_outlives_the_retention_of_its_records(
+    kafka_bootstrap: str, hw_topics: dict[str, str], tmp_path: Path,
+) -> None:
+    """The records that counted a rule's executions are gone (retention); a worker with an
+    empty store takes the gate over and still knows the limit is reached, from the snapshot
+    the owner wrote."""
+    rule = RuleDefinition.model_validate({
+        "id": "first-five", "name": "The first five jobs", "trigger": {"event_type": "job.*"},
+        "max_executions": 5,
+        "actions": [{"type": "start_workflow", "workflow_id": "quick"}],
+    })
+    triggers = hw_topics["triggers"]
+    clock = MovableClock()
+    async with Client(kafka_bootstrap, hw_topics) as client:
+        gate = TopicPartition(triggers, partition_for(
+            client.codec.encode_key(triggers, "rule:first-five"), 6))
+        await client.publish(QUICK)
+        await publish_rule(client, rule)
+        async with following(kafka_bootstrap, hw_topics["rule-outcomes"], client.codec) as outs, \
+                following(kafka_bootstrap, triggers, client.codec) as log:
+            async with running_engine(kafka_bootstrap, hw_topics, tmp_path / "a", clock=clock):
+                await asyncio.gather(*(client.send("triggers", f"j{n}", job(n))
+                                       for n in range(5)))
+                await outs.until(lambda: len(outcomes_of(outs.records, rule.id)) >= 5, 60,
+                                 "five firings")
+                clock.move_to(clock() + timedelta(hours=2))  # the gate changed an hour ago
+                await log.until(lambda: any(_snapshot_of(e, 5) for _, e in log.records), 30,
+                                "a snapshot of the five")
+            # Retention takes every record of the gate's partition before that snapshot.
+            offset = await _offset_of_snapshot(kafka_bootstrap, gate, client.codec, 5)
+            admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+            await admin.start()
+            try:
+                await admin.delete_records({gate: RecordsToDelete(offset)})
+            finally:
+                await admin.close()
+            async with running_engine(kafka_bootstrap, hw_topics, tmp_path / "b"):
+                await asyncio.gather(*(client.send("triggers", f"j{n}", job(n))
+                                       for n in range(5, 10)))
+                await outs.until(lambda: len(outcomes_of(outs.records, rule.id)) >= 10, 60,
+                                 "ten outcomes")
+
+    outcomes = outcomes_of(outs.records, rule.id)
+    fired = sorted(e for e, o in outcomes.items() if isinstance(o, RuleMatched) and o.actions)
+    assert fired == [f"job-{n}" for n in range(5)]
+    assert {o.reason for o in outcomes.values() if isinstance(o, RuleSkipped)} \
+        == {"max_executions"}
+
+
+def _snapshot_of(event: Any, executions: int) -> bool:
+    if getattr(event, "type", None) != SNAPSHOT:
+        return False
+    rules = event.data["state"]["rules"]
+    return any(r["executions"] == executions for r in rules.values())
+
+
+async def _offset_of_snapshot(bootstrap: str, tp: TopicPartition, codec: Codec,
+                              executions: int) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        await consumer.seek_to_beginning(tp)
+        while True:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            assert batch, "no snapshot on the gate's partition"
+            for record in batch[tp]:
+                if _snapshot_of(codec.decode_value(tp.topic, record.value), executions):
+                    return int(record.offset)
+    finally:
+        await consumer.stop()

@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 from rules import RuleEngine
 from schemas.definitions import RuleDefinition
 from streams.triggers import rule_gates
-from streams.triggers.gate_owner import request_records
+from streams.triggers.gate_owner import PartitionGates, request_records
 from streams.triggers.gate_records import (
     Ended,
     Entry,
     Flush,
     Limits,
     Request,
+    Snapshot,
     ended_event,
     parse,
     request_event,
@@ -200,3 +201,51 @@ def test_never_more_running_than_the_limit_and_never_more_than_max(
         assert len(slots.running) <= limit
         assert slots.executions <= most
         assert len(fired) + len(slots.queue) == slots.executions
+
+
+def test_a_gate_rebuilt_from_its_newest_snapshot_and_what_followed_equals_the_live_one() -> None:
+    # The owner wrote a snapshot as of offset 400 that landed at offset 450; the records
+    # before 300 are gone (retention). A worker with an empty store replays from 300.
+    limits = Limits(max_executions=1000, concurrency_limit=3, mode="queued")
+    records: list[Record] = [request(n, limits).model_copy(update={"source": (0, n)})
+                             for n in range(600)]
+    records[100:600:7] = [ended(n) for n in range(100, 600, 7)]
+    live = GateState("rule:r")
+    for record in records[:400]:
+        rule_gates.apply(live, record)
+    snapshot = Snapshot(key="rule:r", as_of=400, state=live.as_json(), time=T0)
+    log = [*records[:450], snapshot, *records[450:]]  # offsets = positions in `log`
+    for record in log[400:]:
+        rule_gates.apply(live, record)
+
+    gates = PartitionGates(_NoStore())  # type: ignore[arg-type]
+    assert gates.load(0, log_start=300) == 0  # behind the log start: rebuild
+    for offset in range(300, len(log)):
+        gates.replay(0, offset, log[offset])
+    gates.settle()
+    rebuilt = gates._states[0]["rule:r"]
+    assert rebuilt.to_bytes() == live.to_bytes()
+    assert rebuilt.rules["r"].executions == live.rules["r"].executions > 400
+
+
+def test_an_owner_snapshots_a_busy_gate_often_and_an_idle_one_daily() -> None:
+    gate = GateState("rule:r")
+    assert rule_gates.wants_snapshot(gate, T0)  # never written
+    rule_gates.apply(gate, Snapshot(key="rule:r", as_of=0, state={}, time=T0))
+    assert not rule_gates.wants_snapshot(gate, T0 + timedelta(hours=23))
+    assert rule_gates.wants_snapshot(gate, T0 + timedelta(days=1))
+    rule_gates.apply(gate, request(0, Limits(max_executions=5)))
+    assert rule_gates.wants_snapshot(gate, T0 + timedelta(hours=1))
+    for n in range(1, 1000):
+        rule_gates.apply(gate, request(n, Limits(max_executions=5)))
+    assert rule_gates.wants_snapshot(gate, T0)
+
+
+class _NoStore:
+    """A store with nothing in it (a new worker's)."""
+
+    def gates(self, partition: int) -> list[bytes]:
+        return []
+
+    def gate_checkpoint(self, partition: int) -> int:
+        return 0
