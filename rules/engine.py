@@ -26,6 +26,10 @@ from rules.routing import Candidate, gated
 from schemas.definitions import RuleDefinition
 from schemas.expressions import ExpressionError
 
+# The evaluation types were defined here; they stay importable from here.
+__all__ = ["CompiledRule", "Deferred", "Evaluation", "Failure", "Firing", "RuleEngine", "Skip",
+           "compile_rule"]
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:

@@ -265,7 +265,7 @@ class TriggerAgent:
             raise Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
         return event, when
 
-    def _outcomes(self, evaluation: Evaluation, event: dict[str, Any], elapsed_us: int,
+    def _outcomes(self, evaluation: Evaluation, event: Mapping[str, Any], elapsed_us: int,
                   now: datetime, engine: RuleEngine | None = None,
                   occasions: Mapping[str, Occasion] | None = None) -> list[Outgoing]:
         if not (evaluation.fired or evaluation.skipped or evaluation.failed or evaluation.deferred):
