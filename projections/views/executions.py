@@ -232,10 +232,10 @@ def _evolve_content(detail: ExecutionDetail, event: ExecutionEventBase) -> Execu
     if isinstance(event, VariablesUpdated):
         return detail.model_copy(update={"variables": detail.variables | event.values})
     if isinstance(event, ExecutionMigrated) and event.mapping:
-        steps = {}
-        for path, step in detail.steps.items():
+        steps: dict[str, StepView] = {}
+        for path, view in detail.steps.items():
             moved = migrated_path(path, event.mapping)
-            steps[moved] = step.model_copy(update={"path": moved}) if moved != path else step
+            steps[moved] = view.model_copy(update={"path": moved}) if moved != path else view
         return detail.model_copy(update={"steps": steps})
     if event.type == "execution_completed":  # type: ignore[attr-defined]
         return detail.model_copy(update={"output": getattr(event, "output", None)})

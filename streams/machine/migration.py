@@ -79,9 +79,9 @@ def migration_problems(state: State, source: Plan, target: Plan | None,
                 problems += _active_step(state, step, path, source.scopes[scope.plan].steps.get(
                     step_id), target.scopes.get(new_plan), to, target.version)
     if state.failed_step is not None:  # a retry waiting for its slot re-runs this step
-        scope, step_id = split_path(state.failed_step)
+        where, step_id = split_path(state.failed_step)
         to = mapping.get(step_id, step_id)
-        if scope == "" and to not in target.scopes[""].steps:
+        if where == "" and to not in target.scopes[""].steps:
             problems.append(MigrationProblem(
                 "step_missing", f"the failed step {step_id} (to be retried) has no step {to!r} "
                 f"in {target.version}", step_id))
