@@ -9,11 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note_event
+from hypothesis import strategies as st
+
 from schemas.commands import GrantSlot
 from schemas.definitions import WorkflowDefinition
-from streams.machine import compile_plan, replay
+from streams.machine import State, compile_plan, replay
 from streams.machine.migration import migration_problems
 from tests.streams.machine.driver import Run, action, types, workflow
+from tests.streams.machine.test_properties import (
+    EXAMPLES,
+    _drain_command,
+    _random_command,
+    workflows,
+)
 
 
 def version(number: str, *steps: dict[str, Any], **fields: Any) -> WorkflowDefinition:
@@ -201,3 +211,60 @@ def test_the_dry_run_check_is_the_decision() -> None:
     assert [(p.code, p.step) for p in problems] == [("step_type_changed", "approve")]
     run.migrate("2.0.0")
     assert codes(run) == "; ".join(f"{p.code}: {p.message}" for p in problems)
+
+
+def renamed(definition: WorkflowDefinition, mapping: dict[str, str],
+            number: str) -> WorkflowDefinition:
+    """The same workflow with every step id renamed by ``mapping``, as version ``number``."""
+
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, key) for v in value]
+        if key in ("id", "next", "default", "goto", "start_at", "depends_on") and isinstance(
+                value, str):
+            return mapping.get(value, value)
+        return value
+
+    data = walk(definition.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return WorkflowDefinition.model_validate({**data, "version": number})
+
+
+def _all_ids(definition: WorkflowDefinition) -> list[str]:
+    return sorted(step_id for scope in compile_plan(definition).scopes.values()
+                  for step_id in scope.order)
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(definition=workflows(), data=st.data())
+def test_a_rename_there_and_back_is_accepted_anywhere_and_changes_nothing(
+        definition: WorkflowDefinition, data: st.DataObject) -> None:
+    mapping = {step_id: f"n{step_id}" for step_id in _all_ids(definition)}
+    back = {new: old for old, new in mapping.items()}
+    run = Run(definition)
+    run.add_version(renamed(definition, mapping, "2.0.0"))
+    run.add_version(renamed(definition, {}, "3.0.0"))
+    run.start({"flag": data.draw(st.booleans()), "items": [1, 2][: data.draw(st.integers(0, 2))],
+               "key": "k"})
+    for _ in range(data.draw(st.integers(0, 20))):
+        command = _random_command(run, data)
+        if command is not None:
+            run.apply(command)
+    before = run.live
+    there = run.migrate("2.0.0", mapping)
+    if before.status not in ("running", "waiting", "queued"):
+        assert types(there) == ["command_rejected"] and "not_running" in there[0].message
+        return
+    note_event(f"migrated from {before.status}")
+    assert types(there) == ["execution_migrated"], there
+    assert types(run.migrate("3.0.0", back)) == ["execution_migrated"]
+    after = run.live
+    same = {"workflow_version": "1.0.0", "seq": before.seq, "recent": before.recent}
+    assert State.from_dict({**after.to_dict(), **same}) == before
+    for _ in range(300):  # and it still runs to its end on the version it came back to
+        if run.live.finished:
+            break
+        run.apply(_drain_command(run))
+    assert run.live.finished
