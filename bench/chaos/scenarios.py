@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import random
+import resource
 import shutil
 import subprocess
 import time
@@ -24,7 +25,7 @@ from bench.chaos.harness import Harness, harness
 from bench.chaos.monitor import timings
 from bench.chaos.verify import Verdict, check_stores
 
-__all__ = ["SCENARIOS", "Result", "run"]
+__all__ = ["SCENARIOS", "Result", "run", "sequence"]
 
 WARM_S = 20.0
 
@@ -159,6 +160,40 @@ def network(command: str, hold_s: float, workers: list[int] | None = None) -> Fa
     return fault
 
 
+def sequence(*steps: tuple[float, Fault]) -> Fault:
+    """Several faults one after the other, each after a pause (the CI variants: one run, one
+    verdict, every fault of a family)."""
+    async def fault(h: Harness) -> tuple[float, float]:
+        spans = []
+        for pause, step in steps:
+            await asyncio.sleep(pause)
+            spans.append(await step(h))
+        return spans[0][0], spans[-1][1]
+    return fault
+
+
+def kill_one_worker(slot: int) -> Fault:
+    async def fault(h: Harness) -> tuple[float, float]:
+        at = h.monitor.elapsed()
+        h.pool.kill(slot)
+        h.pool.restart(slot)
+        h.note(f"SIGKILL worker {slot}, restarted")
+        return at, at
+    return fault
+
+
+def leave_and_join(slot: int, away_s: float) -> Fault:
+    async def fault(h: Harness) -> tuple[float, float]:
+        at = h.monitor.elapsed()
+        code = await asyncio.to_thread(h.pool.workers[slot].stop)
+        h.note(f"worker {slot} left (exit {code})")
+        await asyncio.sleep(away_s)
+        h.pool.workers[slot].start()
+        h.note(f"worker {slot} joined again")
+        return at, h.monitor.elapsed()
+    return fault
+
+
 @contextlib.contextmanager
 def small_disk(size_mib: int) -> Any:
     """A tmpfs of `size_mib` (mounting needs root); None when it cannot be mounted."""
@@ -187,19 +222,33 @@ def fill(path: Path) -> int:
 
 
 def disk_full(hold_s: float) -> Fault:
+    """Worker 0's disk full for `hold_s`: its tmpfs filled up, or, where no tmpfs can be
+    mounted, its file-size limit (RLIMIT_FSIZE, set on the running process) cut to zero, so
+    every write that grows a file fails (EFBIG) as it would with ENOSPC."""
     async def fault(h: Harness) -> tuple[float, float]:
         worker = h.pool.workers[0]
+        tmpfs = h.extra_result.get("small_disk") == "tmpfs"
         at = h.monitor.elapsed()
-        filled = await asyncio.to_thread(fill, worker.data_dir)
-        h.note(f"worker 0's disk full ({filled >> 20} MiB of filler written)")
+        if tmpfs:
+            filled = await asyncio.to_thread(fill, worker.data_dir)
+            h.note(f"worker 0's disk full ({filled >> 20} MiB of filler written)")
+        else:
+            assert worker.pid is not None
+            resource.prlimit(worker.pid, resource.RLIMIT_FSIZE, (0, 0))
+            h.note("worker 0's file-size limit cut to 0 (no tmpfs here)")
         await asyncio.sleep(hold_s)
         exited = not worker.running()
         h.extra_result["exited_on_full_disk"] = exited
         h.extra_result["log_tail"] = worker.log_tail(1500)
-        (worker.data_dir / "filler").unlink()
-        h.note(f"filler removed; worker 0 {'had exited' if exited else 'kept running'}")
+        if tmpfs:
+            (worker.data_dir / "filler").unlink()
+        elif not exited:
+            assert worker.pid is not None
+            unlimited = resource.RLIM_INFINITY
+            resource.prlimit(worker.pid, resource.RLIMIT_FSIZE, (unlimited, unlimited))
+        h.note(f"disk space back; worker 0 {'had exited' if exited else 'kept running'}")
         if exited:
-            worker.child = None
+            worker.kill()  # reaps it
             worker.start()
             h.note("worker 0 restarted")
         return at, h.monitor.elapsed()
@@ -236,15 +285,16 @@ def corrupt_store(watch_s: float) -> Fault:
     return fault
 
 
-async def run(chaos: ChaosCluster, scenario: str, seconds: float, rate: float) -> Result:
-    """Run `scenario` on `chaos` for `seconds` of load at `rate` units/s."""
-    spec = SCENARIOS[scenario]
+async def run(chaos: ChaosCluster, scenario: str, seconds: float, rate: float,
+              spec: dict[str, Any] | None = None) -> Result:
+    """Run `scenario` on `chaos` for `seconds` of load at `rate` units/s (`spec`: one not in
+    `SCENARIOS`, as the CI variants combine several faults)."""
+    spec = spec or SCENARIOS[scenario]
     workers, proxied = spec.get("workers", 2), spec.get("proxied", False)
     fault: Fault = spec["fault"](seconds)
     with small_disk(spec["disk_mib"]) if "disk_mib" in spec else contextlib.nullcontext() as disk:
         dirs = [disk / "w0"] if disk is not None else None
-        limit = 64 << 20 if "disk_mib" in spec and disk is None else None
-        async with harness(chaos, workers, proxied, data_dirs=dirs, file_size_limit=limit) as h:
+        async with harness(chaos, workers, proxied, data_dirs=dirs) as h:
             h.extra_result = {"small_disk": "tmpfs" if disk else "RLIMIT_FSIZE"} \
                 if "disk_mib" in spec else {}
             figures = await _with_fault(h, rate, seconds, fault)

@@ -175,9 +175,10 @@ def _essence(outcome: Any) -> tuple[Any, ...]:
     return (outcome.type, getattr(outcome, "reason", None), refs)
 
 
-def check_dead_letters(verdict: Verdict, records: list[tuple[Any, Any]], sent: Sent) -> None:
-    keys = {(letter.key or b"").decode(errors="replace") for _, letter in records
-            if letter.type == "dead_letter"}
+def check_dead_letters(verdict: Verdict, records: list[tuple[Any, Any]], sent: Sent,
+                       codec: Codec, triggers: str) -> None:
+    keys = {str(codec.decode_key(letter.topic, letter.key)) if letter.topic == triggers
+            else repr(letter) for _, letter in records if letter.type == "dead_letter"}
     valid = sorted(keys - sent.poison)
     missing = sorted(sent.poison - keys)
     verdict.check("the dead letters hold exactly the poison sent",
@@ -219,7 +220,8 @@ async def verify(bootstrap: str, topics: dict[str, str], prefix: str, sent: Sent
     completed = check_executions(verdict, executions, sent)
     check_outcomes(verdict, await read_topic(bootstrap, topics["rule-outcomes"], codec), sent,
                    completed)
-    check_dead_letters(verdict, await read_topic(bootstrap, topics["dead-letters"], codec), sent)
+    check_dead_letters(verdict, await read_topic(bootstrap, topics["dead-letters"], codec), sent,
+                       codec, topics["triggers"])
     await check_views(verdict, bootstrap, topics, live_views)
     return verdict
 
