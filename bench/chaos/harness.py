@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -140,3 +142,5 @@ async def harness(chaos: ChaosCluster, workers: int = 2, proxied: bool = False,
         for child in children:
             child.kill()
             child.wait()
+        if not os.environ.get("HEADWATER_CHAOS_KEEP"):  # set it to keep the processes' logs
+            shutil.rmtree(home, ignore_errors=True)

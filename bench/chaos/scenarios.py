@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import random
 import resource
@@ -60,6 +61,10 @@ async def _with_fault(h: Harness, rate: float, seconds: float, fault: Fault) -> 
     missing = await h.monitor.wait_all_done(600)
     settled = h.monitor.elapsed()
     figures = timings(h.monitor.samples, fault_at, healed_at, load_end)
+    if math.isnan(figures["recover_s_from_fault"]):
+        # The backlog outlasted the load: recovered when the last execution completed.
+        figures["recover_s_from_fault"] = settled - fault_at
+        figures["recover_s_from_heal"] = settled - healed_at
     latencies = sorted(h.monitor.latencies(since=began))
     figures.update(units=h.load.sent.units, executions_sent=len(h.load.sent.starts),
                    load_s=load_end - began, all_done_s_after_load=settled - load_end,
