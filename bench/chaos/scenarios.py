@@ -261,15 +261,23 @@ def disk_full(hold_s: float) -> Fault:
 
 
 def corrupt(store: Path) -> list[str]:
-    """Overwrite the middle of every RocksDB table and log file of `store` with garbage."""
+    """Flush every RocksDB under `store` into tables, then overwrite a stretch of the middle of
+    each table and log file with random bytes (what a torn write or a bad disk leaves)."""
+    from rocksdict import Options, Rdict
+
     hit = []
-    for path in sorted(store.rglob("*")):
-        if path.suffix in (".sst", ".log") and path.stat().st_size > 64:
-            size = path.stat().st_size
-            with path.open("r+b") as out:
-                out.seek(size // 3)
-                out.write(os.urandom(min(4096, size // 3)))
-            hit.append(f"{path.name} ({size} B)")
+    for current in sorted(store.rglob("CURRENT")):
+        db = Rdict(str(current.parent), Options(raw_mode=True))
+        db.flush()
+        db.close()
+        del db
+        for path in sorted(current.parent.iterdir()):
+            if path.suffix in (".sst", ".log") and path.stat().st_size > 64:
+                size = path.stat().st_size
+                with path.open("r+b") as out:
+                    out.seek(size // 3)
+                    out.write(os.urandom(min(4096, size // 3)))
+                hit.append(f"{current.parent.name}/{path.name} ({size} B)")
     return hit
 
 
