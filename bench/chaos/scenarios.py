@@ -245,6 +245,9 @@ def disk_full(hold_s: float) -> Fault:
         exited = not worker.running()
         h.extra_result["exited_on_full_disk"] = exited
         h.extra_result["log_tail"] = worker.log_tail(1500)
+        said = [reason for reason in ("No space left on device", "File too large")
+                if reason in worker.log_tail(1 << 24)]
+        h.extra_result["exit_reason"] = said[0] if exited and said else None
         if tmpfs:
             (worker.data_dir / "filler").unlink()
         elif not exited:
@@ -292,6 +295,7 @@ def corrupt_store(watch_s: float) -> Fault:
         await asyncio.sleep(watch_s)
         exited = not worker.running()
         h.extra_result["exited_on_corrupt_store"] = exited
+        h.extra_result["rebuilt_from_log"] = "rebuilding it from the log" in worker.log_tail(1 << 24)
         h.extra_result["log_tail"] = worker.log_tail(1500)
         h.note(f"worker 0 {'exited' if exited else 'is running'} {watch_s:.0f} s after its restart")
         return at, h.monitor.elapsed()
