@@ -198,6 +198,7 @@ def worker() -> None:
     # a SIGTERM from a supervisor is a clean stop, not a kill by signal.
     signal.signal(signal.SIGTERM, _stop_while_starting)
     from streams.app import AppConfig, run_worker
+    from streams.runtime.faults import parse_crash_on
 
     settings = _settings()
     if not settings.kafka_bootstrap:
@@ -208,7 +209,9 @@ def worker() -> None:
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
                        http_allow=tuple(settings.http_allow), secrets=_secrets(settings),
                        alert_channels=_alert_channels(settings),
-                       kafka_options=settings.kafka_client_options())
+                       kafka_options=settings.kafka_client_options(),
+                       crash_deaths=settings.crash_quarantine_deaths,
+                       crash_on=parse_crash_on(settings.fault_crash_on))
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
