@@ -60,13 +60,14 @@ def print_result(result: Result, data: dict[str, Any]) -> None:
 
 
 async def scenarios(chaos: ChaosCluster, names: list[str], minutes: float, rate: float,
-                    save: bool) -> bool:
+                    save: bool, note: str = "") -> bool:
     ok = True
     for name in names:
         began, load_before = time.monotonic(), load_line()
         result = await run(chaos, name, minutes * 60, rate)
         command = f"python -m bench.chaos {name} --minutes {minutes:g} --rate {rate:g}"
         data = record(result, minutes, rate, began, load_before, command)
+        data["note"] = note
         print_result(result, data)
         ok &= result.passed
         if save:
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=2.0, help="load per scenario")
     parser.add_argument("--rate", type=float, default=20.0, help="units of load per second")
     parser.add_argument("--record", action="store_true", help="write docs/reliability/results")
+    parser.add_argument("--note", default="", help="recorded with the results (how it was run)")
     args = parser.parse_args()
     print(f"machine: {machine()}; {load_line()}")
     names = list(SCENARIOS) if "all" in args.scenario else args.scenario
@@ -95,7 +97,8 @@ def main() -> None:
 
             ok = asyncio.run(soak(chaos, args.minutes, args.record))
         else:
-            ok = asyncio.run(scenarios(chaos, names, args.minutes, args.rate, args.record))
+            ok = asyncio.run(scenarios(chaos, names, args.minutes, args.rate, args.record,
+                                       args.note))
     raise SystemExit(0 if ok else 1)
 
 

@@ -32,7 +32,8 @@ def section(result: dict[str, Any]) -> str:
     lines = [f"### {result['scenario']}: {verdict}", "",
              f"{result['date']}; {result['machine']}; "
              f"{result.get('load_before', '')} before, {result.get('load_after', '')} after. "
-             f"`{result['command']}` ({_fmt(result.get('wall_s'), ' s')} wall).", ""]
+             f"`{result['command']}` ({_fmt(result.get('wall_s'), ' s')} wall)."
+             + (f" {result['note']}." if result.get("note") else ""), ""]
     if result["scenario"] == "soak":
         flat = result["flatness"]
         lines += [f"Maximum {result['max_units_per_s']} units/s (burst); soaked at "

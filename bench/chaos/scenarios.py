@@ -292,6 +292,11 @@ def corrupt_store(watch_s: float) -> Fault:
         hit = corrupt(worker.data_dir / "worker")
         h.note(f"worker 0 killed, its stores corrupted: {', '.join(hit) or 'no files'}")
         worker.start()
+        # Until it opened its stores (a loaded machine takes many seconds to import it all).
+        deadline = time.monotonic() + 300
+        while worker.running() and time.monotonic() < deadline \
+                and "is corrupt" not in worker.log_tail(1 << 24):
+            await asyncio.sleep(0.5)
         await asyncio.sleep(watch_s)
         exited = not worker.running()
         h.extra_result["exited_on_corrupt_store"] = exited
