@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,9 @@ def record(result: Result, minutes: float, rate: float, began: float, load_befor
            command: str) -> dict[str, Any]:
     figures = {k: (None if isinstance(v, float) and math.isnan(v) else round(v, 2))
                for k, v in result.figures.items()}
-    return {"scenario": result.scenario, "passed": result.passed,
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=RESULTS.parents[2]).stdout.strip()
+    return {"scenario": result.scenario, "passed": result.passed, "commit": commit,
             "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
             "load_before": load_before, "load_after": load_line(),
             "minutes": minutes, "rate": rate, "wall_s": round(time.monotonic() - began, 1),

@@ -123,14 +123,16 @@ def _rate(samples: list[Sample], i: int, window: int = 5) -> float:
 
 
 def timings(samples: list[Sample], fault_at: float, healed_at: float,
-            load_end: float) -> dict[str, float]:
+            load_end: float, load_began: float = 0.0) -> dict[str, float]:
     """A fault's figures: throughput before and at its lowest, in-flight peak, recovery time.
 
     Recovery: the first moment after the fault began from which executions in flight stay at
     most 1.5 times the most seen in the 30 s before it (plus 10), i.e. the backlog the fault
     built up has been worked off. Measured from the fault's start and from its end (heal).
     """
-    before = [i for i, s in enumerate(samples) if fault_at - 30 <= s.at < fault_at and i >= 5]
+    # The load's first seconds are its ramp (no completions yet): not part of "before".
+    since = max(fault_at - 30, load_began + 8)
+    before = [i for i, s in enumerate(samples) if since <= s.at < fault_at and i >= 5]
     during = [i for i, s in enumerate(samples) if fault_at <= s.at <= load_end]
     base_rate = statistics.mean(_rate(samples, i) for i in before) if before else float("nan")
     base_flight = max((samples[i].in_flight for i in before), default=0)

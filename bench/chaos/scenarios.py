@@ -60,7 +60,7 @@ async def _with_fault(h: Harness, rate: float, seconds: float, fault: Fault) -> 
     load_end = h.monitor.elapsed()
     missing = await h.monitor.wait_all_done(600)
     settled = h.monitor.elapsed()
-    figures = timings(h.monitor.samples, fault_at, healed_at, load_end)
+    figures = timings(h.monitor.samples, fault_at, healed_at, load_end, began)
     if math.isnan(figures["recover_s_from_fault"]):
         # The backlog outlasted the load: recovered when the last execution completed.
         figures["recover_s_from_fault"] = settled - fault_at
