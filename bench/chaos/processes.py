@@ -124,7 +124,9 @@ def worker_env(bootstrap: str, prefix: str, extra: Mapping[str, str] | None = No
     """The settings of a worker of `prefix` reaching `bootstrap`."""
     return {"HEADWATER_KAFKA_BOOTSTRAP": bootstrap, "HEADWATER_TOPIC_PREFIX": prefix,
             "HEADWATER_APP_ID": f"{prefix}worker", "HEADWATER_LOG_LEVEL": "warning",
-            "HEADWATER_WORKER_WEB_PORT": str(free_ports(1)[0]),
+            # No worker web server (nothing here reads it): a free port picked here could be
+            # taken by the time the worker binds it (seen with several clusters running).
+            "HEADWATER_WORKER_WEB_PORT": "0",
             "HEADWATER_REPLICATION_FACTOR": "3", **(extra or {})}
 
 
