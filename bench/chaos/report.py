@@ -65,7 +65,22 @@ def section(result: dict[str, Any]) -> str:
 
 def main() -> None:
     found = {p.stem: json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))}
-    body = "\n".join(section(found[name]) for name in ORDER if name in found)
+    rows = ["| scenario | verdict | date | lowest throughput (dip) | recovered, from the fault's "
+            "start / end | p99 start → end |", "|---|---|---|---|---|---|"]
+    for name in (n for n in ORDER if n in found):
+        r, f = found[name], found[name].get("figures", {})
+        if name == "soak":
+            rows.append(f"| soak | {'pass' if r['passed'] else 'FAIL'} | {r['date']} | "
+                        f"{r['minutes']:g} min at {r['rate']} units/s | flat: "
+                        f"{all(v['flat'] for v in r['flatness'].values())} | see below |")
+            continue
+        rows.append(f"| {name} | {'pass' if r['passed'] else 'FAIL'} | {r['date']} | "
+                    f"{_fmt(f.get('throughput_lowest'))}/s ({_fmt(f.get('dip_percent'), ' %')}) | "
+                    f"{_fmt(f.get('recover_s_from_fault'), ' s')} / "
+                    f"{_fmt(f.get('recover_s_from_heal'), ' s')} | "
+                    f"{_fmt(f.get('p99_latency_s'), ' s')} |")
+    body = "\n".join(rows) + "\n\n" + "\n".join(section(found[name]) for name in ORDER
+                                               if name in found)
     text = DOC.read_text()
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)
