@@ -19,6 +19,7 @@ from rich.table import Table
 from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_history import workflows_history  # noqa: F401 - adds workflows history|diff|comment
+from headwater.cli_migrate import executions_migrate  # noqa: F401 - adds executions migrate
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.cli_rules import rules_firings, rules_import, rules_insights, rules_test
 from headwater.cli_templates import templates_app
@@ -234,6 +235,19 @@ def _alert_channels(settings: Settings) -> dict[str, Any]:
         raise _fail(f"HEADWATER_ALERT_CHANNELS: {problems}") from None
 
 
+def _alert_conditions(settings: Settings) -> list[Any]:
+    from projections.watch import ConditionsError, parse_conditions
+
+    if settings.alert_conditions is None:
+        return []
+    defined = _alert_channels(settings).keys() if settings.alert_channels is not None else None
+    try:
+        return parse_conditions(settings.alert_conditions, defined)
+    except ConditionsError as exc:
+        raise _fail("; ".join(f"HEADWATER_ALERT_CONDITIONS{'' if p.path.startswith('[') else ' '}"
+                              f"{p.path}: {p.message}" for p in exc.problems)) from None
+
+
 def _secrets(settings: Settings) -> SecretStore:
     from streams.workers.secrets import SecretStore
 
@@ -275,6 +289,7 @@ def api() -> None:
     settings = _settings()
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
+    conditions = _alert_conditions(settings)  # a mistake stops here, before anything opens
     # Views persist next to their Kafka offsets, so a restart resumes instead of replaying the log.
     store = RocksStore((settings.data_dir / "views").resolve())
     try:
@@ -292,7 +307,9 @@ def api() -> None:
                              store=store, tokens=tokens, webhooks=webhooks,
                              body_limit=settings.api_body_limit,
                              kafka_options=settings.kafka_client_options(),
-                             templates_dir=settings.examples_dir or examples_dir())
+                             templates_dir=settings.examples_dir or examples_dir(),
+                             alert_conditions=conditions,
+                             alert_check_s=settings.alert_check_s)
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
                                   '"url", "secret"} | {"kind": "slack", "url"} | {"kind": "email", '
                                   '"host", "port", "sender", "to": [...], "starttls", "username", '
                                   '"password"}}; workflows name them in monitoring.alert_channels')
+    alert_conditions: str | None = Field(
+        default=None, description='what the API\'s alert monitor watches, as a JSON list of '
+                                  '{"kind": "workflow_failure_rate" | "dead_letters" | '
+                                  '"projection_lag" | "rule_actions_failing", "channels": [...], '
+                                  '...} (docs/engine.md, "Alerts"); unset: no monitor')
+    alert_check_s: float = Field(default=15.0, gt=0, le=3600,
+                                 description="seconds between two looks of the alert monitor")
     secrets_dir: Path | None = Field(
         default=None, description="a folder with one file per secret (file name = NAME), read "
                                   "at every use so rotation needs no restart")
