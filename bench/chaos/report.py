@@ -31,13 +31,15 @@ def section(result: dict[str, Any]) -> str:
     verdict = "**pass**" if result["passed"] else "**FAIL**"
     lines = [f"### {result['scenario']}: {verdict}", "",
              f"{result['date']}; {result['machine']}; "
-             f"{result.get('load_before', '')} before, {result.get('load_after', '')} after. "
+             f"{result.get('load_before', '')} before, {result.get('load_after', 'n/a')} after. "
              f"`{result['command']}` ({_fmt(result.get('wall_s'), ' s')} wall)."
-             + (f" {result['note']}." if result.get("note") else ""), ""]
+             + (f" {result['note']}." if result.get("note") and result["scenario"] != "soak"
+                else ""), ""]
     if result["scenario"] == "soak":
         flat = result["flatness"]
         lines += [f"Maximum {result['max_units_per_s']} units/s (burst); soaked at "
-                  f"{result['rate']} units/s for {result['minutes']:g} min.", "",
+                  f"{result['rate']} units/s for {result['minutes']:g} min."
+                  + (f" {result['note']}." if result.get("note") else ""), "",
                   "| figure | middle third | last third | flat |", "|---|---|---|---|"]
         lines += [f"| {k} | {v['middle']} | {v['last']} | {'yes' if v['flat'] else 'no'} |"
                   for k, v in flat.items()]
