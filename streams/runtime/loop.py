@@ -184,9 +184,11 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                           handler.name)
         if out.intake_paused is not None:
             self.pause(out.intake_paused)
-        written = await out.flush(Outbox(self._producer)) if len(out) else {}  # 3. acks
+        outbox = Outbox(self._producer)
+        written = await out.flush(outbox) if len(out) else {}  # 3. acks
         checkpoints = {partition: Checkpoint(records[-1].offset + 1, {
-            where: end for where, end in written.items() if where[1] == partition})
+            where: end for where, end in written.items() if where[1] == partition}, {
+            where: first for where, first in outbox.began.items() if where[1] == partition})
             for partition, records in polled.items()}
         handler.store(checkpoints)  # 4. store with checkpoint (tick changes too)
         for partition, checkpoint in checkpoints.items():
