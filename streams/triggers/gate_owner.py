@@ -95,13 +95,18 @@ class PartitionGates:
         # replayed since the newest snapshot applied, and that snapshot's `as_of`.
         self._rebuilding: dict[int, dict[str, list[tuple[int, GateRecord]]]] = {}
         self._restored: dict[str, int] = {}
+        self._until: dict[int, int] = {}  # rebuilding reads up to here (the end at assignment)
+        self._reached: dict[int, int] = {}
 
-    def load(self, partition: int, log_start: int) -> int:
+    def load(self, partition: int, log_start: int, committed: int, end: int) -> int:
         """Take a newly assigned partition; the offset its gates must be replayed from.
 
         Args:
             partition: The partition.
             log_start: The partition's first offset still on the broker.
+            committed: The group's committed offset (replayed up to; processed from).
+            end: The partition's end now: a snapshot its writer never read back is before it,
+                so rebuilding goes on, live, until the records read reach it.
         """
         states = (GateState.from_bytes(data) for data in self._store.gates(partition))
         self._states[partition] = {state.key: state for state in states}
@@ -110,6 +115,7 @@ class PartitionGates:
         self._positions[partition] = checkpoint
         if checkpoint < log_start:
             self._rebuilding[partition] = {}
+            self._until[partition], self._reached[partition] = end, committed
 
         return checkpoint
 
@@ -119,7 +125,7 @@ class PartitionGates:
         self._dirty.pop(partition, None)
         self._checkpoints.pop(partition, None)
         self._positions.pop(partition, None)
-        self._rebuilding.pop(partition, None)
+        self.live(partition)
 
     def applies(self, partition: int, offset: int) -> bool:
         """Whether the record at `offset` is not yet in the gates' state."""
@@ -201,17 +207,23 @@ class PartitionGates:
         return evaluation, _reported(record), occasions, records
 
     def live(self, partition: int) -> None:
-        """The partition is replayed: what was kept to rebuild its gates goes."""
+        """The partition is rebuilt: what was kept to rebuild its gates goes."""
         kept = self._rebuilding.pop(partition, None)
+        self._until.pop(partition, None)
+        self._reached.pop(partition, None)
         for key in kept or ():
             self._restored.pop(key, None)
 
+    def passed(self, partition: int, offset: int) -> None:
+        """A live record of `partition` was handled (rebuilding ends at the end it had)."""
+        if partition in self._rebuilding:
+            self._reached[partition] = offset + 1
+
     def settle(self) -> None:
-        """Rebuilding ends with the first cycle after the replay (the loop ticks after its
-        assignments and the cycle's records): a snapshot its writer never read back, just
-        after the committed offset, is still taken."""
+        """End the rebuilding of every partition read up to where its end was when it came."""
         for partition in list(self._rebuilding):
-            self.live(partition)
+            if self._reached[partition] >= self._until[partition]:
+                self.live(partition)
 
     def snapshots(self, now: datetime) -> list[Outgoing]:
         """The snapshots the owned gates want now (one at a time per gate)."""
