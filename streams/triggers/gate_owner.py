@@ -116,7 +116,6 @@ class PartitionGates:
         if checkpoint < log_start:
             self._rebuilding[partition] = {}
             self._until[partition], self._reached[partition] = end, committed
-
         return checkpoint
 
     def drop(self, partition: int) -> None:
@@ -175,6 +174,13 @@ class PartitionGates:
             self._asked.discard((record.key, record.rule_id, record.opened))
         elif isinstance(record, Snapshot):
             self._snapping.discard(record.key)
+        evaluation, occasions, records = self._effects(gate, decisions, rules)
+        self._dirty[partition].add(record.key)
+        return evaluation, _reported(record), occasions, records
+
+    def _effects(self, gate: GateState, decisions: list[Decision], rules: RuleEngine
+                 ) -> tuple[Evaluation, dict[str, Occasion], list[Outgoing]]:
+        """The outcomes' evaluation, the occasions and the records of a gate's decisions."""
         fired: list[Firing] = []
         failed: list[Failure] = []
         deferred: list[Deferred] = []
@@ -201,10 +207,9 @@ class PartitionGates:
             else:
                 skipped.append(Skip(decision.rule_id, decision.version, decision.reason,
                                     decision.detail))
-        self._dirty[partition].add(record.key)
         evaluation = Evaluation(fired=tuple(fired), deferred=tuple(deferred),
                                 skipped=tuple(skipped), failed=tuple(failed))
-        return evaluation, _reported(record), occasions, records
+        return evaluation, occasions, records
 
     def live(self, partition: int) -> None:
         """The partition is rebuilt: what was kept to rebuild its gates goes."""
@@ -229,6 +234,8 @@ class PartitionGates:
         """The snapshots the owned gates want now (one at a time per gate)."""
         records = []
         for partition, states in self._states.items():
+            if partition in self._rebuilding:
+                continue  # a gate not yet restored must not be written as if it were whole
             for key, gate in states.items():
                 if key not in self._snapping and rule_gates.wants_snapshot(gate, now):
                     self._snapping.add(key)
