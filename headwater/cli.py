@@ -19,6 +19,7 @@ from rich.table import Table
 from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_history import workflows_history  # noqa: F401 - adds workflows history|diff|comment
+from headwater.cli_migrate import executions_migrate  # noqa: F401 - adds executions migrate
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.cli_rules import rules_firings, rules_import, rules_insights, rules_test
 from headwater.cli_templates import templates_app

@@ -24,6 +24,7 @@ from schemas.codec import Codec
 from schemas.commands import (
     CommandBase,
     ErrorInfo,
+    MigrateExecution,
     SignalReceived,
     StartExecution,
     TaskCompleted,
@@ -37,7 +38,7 @@ from streams.executions.reach import child_refusal, rule_signal_refusal, rule_st
 from streams.executions.routing import follow_ups
 from streams.executions.store import StateStore
 from streams.executions.timers import TimerWheel, timer_command
-from streams.machine import GateState, State, apply_command, is_gate
+from streams.machine import GateState, Plan, State, apply_command, is_gate
 from streams.runtime import (
     Checkpoint,
     DefinitionsFeed,
@@ -145,7 +146,8 @@ class ExecutionProcessor:
                 out.put(topic, self._codec.encode_key(topic, refused.rule_id),
                         self._codec.encode_value(topic, refused))
                 return
-        events, new_state = apply_command(state, command, entry.plan())
+        target = await self._target(state, command)
+        events, new_state = apply_command(state, command, entry.plan(), target)
         if not events:
             if state is None:
                 # A start the core could not apply (it refuses with an event only once an
@@ -242,6 +244,17 @@ class ExecutionProcessor:
         if entry is None:
             raise Refused("unknown_workflow", f"no workflow {wanted[0]!r} version {wanted[1]!r}")
         return entry
+
+    async def _target(self, state: State | None, command: CommandBase) -> Plan | None:
+        """A migration's target version (None: not published; the core refuses it by name)."""
+        if state is None or not isinstance(command, MigrateExecution):
+            return None
+        registry = self._definitions.registry
+        entry = registry.workflow(state.workflow_id, command.to_version)
+        if entry is None:
+            await self._definitions.sync()
+            entry = registry.workflow(state.workflow_id, command.to_version)
+        return None if entry is None else entry.plan()
 
     # -- the clock ----------------------------------------------------------------------------
 

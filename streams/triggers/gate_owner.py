@@ -35,6 +35,7 @@ from streams.triggers.gate_records import (
     ended_event,
     flush_event,
     limits_of,
+    priority_of,
     request_event,
     snapshot_event,
     starts_of,
@@ -73,7 +74,7 @@ def _entry(rules: RuleEngine, candidate: Candidate) -> Entry:
     return Entry(rule_id=candidate.rule_id, version=candidate.rule_version,
                  events=tuple(dict(e) for e in candidate.events),
                  limits=limits_of(definition) if gated(definition) else None,
-                 starts=starts_of(definition))
+                 starts=starts_of(definition), priority=priority_of(definition))
 
 
 class PartitionGates:

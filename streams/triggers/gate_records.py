@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from schemas.commands import PRIORITY_RANK
 from schemas.definitions import RuleDefinition
 from schemas.triggers import TriggerEvent
 
@@ -38,6 +39,7 @@ __all__ = [
     "flush_event",
     "limits_of",
     "parse",
+    "priority_of",
     "request_event",
     "snapshot_event",
     "starts_of",
@@ -78,6 +80,8 @@ class Entry(_Frozen):
     events: tuple[dict[str, Any], ...] = Field(min_length=1)
     limits: Limits | None = None  # None: an ungated member of a gated exclusive group
     starts: tuple[int, ...] = ()  # positions of the actions that start an execution
+    # The highest `priority` of its starting actions: its turn in the rule's queue.
+    priority: str = Field(default="normal", pattern="^(low|normal|high|critical)$")
 
 
 class Request(_Frozen):
@@ -142,6 +146,14 @@ def limits_of(definition: RuleDefinition) -> Limits:
 def starts_of(definition: RuleDefinition) -> tuple[int, ...]:
     """The positions of the actions whose firing runs an execution (they hold a slot)."""
     return tuple(i for i, action in enumerate(definition.actions) if action.type in _STARTING)
+
+
+def priority_of(definition: RuleDefinition) -> str:
+    """A firing's turn when it queues: the highest `priority` of the rule's `start_workflow`
+    actions (``normal`` when none sets one; a webhook call starts at ``normal``)."""
+    given = [getattr(a, "priority", None) for a in definition.actions if a.type in _STARTING]
+    return max((p or "normal" for p in given), key=PRIORITY_RANK.__getitem__,
+               default="normal")
 
 
 def request_event(request: Request) -> TriggerEvent:

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from schemas.commands import PRIORITY_RANK
 from streams.triggers.effects import digest
 from streams.triggers.gate_records import Ended, Entry, Flush, GateRecord, Request, Snapshot
 
@@ -103,6 +104,7 @@ class Queued(NamedTuple):
     events: tuple[Mapping[str, Any], ...]
     tag: str
     starts: tuple[int, ...]
+    priority: str = "normal"
 
 
 @dataclass(slots=True)
@@ -178,9 +180,14 @@ class GateState:
 
 
 def next_queued(queue: list[Queued]) -> int:
-    """The position of the queued firing a freed slot releases: the oldest (first in, first
-    out). The one place that orders a rule's queue."""
-    return 0
+    """The position of the queued firing a freed slot releases: the highest priority first,
+    the oldest of it (first in, first out within a priority). The one place that orders a
+    rule's queue."""
+    best = 0
+    for position, queued in enumerate(queue):
+        if PRIORITY_RANK[queued.priority] > PRIORITY_RANK[queue[best].priority]:
+            best = position
+    return best
 
 
 def apply(state: GateState, record: GateRecord) -> list[Decision]:
@@ -250,7 +257,8 @@ def _admit(state: GateState, request: Request, entry: Entry, out: list[Decision]
                             f"{slots.limit} running"))
             return False
         slots.executions += 1
-        slots.queue.append(Queued(entry.version, entry.events, request.tag, entry.starts))
+        slots.queue.append(Queued(entry.version, entry.events, request.tag, entry.starts,
+                                  entry.priority))
         out.append(Defer(entry.rule_id, entry.version, "queued"))
         return True
     slots.executions += 1
@@ -342,7 +350,8 @@ def due_flushes(state: GateState, now: datetime) -> list[tuple[str, datetime]]:
 
 def _slots_json(s: RuleSlots) -> dict[str, Any]:
     return {"executions": s.executions, "limit": s.limit, "running": s.running,
-            "queue": [[q.version, list(q.events), q.tag, list(q.starts)] for q in s.queue],
+            "queue": [[q.version, list(q.events), q.tag, list(q.starts), q.priority]
+                      for q in s.queue],
             "batch": s.batch, "opened": s.opened.isoformat() if s.opened else None,
             "window": s.window, "version": s.version, "starts": list(s.starts)}
 
@@ -350,6 +359,8 @@ def _slots_json(s: RuleSlots) -> dict[str, Any]:
 def _slots_of(raw: dict[str, Any]) -> RuleSlots:
     return RuleSlots(
         raw["executions"], raw["limit"], raw["running"],
-        [Queued(v, tuple(e), t, tuple(p)) for v, e, t, p in raw["queue"]], raw["batch"],
+        # A queue stored before priorities has four fields a firing: normal.
+        [Queued(q[0], tuple(q[1]), q[2], tuple(q[3]), q[4] if len(q) > 4 else "normal")
+         for q in raw["queue"]], raw["batch"],
         datetime.fromisoformat(raw["opened"]) if raw["opened"] else None, raw["window"],
         raw["version"], tuple(raw["starts"]))

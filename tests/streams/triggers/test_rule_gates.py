@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +27,7 @@ from streams.triggers.gate_records import (
     Snapshot,
     ended_event,
     parse,
+    priority_of,
     request_event,
 )
 from streams.triggers.rule_gates import Defer, Fire, GateState, Skip
@@ -35,11 +37,11 @@ Record = Request | Ended | Flush
 
 
 def request(n: int, limits: Limits | None, *, rule: str = "r", starts: tuple[int, ...] = (0,),
-            key: str = "rule:r") -> Request:
+            key: str = "rule:r", priority: str = "normal") -> Request:
     event = {"id": f"e{n}", "source": "s", "type": "job", "data": {"n": n}}
     return Request(key=key, tag=f"t{n}", time=T0 + timedelta(seconds=n), origin=event,
                    entries=(Entry(rule_id=rule, version="1.0.0", events=(event,), limits=limits,
-                                  starts=starts),))
+                                  starts=starts, priority=priority),))
 
 
 def ended(n: int, rule: str = "r", key: str = "rule:r") -> Ended:
@@ -98,6 +100,38 @@ def test_queued_firings_start_in_arrival_order_as_slots_free() -> None:
     assert [d.report for d in fired] == [True, True, False, False, False]
     assert sum(isinstance(d, Defer) for d in decisions) == 3
     assert sorted(gate.rules["r"].running) == ["t3", "t4"] and not gate.rules["r"].queue
+
+
+def test_queued_firings_start_highest_priority_first_then_in_arrival_order() -> None:
+    limits = Limits(concurrency_limit=1, mode="queued")
+    given = ["normal", "low", "normal", "critical", "high", "low", "critical"]
+    records: list[Record] = [request(n, limits, priority=p) for n, p in enumerate(given)]
+    # Each end frees the slot of the firing that runs: t0 first, then whatever it let in.
+    order = ["t0", "t3", "t6", "t4", "t2", "t1", "t5"]
+    records += [ended(int(tag[1:])) for tag in order]
+    decisions, gate = run(records)
+    assert [d.tag for d in decisions if isinstance(d, Fire)] == order
+    assert not gate.rules["r"].queue and not gate.rules["r"].running
+
+
+def test_a_queue_stored_before_priorities_reads_as_normal() -> None:
+    limits = Limits(concurrency_limit=1, mode="queued")
+    _, gate = run([request(0, limits), request(1, limits, priority="high")])
+    raw = orjson.loads(gate.to_bytes())
+    raw["rules"]["r"]["queue"] = [q[:4] for q in raw["rules"]["r"]["queue"]]
+    old = GateState.from_bytes(orjson.dumps(raw))
+    assert [q.priority for q in old.rules["r"].queue] == ["normal"]
+
+
+def test_a_firing_queues_with_its_starting_actions_highest_priority() -> None:
+    rule = RuleDefinition.model_validate({
+        "id": "r", "name": "r", "trigger": {"event_type": "job"}, "actions": [
+            {"type": "start_workflow", "workflow_id": "a", "priority": "low"},
+            {"type": "publish_event", "event_type": "x"},
+            {"type": "start_workflow", "workflow_id": "b", "priority": "high"}]})
+    assert priority_of(rule) == "high"
+    plain = rule.model_copy(update={"actions": rule.actions[1:2]})
+    assert priority_of(plain) == "normal"
 
 
 def test_an_immediate_rule_over_its_limit_is_skipped() -> None:
