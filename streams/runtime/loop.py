@@ -271,6 +271,12 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         found = await self._consumer.offsets_for_times({tp: int(when.timestamp() * 1000)})
         return found[tp].offset if found.get(tp) is not None else 1 << 62
 
+    async def end_offset(self, partition: int) -> int:
+        """The offset the next record of `partition` will get (its end now)."""
+        assert self._consumer is not None
+        tp = TopicPartition(self.topic, partition)
+        return int((await self._consumer.end_offsets([tp]))[tp])
+
     # -- partition ownership ----------------------------------------------------------------------
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
