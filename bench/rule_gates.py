@@ -5,7 +5,9 @@ Per firing of a `max_executions` rule (and of a queued `concurrency_limit` rule,
 come back through `ended` records): the router's work (decide, build the `headwater.rule.firing`
 record), the owner's (parse it, `rule_gates.apply`), and a gate's store write (`to_bytes`) with
 a queue of 1,000 and 20,000 waiting firings. No broker: the extra hop's latency is a record on
-`hw.triggers` (see bench/triggers.py for its figures).
+`hw.triggers` (see bench/triggers.py for its figures). Records are Avro-encoded and decoded
+with the codec as the agent does; the owner's figure leaves out rendering the actions, which
+the reference includes.
 
     .venv/bin/python -m bench.rule_gates [--firings 20000]
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 from bench._broker import machine
 from rules import RuleEngine
+from schemas.codec import Codec
 from schemas.definitions import RuleDefinition
 from streams.triggers import rule_gates
 from streams.triggers.gate_owner import request_records
@@ -26,6 +29,8 @@ from streams.triggers.gate_records import Ended, Request, parse
 from streams.triggers.rule_gates import GateState
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+CODEC = Codec()
+TRIGGERS = "hw.triggers"
 
 
 def rule(limits: dict[str, Any]) -> RuleDefinition:
@@ -53,7 +58,8 @@ def local(limits: dict[str, Any], firings: int) -> float:
     return time.process_time() - began
 
 
-def routed(limits: dict[str, Any], firings: int) -> tuple[float, list[dict[str, Any]]]:
+def routed(limits: dict[str, Any], firings: int) -> tuple[float, list[bytes]]:
+    """The router's share: decide, build and encode the firing record (as the agent does)."""
     engine = RuleEngine()
     engine.routed = True
     engine.put(rule(limits))
@@ -63,15 +69,17 @@ def routed(limits: dict[str, Any], firings: int) -> tuple[float, list[dict[str, 
         e = event(n)
         evaluation = engine.decide(e, NOW)
         for record in request_records(engine, evaluation.routed, f"t{n}", NOW, e, (0, n)):
-            wire.append(record.value.model_dump(mode="json"))
+            wire.append(CODEC.encode_value(TRIGGERS, record.value))
     return time.process_time() - began, wire
 
 
-def owner(wire: list[dict[str, Any]], ends: bool) -> tuple[float, GateState]:
+def owner(wire: list[bytes], ends: bool) -> tuple[float, GateState]:
+    """The owner's share: decode the record, parse it, apply it (rendering is not counted)."""
     gate = GateState("rule:gated")
     began = time.process_time()
-    for n, record in enumerate(wire):
-        request = parse(record)
+    for n, value in enumerate(wire):
+        decoded, _ = CODEC.decode_trigger_fields(TRIGGERS, (), value)
+        request = parse(decoded)
         assert isinstance(request, Request)
         rule_gates.apply(gate, request)
         if ends and n % 2:  # every other firing's execution ends meanwhile

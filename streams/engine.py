@@ -186,8 +186,12 @@ class Engine:
             assert loop is not None
             return await loop.offset_at(partition, when)
 
+        async def end_at(partition: int) -> int:
+            assert loop is not None
+            return await loop.end_offset(partition)
+
         agent = TriggerAgent(cfg.topics, codec, feed, rule_store, cfg.clock, offset_at,
-                             book=book,
+                             book=book, end_at=end_at,
                              backpressure=Backpressure(lag.pending, cfg.max_pending_tasks))
         self.trigger_agent = agent
         loop = parts.loop(agent, "triggers", "triggers", cfg.clock)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +70,7 @@ from streams.triggers.waits import PartitionWaits
 __all__ = ["TriggerAgent"]
 
 _NOTHING = Evaluation()
+EndAt = Callable[[int], Awaitable[int]]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,8 @@ class TriggerAgent:
         offset_at: The first `hw.triggers` offset of a partition at or after a time (to replay
             no further back than the longest pattern window).
         book: The rules (shared with `Completions`, which reads their limits).
+        end_at: The end offset of a partition now (a rule gate rebuilt from a snapshot must
+            read up to it before it decides; None: the committed offset).
         backpressure: When to stop taking triggers (None: never).
     """
 
@@ -94,7 +97,7 @@ class TriggerAgent:
 
     def __init__(self, topics: dict[str, str], codec: Codec, definitions: DefinitionsFeed,
                  store: RuleStateStore, clock: Clock, offset_at: OffsetAt,
-                 book: Rulebook | None = None,
+                 book: Rulebook | None = None, end_at: EndAt | None = None,
                  backpressure: Backpressure | None = None) -> None:
         self._topics, self._codec, self._definitions = topics, codec, definitions
         self._store, self._clock, self._offset_at = store, clock, offset_at
@@ -104,7 +107,7 @@ class TriggerAgent:
         self._waits = PartitionWaits(store)
         self._gates = PartitionGates(store)
         self._scheduler = Scheduler(self.book, store)
-        self._backpressure = backpressure
+        self._backpressure, self._end_at = backpressure, end_at
         self._patterns_from: dict[int, int] = {}  # replay: pattern state folds from here
         self.sync()
 
@@ -134,7 +137,8 @@ class TriggerAgent:
         self._waits.load(partition)
         # The first offset still on the broker (an empty partition has none: nothing is gone).
         log_start = min(await self._offset_at(partition, _EPOCH), committed)
-        gates_from = self._gates.load(partition, log_start)
+        end = await self._end_at(partition) if self._end_at is not None else committed
+        gates_from = self._gates.load(partition, log_start, committed, end)
         patterns_from = self._patterns_from[partition] = committed if start is None else start
         begin = min(waits_from, patterns_from, gates_from)
         return Replay(self._topics["triggers"], begin, committed) if begin < committed else None
@@ -187,7 +191,9 @@ class TriggerAgent:
         event, when = self._decode(record)
         if _is_gate_record(event):
             self._gate(record, event, out)
+            self._gates.passed(partition, record.offset)
             return
+        self._gates.passed(partition, record.offset)
         routed = self._waits.route(partition, event, record.timestamp)
         if routed is None:  # a wait record: it opens a subscription, no rule sees it
             try:

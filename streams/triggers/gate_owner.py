@@ -96,13 +96,18 @@ class PartitionGates:
         # replayed since the newest snapshot applied, and that snapshot's `as_of`.
         self._rebuilding: dict[int, dict[str, list[tuple[int, GateRecord]]]] = {}
         self._restored: dict[str, int] = {}
+        self._until: dict[int, int] = {}  # rebuilding reads up to here (the end at assignment)
+        self._reached: dict[int, int] = {}
 
-    def load(self, partition: int, log_start: int) -> int:
+    def load(self, partition: int, log_start: int, committed: int, end: int) -> int:
         """Take a newly assigned partition; the offset its gates must be replayed from.
 
         Args:
             partition: The partition.
             log_start: The partition's first offset still on the broker.
+            committed: The group's committed offset (replayed up to; processed from).
+            end: The partition's end now: a snapshot its writer never read back is before it,
+                so rebuilding goes on, live, until the records read reach it.
         """
         states = (GateState.from_bytes(data) for data in self._store.gates(partition))
         self._states[partition] = {state.key: state for state in states}
@@ -111,7 +116,7 @@ class PartitionGates:
         self._positions[partition] = checkpoint
         if checkpoint < log_start:
             self._rebuilding[partition] = {}
-
+            self._until[partition], self._reached[partition] = end, committed
         return checkpoint
 
     def drop(self, partition: int) -> None:
@@ -120,7 +125,7 @@ class PartitionGates:
         self._dirty.pop(partition, None)
         self._checkpoints.pop(partition, None)
         self._positions.pop(partition, None)
-        self._rebuilding.pop(partition, None)
+        self.live(partition)
 
     def applies(self, partition: int, offset: int) -> bool:
         """Whether the record at `offset` is not yet in the gates' state."""
@@ -170,6 +175,13 @@ class PartitionGates:
             self._asked.discard((record.key, record.rule_id, record.opened))
         elif isinstance(record, Snapshot):
             self._snapping.discard(record.key)
+        evaluation, occasions, records = self._effects(gate, decisions, rules)
+        self._dirty[partition].add(record.key)
+        return evaluation, _reported(record), occasions, records
+
+    def _effects(self, gate: GateState, decisions: list[Decision], rules: RuleEngine
+                 ) -> tuple[Evaluation, dict[str, Occasion], list[Outgoing]]:
+        """The outcomes' evaluation, the occasions and the records of a gate's decisions."""
         fired: list[Firing] = []
         failed: list[Failure] = []
         deferred: list[Deferred] = []
@@ -196,28 +208,35 @@ class PartitionGates:
             else:
                 skipped.append(Skip(decision.rule_id, decision.version, decision.reason,
                                     decision.detail))
-        self._dirty[partition].add(record.key)
         evaluation = Evaluation(fired=tuple(fired), deferred=tuple(deferred),
                                 skipped=tuple(skipped), failed=tuple(failed))
-        return evaluation, _reported(record), occasions, records
+        return evaluation, occasions, records
 
     def live(self, partition: int) -> None:
-        """The partition is replayed: what was kept to rebuild its gates goes."""
+        """The partition is rebuilt: what was kept to rebuild its gates goes."""
         kept = self._rebuilding.pop(partition, None)
+        self._until.pop(partition, None)
+        self._reached.pop(partition, None)
         for key in kept or ():
             self._restored.pop(key, None)
 
+    def passed(self, partition: int, offset: int) -> None:
+        """A live record of `partition` was handled (rebuilding ends at the end it had)."""
+        if partition in self._rebuilding:
+            self._reached[partition] = offset + 1
+
     def settle(self) -> None:
-        """Rebuilding ends with the first cycle after the replay (the loop ticks after its
-        assignments and the cycle's records): a snapshot its writer never read back, just
-        after the committed offset, is still taken."""
+        """End the rebuilding of every partition read up to where its end was when it came."""
         for partition in list(self._rebuilding):
-            self.live(partition)
+            if self._reached[partition] >= self._until[partition]:
+                self.live(partition)
 
     def snapshots(self, now: datetime) -> list[Outgoing]:
         """The snapshots the owned gates want now (one at a time per gate)."""
         records = []
         for partition, states in self._states.items():
+            if partition in self._rebuilding:
+                continue  # a gate not yet restored must not be written as if it were whole
             for key, gate in states.items():
                 if key not in self._snapping and rule_gates.wants_snapshot(gate, now):
                     self._snapping.add(key)

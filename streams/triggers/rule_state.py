@@ -22,7 +22,7 @@ from rocksdict import WriteBatch
 
 from rules import Partial
 from schemas.waits import Subscription
-from streams.runtime.rocks import open_rocksdb
+from streams.runtime.rocks import open_rocksdb, scan
 from streams.triggers.early_events import EarlyEvent
 
 __all__ = ["RuleStateStore", "Slot"]
@@ -85,7 +85,7 @@ class RuleStateStore:
     def slots(self, partition: int) -> Iterator[tuple[Slot, Partial]]:
         """Every stored slot of `partition`."""
         prefix = b"%s%d:" % (_PATTERN, partition)
-        for key, value in self._db.items(from_key=prefix):
+        for key, value in scan(self._db, prefix):
             if not (isinstance(key, bytes) and key.startswith(prefix)):
                 break
             rule_id, _, correlation = key[len(prefix):].partition(b"\x00")
@@ -125,7 +125,7 @@ class RuleStateStore:
 
     def _values(self, prefix: bytes, partition: int) -> Iterator[bytes]:
         start = b"%s%d:" % (prefix, partition)
-        for key, value in self._db.items(from_key=start):
+        for key, value in scan(self._db, start):
             if not (isinstance(key, bytes) and key.startswith(start)):
                 break
             assert isinstance(value, bytes)

@@ -253,10 +253,17 @@ def test_a_gate_rebuilt_from_its_newest_snapshot_and_what_followed_equals_the_li
         rule_gates.apply(live, record)
 
     gates = PartitionGates(_NoStore())  # type: ignore[arg-type]
-    assert gates.load(0, log_start=300) == 0  # behind the log start: rebuild
-    for offset in range(300, len(log)):
+    # Behind the log start: rebuild. The group committed 440, the snapshot at 450 was never
+    # read back by its writer; the end was 500 when the partition came.
+    assert gates.load(0, log_start=300, committed=440, end=500) == 0
+    for offset in range(300, 440):
         gates.replay(0, offset, log[offset])
+    gates.settle()  # a first tick before any live record: still rebuilding
+    for offset in range(440, len(log)):  # processed live
+        gates.passed(0, offset)
+        gates._fold(0, offset, log[offset])
     gates.settle()
+    assert not gates._rebuilding
     rebuilt = gates._states[0]["rule:r"]
     assert rebuilt.to_bytes() == live.to_bytes()
     assert rebuilt.rules["r"].executions == live.rules["r"].executions > 400
