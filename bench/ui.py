@@ -105,6 +105,16 @@ def _load(page: Any, url: str, nodes: int) -> float:
     return float(page.evaluate("() => performance.now()"))
 
 
+# What the page fetched until it was interactive: scripts (count, decoded kB) and API calls.
+RESOURCES_JS = """() => {
+  const all = performance.getEntriesByType('resource');
+  const js = all.filter((e) => e.name.endsWith('.js'));
+  const apis = all.filter((e) => !e.name.includes('/ui/'));
+  return { scripts: js.length, kb: js.reduce((a, e) => a + e.decodedBodySize, 0) / 1024, api: apis.length,
+           fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? 0 };
+}"""
+
+
 def _round_trips(page: Any, step: str, runs: int) -> tuple[list[float], list[float]]:
     page.locator(f'.react-flow__node[data-id="{step}"]').click()
     field = page.locator('.properties input[id$="branches_0_when"]')
@@ -160,6 +170,7 @@ def main() -> None:
                 page.close()
             page = context.new_page()
             _load(page, f"{url}/ui/designer/{big['id']}", 10)
+            fetched = page.evaluate(RESOURCES_JS)
             condition = next(s["id"] for s in big["steps"] if s.get("type") == "condition")
             broken, fixed = _round_trips(page, condition, args.runs)
             browser.close()
@@ -171,6 +182,9 @@ def main() -> None:
     print(_line("validation: keystroke -> problem on the node", broken))
     print(_line("validation: fixing keystroke -> problem gone", fixed))
     print(_line("  reference: POST /definitions/validate from Python", server_ms))
+    print(f"the designer's page fetched {fetched['scripts']} scripts ({fetched['kb']:.0f} kB decoded) "
+          f"and made {fetched['api']} API calls by interactive; first contentful paint "
+          f"{fetched['fcp']:.0f} ms")
     print("requirement: load < 1000 ms, validation < 500 ms; aims 300 ms and 200 ms "
           "(validation figures include the designer's 80 ms debounce)")
 

@@ -183,10 +183,15 @@ def definitions_router(ctx: ApiContext) -> APIRouter:
         return DefinitionOut.of(record)
 
     @router.get("/definitions/{kind}/{definition_id}/versions/{version}",
-                summary="One version's definition as published (for editing it again)")
+                summary="One version's definition as published (for editing it again)",
+                description="`latest` names the highest published version (no version is "
+                            "called that: versions are semantic), so a client opening a "
+                            "definition needs one request, not two.")
     async def get_version(kind: Kind, definition_id: str, version: str,
                           who: Principal = caller) -> VersionBodyOut:
         record = _visible(ctx, who, kind, definition_id)
+        if version == "latest" and record.latest is not None:
+            version = record.latest
         current = record.versions.get(version)
         body = read_body(ctx.store, kind, definition_id, version) if current else None
         if current is None or body is None:

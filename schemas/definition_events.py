@@ -15,6 +15,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.avro import UtcDatetime
+from schemas.pinned_mocks import MocksPinned
 from schemas.template_events import TEMPLATE_EVENT_TYPES
 
 __all__ = [
@@ -153,5 +154,6 @@ class DefinitionCommented(BaseModel):
 
 DefinitionEvent = DefinitionPublished | DefinitionStatusChanged
 DEFINITION_EVENT_TYPES: tuple[type[BaseModel], ...] = (
-    DefinitionPublished, DefinitionStatusChanged, DefinitionCommented, *TEMPLATE_EVENT_TYPES)
+    DefinitionPublished, DefinitionStatusChanged, DefinitionCommented, *TEMPLATE_EVENT_TYPES,
+    MocksPinned)
 """The value union of the definitions topic, in its fixed order (append only)."""

@@ -16,6 +16,7 @@ from projections.views.executions import apply_execution_event
 from projections.views.firings import apply_action_end, apply_firing, end_of
 from projections.views.history import apply_history_event
 from projections.views.indexes import update_indexes
+from projections.views.pinned_mocks import apply_mocks_event
 from projections.views.rule_stats import apply_rule_outcome
 from projections.views.templates import apply_template_event
 from projections.views.workflow_stats import apply_workflow_stats
@@ -28,6 +29,7 @@ from schemas.definition_events import (
 )
 from schemas.executions import ExecutionEventBase, TaskRequested
 from schemas.outcomes import RuleFailed, RuleMatched, RuleSkipped
+from schemas.pinned_mocks import MocksPinned
 from schemas.template_events import TemplateDeleted, TemplateSaved
 
 __all__ = ["apply_event", "fold"]
@@ -63,6 +65,8 @@ def apply_event(tx: Tx, event: BaseModel) -> bool:
         return True
     if isinstance(event, TemplateSaved | TemplateDeleted):
         return apply_template_event(tx, event)
+    if isinstance(event, MocksPinned):
+        return apply_mocks_event(tx, event)
     if isinstance(event, DefinitionCommented):
         apply_history_event(tx, event)
         return True

@@ -71,6 +71,8 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     "cancel": ("run", lambda c, x: c.post(f"/executions/x-{x}/cancel", json={})),
     "retry": ("run", lambda c, x: c.post(f"/executions/x-{x}-failed/retry")),
     "signal": ("run", lambda c, x: c.post(f"/executions/x-{x}/signals/go", json={})),
+    "migrate": ("run", lambda c, x: c.post("/executions/migrate", json={
+        "workflow_id": x, "to_version": "1.0.0", "execution_ids": [f"x-{x}"]})),
     "test a version": ("view", lambda c, x: c.post("/workflows/test", json={
         "workflow_id": x, "version": "1.0.0"})),
     "publish version": ("edit", lambda c, x: c.post("/definitions", json=_definition(x))),
@@ -82,6 +84,10 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
                                            json={"text": "looks right"})),
     "change status": ("edit", lambda c, x: c.post(f"/definitions/workflow/{x}/versions/1.0.0/status",
                                                   json={"status": "paused"})),
+    "latest version body": ("view", lambda c, x: c.get(f"/definitions/workflow/{x}/versions/latest")),
+    "pinned mocks": ("view", lambda c, x: c.get(f"/workflows/{x}/test-mocks")),
+    "pin mocks": ("edit", lambda c, x: c.put(f"/workflows/{x}/test-mocks",
+                                             json={"mocks": {"a": {"output": 1}}})),
 }
 RULE_ENDPOINTS: dict[str, tuple[str, Call]] = {
     "rule stats": ("view", lambda c, _: c.get("/rules/r-alice/stats")),

@@ -61,7 +61,10 @@ def test_a_client_side_route_gets_the_app_and_a_missing_asset_stays_missing(
         assert response.status_code == 200, route
         assert 'id="root"' in response.text
         assert response.headers["cache-control"] == "no-cache"
-    assert "javascript" in built.get("/ui/assets/index-abc.js").headers["content-type"]
+    asset = built.get("/ui/assets/index-abc.js")
+    assert "javascript" in asset.headers["content-type"]
+    # hashed names: a cached chunk is used as it is, without a revalidation per chunk
+    assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert built.get("/ui/assets/gone-123.js").status_code == 404
 
 

@@ -3,6 +3,7 @@ page and runs on to completion, live on the graph."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.ui.conftest import Stack, shot, sync_api
@@ -46,10 +47,10 @@ def test_a_failed_execution_shows_the_failed_node_with_its_error(stack: Stack, p
     page.goto(f"/ui/executions/{execution_id}")
     main = page.locator("main")
     expect(main.get_by_text("failed", exact=True).first).to_be_visible(timeout=60_000)
-    failed = page.locator(".react-flow__node.selected .gnode.st-failed")
+    failed = page.locator(".react-flow__node.selected .step-node.run-failed")
     expect(failed).to_contain_text("charge")
-    expect(page.locator(".gnode.st-completed")).to_contain_text("prepare")
-    assert page.locator(".gnode", has_text="notify").get_attribute("class").count("st-") == 0
+    expect(page.locator('.step-node.run-completed[data-step="prepare"]')).to_have_count(1)
+    assert "run-" not in page.locator('.step-node[data-step="notify"]').get_attribute("class")
     panel = page.get_by_role("complementary", name="Step charge")
     expect(panel).to_contain_text("Attempts (2)")
     expect(page.get_by_role("alert").first).to_contain_text("charge")
@@ -83,7 +84,7 @@ def test_a_waiting_execution_is_approved_with_a_signal_from_its_page(stack: Stac
     execution_id = _start(stack, APPROVAL, {"amount": 250})
     page.goto(f"/ui/executions/{execution_id}")
     expect(page.locator(".fact", has_text="Status")).to_contain_text("waiting", timeout=60_000)
-    expect(page.locator(".gnode.st-waiting")).to_contain_text("ask")
+    expect(page.locator('.step-node.run-waiting[data-step="ask"]')).to_have_count(1)
     shot(page, "execution-waiting")
     page.get_by_role("button", name="Send signal: decision").click()
     dialog = page.get_by_role("dialog", name="Send a signal")
@@ -93,8 +94,8 @@ def test_a_waiting_execution_is_approved_with_a_signal_from_its_page(stack: Stac
     expect(page.locator(".toast")).to_contain_text("Signal decision: sent")
     # Live: the page follows the execution's events without a reload.
     expect(page.locator(".fact", has_text="Status")).to_contain_text("completed", timeout=60_000)
-    expect(page.locator(".gnode.st-completed", has_text="approve")).to_have_count(1)
-    expect(page.locator(".gnode.st-completed", has_text="reject")).to_have_count(0)
+    expect(page.locator('.step-node.run-completed[data-step="approve"]')).to_have_count(1)
+    expect(page.locator('.step-node[data-step="reject"]')).not_to_have_class(re.compile(r"\brun-completed\b"))
     page.get_by_role("tab", name="Log").click()
     expect(page.get_by_role("tabpanel")).to_contain_text("approved")
     expect(page.get_by_role("button", name="Cancel")).to_have_count(0)

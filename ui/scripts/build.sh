@@ -12,7 +12,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 inputs() {
   local path
-  for path in src public index.html vite.config.ts tsconfig.json package.json package-lock.json; do
+  for path in src public index.html vite.config.ts route-preload.ts tsconfig.json package.json package-lock.json; do
     [ -e "$path" ] && find "$path" -type f
   done | LC_ALL=C sort
 }

@@ -4,6 +4,7 @@ import { createBrowserRouter, RouterProvider } from "react-router";
 import { AuthProvider } from "./auth/AuthContext";
 import { Loading } from "./components/states";
 import { ToastProvider } from "./components/Toasts";
+import { designerLoader } from "./designer/open";
 import { Layout } from "./layout/Layout";
 import { NotFound } from "./pages/NotFound";
 import { ThemeProvider } from "./theme/theme";
@@ -27,7 +28,8 @@ export const routes = [
     children: [
       { index: true, element: page(<Dashboard />) },
       { path: "workflows", element: page(<Workflows />) },
-      { path: "designer/*", element: page(<Designer />) },
+      // The loader starts the API calls while the designer's chunk is still loading.
+      { path: "designer/*", element: page(<Designer />), loader: designerLoader },
       { path: "executions", element: page(<Executions />) },
       { path: "executions/:executionId", element: page(<ExecutionDetail />) },
       { path: "rules/*", element: page(<Rules />) },

@@ -276,6 +276,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/workflows/{workflow_id}/test-mocks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The test-run answers pinned in the designer for a workflow */
+        get: operations["get_mocks_workflows__workflow_id__test_mocks_get"];
+        /** Replace the test-run answers pinned for a workflow */
+        put: operations["put_mocks_workflows__workflow_id__test_mocks_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/rules/{rule_id}/firings": {
         parameters: {
             query?: never;
@@ -335,7 +353,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One version's definition as published (for editing it again) */
+        /**
+         * One version's definition as published (for editing it again)
+         * @description `latest` names the highest published version (no version is called that: versions are semantic), so a client opening a definition needs one request, not two.
+         */
         get: operations["get_version_definitions__kind___definition_id__versions__version__get"];
         put?: never;
         post?: never;
@@ -561,6 +582,23 @@ export interface paths {
         put?: never;
         /** Retry or cancel by filter (dry run by default) */
         post: operations["bulk_executions_bulk_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/executions/migrate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move running, waiting or queued executions to another version (dry run by default) */
+        post: operations["migrate_executions_migrate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1862,6 +1900,102 @@ export interface components {
             message: string;
         };
         /**
+         * MigrateRequest
+         * @description Which executions of one workflow move to which version, with which step mapping.
+         *
+         *     Give ``execution_ids``, or a filter (``from_version``, ``status``, ``started_after``,
+         *     ``started_before``; every running, waiting and queued execution of the workflow when none
+         *     is set). ``dry_run`` (the default) only says what would happen.
+         */
+        MigrateRequest: {
+            /** Workflow Id */
+            workflow_id: string;
+            /**
+             * To Version
+             * @description the exact target version
+             */
+            to_version: string;
+            /**
+             * Mapping
+             * @description step id in the running version -> step id in the target; ids not named map to themselves
+             */
+            mapping?: {
+                [key: string]: string;
+            };
+            /** Execution Ids */
+            execution_ids?: string[] | null;
+            /** From Version */
+            from_version?: string | null;
+            /** Status */
+            status?: ("running" | "waiting" | "queued") | null;
+            /** Started After */
+            started_after?: string | null;
+            /** Started Before */
+            started_before?: string | null;
+            /**
+             * Dry Run
+             * @default true
+             */
+            dry_run: boolean;
+            /**
+             * Limit
+             * @description executions looked at per page
+             * @default 100
+             */
+            limit: number;
+            /** Cursor */
+            cursor?: string | null;
+        };
+        /**
+         * MigrateResult
+         * @description One page of a migration; pass ``next_cursor`` back as ``cursor`` for the next.
+         */
+        MigrateResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** To Version */
+            to_version: string;
+            /** Items */
+            items: components["schemas"]["MigrationItem"][];
+            /** Migratable */
+            migratable: number;
+            /** Refused */
+            refused: number;
+            /** Sent */
+            sent: number;
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * MigrationItem
+         * @description What a migration does to one execution.
+         *
+         *     Attributes:
+         *         migratable: It maps cleanly onto the target (as the views know it now).
+         *         sent: The migration command was sent (not in a dry run, only if migratable).
+         *         problems: Every reason it does not map.
+         */
+        MigrationItem: {
+            /** Execution Id */
+            execution_id: string;
+            /** From Version */
+            from_version?: string | null;
+            /** Status */
+            status?: string | null;
+            /** Migratable */
+            migratable: boolean;
+            /**
+             * Sent
+             * @default false
+             */
+            sent: boolean;
+            /**
+             * Problems
+             * @default []
+             */
+            problems: components["schemas"]["Problem"][];
+        };
+        /**
          * MockError
          * @description The error a mocked step answers with.
          */
@@ -1917,6 +2051,50 @@ export interface components {
             p95: number | null;
             /** P99 */
             p99: number | null;
+        };
+        /**
+         * PinnedMocksIn
+         * @description The whole set of pinned mocks: by step id, ``{"output": …}``, ``{"error": {…}}`` or
+         *     ``{}`` (echo).
+         */
+        PinnedMocksIn: {
+            /** Mocks */
+            mocks: {
+                [key: string]: components["schemas"]["MockIn"];
+            };
+        };
+        /**
+         * PinnedMocksOut
+         * @description A workflow's pinned mocks (empty when none are pinned), who pinned them and when.
+         */
+        PinnedMocksOut: {
+            /** Workflow Id */
+            workflow_id: string;
+            /** Mocks */
+            mocks: {
+                [key: string]: unknown;
+            };
+            /** Pinned By */
+            pinned_by?: string | null;
+            /** Pinned At */
+            pinned_at?: string | null;
+            /**
+             * Warnings
+             * @default []
+             */
+            warnings: components["schemas"]["ErrorItem"][];
+        };
+        /**
+         * Problem
+         * @description One reason an execution does not map (`streams.machine.migration.MigrationProblem`).
+         */
+        Problem: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Step */
+            step?: string | null;
         };
         /**
          * PublishedOut
@@ -3983,6 +4161,180 @@ export interface operations {
             };
         };
     };
+    get_mocks_workflows__workflow_id__test_mocks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinnedMocksOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such workflow */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_mocks_workflows__workflow_id__test_mocks_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workflow_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PinnedMocksIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinnedMocksOut"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such workflow */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     firings_rules__rule_id__firings_get: {
         parameters: {
             query?: {
@@ -5600,6 +5952,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulkResult"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    migrate_executions_migrate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MigrateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MigrateResult"];
                 };
             };
             /** @description No valid API token */

@@ -1,29 +1,34 @@
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useLocation, useNavigate, useParams, useSearchParams } from "react-router";
-import YAML from "yaml";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useLoaderData, useLocation, useNavigate, useParams, useSearchParams } from "react-router";
 
 import { describe } from "../api/errors";
-import { useQuery, useStream, useStored } from "../api/hooks";
+import { useQuery, useStream } from "../api/hooks";
 import { Can, useAuth } from "../auth/AuthContext";
 import { ErrorState, Loading } from "../components/states";
 import { useToast } from "../components/Toasts";
 import type { Overlay, RunInfo } from "../graph/convert";
 import { addStep, newStep, pasteSteps, removeSteps, setPositions, updateStep, updateWorkflow } from "../graph/edit";
 import { autoLayout } from "../graph/elkLayout";
-import { placeSteps, type StepDef, type WorkflowDef } from "../graph/steps";
+import { hasLayout, placeSteps, type StepDef, type WorkflowDef } from "../graph/steps";
 import { byStep, placeProblems, type PlacedProblem } from "../graph/problems";
 import { foldEvents, fromTestRun, type StepEvent } from "../graph/runs";
 import {
-  actionTypes, loadVersion, loadWorkflow, publish, setStatus, startExecution, testRun, validate,
-  type Mocks, type TestRun, waitForExecution,
+  actionTypes, publish, setStatus, startExecution, testRun, validate,
+  type TestRun, type Validation, waitForExecution,
 } from "./api";
 import { ProblemsList, TestPanel } from "./BottomPanel";
 import { Canvas } from "./Canvas";
+import { openWorkflow, type Opened } from "./open";
 import { Palette, type PaletteItem } from "./Palette";
-import { PropertiesPanel } from "./PropertiesPanel";
+import { usePinnedMocks } from "./usePinnedMocks";
 import { useHistory } from "./useHistory";
 import "./designer.css";
+
+// The properties panel carries the form library, its JSON Schema validator and the
+// definition schema: it loads beside the canvas, not before it.
+const PropertiesPanel = lazy(() => import("./PropertiesPanel").then((m) => ({ default: m.PropertiesPanel })));
+const loadYaml = () => import("yaml").then((m) => m.default);
 
 const BLANK: WorkflowDef = {
   id: "new-workflow", name: "New workflow", version: "1.0.0",
@@ -48,11 +53,20 @@ export function nextVersion(version: string, taken: Record<string, string>, mode
   return `${release}-draft.${n}`;
 }
 
-/** Live validation: the API's verdict on the definition, debounced, newest answer wins. */
-function useValidation(def: WorkflowDef, ms = 80) {
-  const [state, setState] = useState<{ problems: PlacedProblem[]; pending: boolean; seq: number; tookMs: number }>(
-    { problems: [], pending: true, seq: 0, tookMs: 0 });
+/** Live validation: the API's verdict on the definition, debounced, newest answer wins. The
+ * verdict asked for while the workflow was opened (`first`, for the same steps) is the first
+ * one, so opening draws once; without it the first request is not debounced. */
+function useValidation(def: WorkflowDef, first?: { steps: WorkflowDef["steps"]; answer: Validation; ms: number }, ms = 80) {
+  const [state, setState] = useState<{ problems: PlacedProblem[]; pending: boolean; seq: number; tookMs: number }>(() =>
+    first && first.steps === def.steps
+      ? { problems: placeProblems(def, first.answer.problems, first.answer.warnings), pending: false, seq: 1, tookMs: first.ms }
+      : { problems: [], pending: true, seq: 0, tookMs: 0 });
+  const opening = useRef(true);
   useEffect(() => {
+    const seeded = opening.current && first?.steps === def.steps;
+    const delay = opening.current ? 0 : ms;
+    opening.current = false;
+    if (seeded) return;
     const controller = new AbortController();
     const started = performance.now();
     setState((s) => ({ ...s, pending: true }));
@@ -61,13 +75,15 @@ function useValidation(def: WorkflowDef, ms = 80) {
         setState((s) => ({ problems: placeProblems(def, r.problems, r.warnings), pending: false, seq: s.seq + 1,
                            tookMs: Math.round(performance.now() - started) }));
       }, () => undefined);
-    }, ms);
+    }, delay);
     return () => { clearTimeout(timer); controller.abort(); };
-  }, [def, ms]);
+  }, [def, ms, first]);
   return state;
 }
 
-function Designer({ initial, published }: { initial: WorkflowDef; published: Record<string, string> }) {
+function Designer({ initial, published, validation: opened }: {
+  initial: WorkflowDef; published: Record<string, string>; validation?: { answer: Validation; ms: number };
+}) {
   const history = useHistory<WorkflowDef>(initial);
   const def = history.value;
   const flow = useReactFlow();
@@ -75,16 +91,22 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
   const navigate = useNavigate();
   const { can } = useAuth();
   const readOnly = !can("edit");
-  const [selected, setSelected] = useState<string[]>([]);
+  const [selected, setSelectedState] = useState<string[]>([]);
+  // React Flow reports the selection after every change of the nodes: only a different one is
+  // a change here (an equal new array would redraw the canvas, and so on).
+  const setSelected = useCallback((ids: string[]) => {
+    setSelectedState((current) => (current.length === ids.length && current.every((x, i) => x === ids[i]) ? current : ids));
+  }, []);
   const [versions, setVersions] = useState(published);
-  const [mocks, setMocks] = useStored<Mocks>(`hw.designer.mocks.${def.id}`, {});
+  const [mocks, setMocks] = usePinnedMocks(def.id, Object.keys(versions).length > 0, (m) => notify(m, "error"));
   const [run, setRun] = useState<{ overlay: Map<string, RunInfo>; result?: TestRun; error?: string; running: boolean }>(
     { overlay: new Map(), running: false });
   const [execution, setExecution] = useState<string | null>(null);
   const [tab, setTab] = useState<"problems" | "test">("problems");
   const clipboard = useRef<StepDef[]>([]);
   const lastEdit = useRef<{ key: string; at: number }>({ key: "", at: 0 });
-  const validation = useValidation(def);
+  const [first] = useState(() => (opened ? { steps: initial.steps, ...opened } : undefined));
+  const validation = useValidation(def, first);
   const actions = useQuery("actions", actionTypes);
 
   /** An edit; typing into one field within a second makes one undo step, not one per key. */
@@ -95,6 +117,18 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
     lastEdit.current = { key: coalesce ?? "", at: now };
   }, [history]);
 
+  // The properties panel (the form library and the schema, 420 kB) comes once the canvas is
+  // up and the first verdict is in, so it does not hold the opening back (at most 1.5 s).
+  const [panel, setPanel] = useState(false);
+  useEffect(() => {
+    if (panel) return;
+    if (validation.seq > 0 && window.requestIdleCallback) {  // once the canvas has drawn too
+      const idle = window.requestIdleCallback(() => setPanel(true), { timeout: 500 });
+      return () => window.cancelIdleCallback(idle);
+    }
+    const timer = setTimeout(() => setPanel(true), validation.seq > 0 ? 100 : 1500);
+    return () => clearTimeout(timer);
+  }, [panel, validation.seq]);
   const problemsByStep = useMemo(() => byStep(validation.problems), [validation.problems]);
   const overlay: Overlay = useMemo(() => ({
     problems: problemsByStep, run: run.overlay, pinned: new Set(Object.keys(mocks)), selected: new Set(selected),
@@ -134,7 +168,12 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
       history.replace(body);
       setVersions((v) => ({ ...v, [out.version]: out.status }));
       notify(mode === "draft" ? `Draft ${out.version} saved` : `Published ${out.version} (active)`, "ok");
-      if (!location.pathname.endsWith(`/designer/${body.id}`)) navigate(`/designer/${encodeURIComponent(body.id)}?version=${out.version}`, { replace: true });
+      // A new workflow gets its own address. What was just saved goes along, so the page does
+      // not read it back (the views may not have it yet: Kafka lies between).
+      const saved = { definition: body, published: { ...versions, [out.version]: out.status } };
+      if (!location.pathname.endsWith(`/designer/${body.id}`)) {
+        navigate(`/designer/${encodeURIComponent(body.id)}?version=${out.version}`, { replace: true, state: { saved } });
+      }
     } catch (e) {
       notify(describe(e), "error");
     }
@@ -175,17 +214,19 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
   }, [def, notify]);
 
   const exportYaml = useCallback(() => {
-    const blob = new Blob([YAML.stringify({ kind: "workflow", ...def })], { type: "application/yaml" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `${def.id}.yaml`;
-    a.click();
-    URL.revokeObjectURL(a.href);
+    void loadYaml().then((YAML) => {
+      const blob = new Blob([YAML.stringify({ kind: "workflow", ...def })], { type: "application/yaml" });
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = `${def.id}.yaml`;
+      a.click();
+      URL.revokeObjectURL(a.href);
+    });
   }, [def]);
 
   const importYaml = useCallback(async (file: File) => {
     try {
-      const parsed = YAML.parse(await file.text()) as WorkflowDef;
+      const parsed = (await loadYaml()).parse(await file.text()) as WorkflowDef;
       if (!parsed || typeof parsed !== "object" || !Array.isArray(parsed.steps)) throw new Error("not a workflow: it has no steps");
       const withLayout = parsed.layout?.nodes ? parsed : { ...parsed, layout: { nodes: await autoLayout(parsed) } };
       edit(withLayout);
@@ -272,11 +313,13 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
               : <TestPanel onRun={(i, s) => void runTest(i, s)} running={run.running} result={run.result} error={run.error} />}
           </div>
         </div>
-        <PropertiesPanel def={def} step={current} readOnly={readOnly}
-                         problems={current ? problemsByStep.get(current.id) ?? [] : problemsByStep.get("") ?? []}
-                         run={current ? run.overlay.get(current.id) : undefined} mocks={mocks} setMocks={setMocks}
-                         onStep={(id, fields) => edit(updateStep(def, id, fields), `step:${id}`)}
-                         onWorkflow={(fields) => edit(updateWorkflow(def, fields), "workflow")} />
+        <Suspense fallback={<aside className="properties"><Loading what="Loading the forms" /></aside>}>
+          {!panel ? <aside className="properties"><Loading what="Loading the forms" /></aside> : <PropertiesPanel def={def} step={current} readOnly={readOnly}
+                           problems={current ? problemsByStep.get(current.id) ?? [] : problemsByStep.get("") ?? []}
+                           run={current ? run.overlay.get(current.id) : undefined} mocks={mocks} setMocks={setMocks}
+                           onStep={(id, fields) => edit(updateStep(def, id, fields), `step:${id}`)}
+                           onWorkflow={(fields) => edit(updateWorkflow(def, fields), "workflow")} />}
+        </Suspense>
       </div>
     </div>
   );
@@ -287,32 +330,42 @@ function Designer({ initial, published }: { initial: WorkflowDef; published: Rec
 export default function DesignerPage() {
   const id = useParams()["*"] || null;
   const [search] = useSearchParams();
-  const state = useLocation().state as { definition?: WorkflowDef } | null;
-  const loaded = useQuery(id ? `designer:${id}:${search.get("version") ?? ""}` : null, async (signal) => {
-    const record = await loadWorkflow(id!, signal);
-    const version = search.get("version") ?? record.latest ?? "1.0.0";
-    const body = await loadVersion(id!, version, signal);
-    const published = Object.fromEntries(record.versions.map((v) => [v.version, v.status]));
-    return { definition: body.definition as unknown as WorkflowDef, published };
+  const state = useLocation().state as {
+    definition?: WorkflowDef; saved?: { definition: WorkflowDef; published: Record<string, string> };
+  } | null;
+  const saved = state?.saved && state.saved.definition.id === id ? state.saved : undefined;
+  // The route's loader started opening the workflow (designerLoader); a retry opens it anew.
+  const { opening } = (useLoaderData() ?? {}) as { opening?: Promise<Opened> | null };
+  const consumed = useRef<Promise<Opened> | null>(null);
+  const loaded = useQuery(id && !saved ? `designer:${id}:${search.get("version") ?? ""}` : null, (signal) => {
+    if (opening && consumed.current !== opening) return (consumed.current = opening);
+    return openWorkflow(id!, search.get("version"), signal);
   });
   useEffect(() => { document.title = "Designer · headwater"; }, []);
-  if (id && !loaded.data) {
+  if (id && !saved && !loaded.data) {
     return loaded.error ? <ErrorState error={loaded.error} retry={loaded.reload} /> : <Loading what="Opening the workflow" />;
   }
-  const initial = loaded.data?.definition ?? state?.definition ?? BLANK;
+  const initial = saved?.definition ?? loaded.data?.definition ?? state?.definition ?? BLANK;
   return (
-    <ReactFlowProvider>
-      <Prepared key={`${id ?? "new"}:${search.get("version") ?? ""}`} initial={initial} published={loaded.data?.published ?? {}} />
+    // Keyed with the page: another workflow or version starts a fresh canvas store too (a
+    // selection left in the old store would otherwise come back as the new canvas' own).
+    <ReactFlowProvider key={`${id ?? "new"}:${search.get("version") ?? ""}`}>
+      <Prepared initial={initial}
+                published={saved?.published ?? loaded.data?.published ?? {}}
+                validation={loaded.data?.validation && { answer: loaded.data.validation, ms: loaded.data.validationMs }} />
     </ReactFlowProvider>
   );
 }
 
 /** Lays out a definition that has no positions yet, then opens it. */
-function Prepared({ initial, published }: { initial: WorkflowDef; published: Record<string, string> }) {
-  const [ready, setReady] = useState<WorkflowDef | null>(initial.layout?.nodes && Object.keys(initial.layout.nodes).length ? initial : null);
+function Prepared({ initial, published, validation }: {
+  initial: WorkflowDef; published: Record<string, string>; validation?: { answer: Validation; ms: number };
+}) {
+  const [ready, setReady] = useState<WorkflowDef | null>(hasLayout(initial) ? initial : null);
   useEffect(() => {
     if (ready) return;
     autoLayout(initial).then((nodes) => setReady({ ...initial, layout: { ...initial.layout, nodes } }));
   }, [initial, ready]);
-  return ready ? <Designer initial={ready} published={published} /> : <Loading what="Arranging the steps" />;
+  return ready ? <Designer initial={ready} published={published} validation={validation} />
+    : <Loading what="Arranging the steps" />;
 }

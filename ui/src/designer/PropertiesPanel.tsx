@@ -134,7 +134,10 @@ export function PropertiesPanel({ def, step, problems, run, mocks, setMocks, onS
       <Form key={step?.id ?? "$workflow"} className="schema-form" schema={schema as RJSFSchema} uiSchema={uiSchema}
             formData={formData} validator={validator} fields={fields} widgets={widgets}
             extraErrors={extraErrors} showErrorList={false} noHtml5Validate disabled={readOnly}
-            onChange={(e) => {
+            onChange={(e, field) => {
+              // No field behind a change: the form filled in the schema's defaults as it
+              // opened, which is not an edit (it would make an undo step on every open).
+              if (field === undefined) return;
               const data = e.formData as Record<string, unknown>;
               if (step) onStep(step.id, { ...(data as StepDef), type: kind });
               else onWorkflow(data as Partial<WorkflowDef>);

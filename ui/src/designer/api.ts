@@ -3,13 +3,12 @@ import { api, unwrap } from "../api/client";
 import type { Schemas } from "../api/types";
 import type { WorkflowDef } from "../graph/steps";
 
-export type Validation = Schemas["ValidationOut"];
+export type { Validation } from "./open";
 export type TestRun = Schemas["TestRunOut"];
 export type ActionType = Schemas["ActionTypeOut"];
 export type Mocks = NonNullable<Schemas["TestRunIn"]["mocks"]>;
 
-export const validate = (def: WorkflowDef, signal?: AbortSignal) =>
-  unwrap(api.POST("/definitions/validate", { body: { ...def, kind: "workflow" }, signal }));
+export { validate } from "./open";
 
 export const checkExpression = (source: string, kind: "expression" | "mapping", signal?: AbortSignal) =>
   unwrap(api.POST("/expressions/check", { body: { source, kind }, signal }));
@@ -29,13 +28,6 @@ export async function actionTypes(signal?: AbortSignal): Promise<ActionType[]> {
   }
   return out;
 }
-
-export const loadVersion = (id: string, version: string, signal?: AbortSignal) =>
-  unwrap(api.GET("/definitions/{kind}/{definition_id}/versions/{version}", {
-    params: { path: { kind: "workflow", definition_id: id, version } }, signal }));
-
-export const loadWorkflow = (id: string, signal?: AbortSignal) =>
-  unwrap(api.GET("/workflows/{workflow_id}", { params: { path: { workflow_id: id } }, signal }));
 
 export const publish = (def: WorkflowDef) =>
   unwrap(api.POST("/definitions", { body: { ...def, kind: "workflow" } }));

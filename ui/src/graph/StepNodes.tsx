@@ -1,5 +1,6 @@
 // The canvas' node components, named for what the user sees: a step, a loop or parallel
-// container, and a parallel step's branch lane. Shared by the designer and the execution page.
+// container, and a parallel step's branch lane. The designer and the execution page draw these
+// same nodes (the execution page read-only, with the execution laid over them).
 import { Handle as FlowHandle, Position, type NodeProps } from "@xyflow/react";
 
 import type { LaneNodeData, StepNodeData } from "./convert";
@@ -29,10 +30,13 @@ export function summary(data: StepNodeData): string {
 function Badges({ data }: { data: StepNodeData }) {
   const errors = data.problems.filter((p) => p.level === "error");
   const warnings = data.problems.filter((p) => p.level === "warning");
+  const run = data.run;
   return (
     <span className="node-badges">
+      {run && <span className="sr-only">{run.status}</span>}
       {data.pinned && <span className="badge badge-pin" title="Its test-run answer is pinned">pinned</span>}
-      {data.run?.attempts && data.run.attempts > 1 ? <span className="badge" title="attempts">×{data.run.attempts}</span> : null}
+      {run?.runs && run.runs > 1 ? <span className="badge" title="loop iterations">{run.runs} runs</span> : null}
+      {run?.attempts && run.attempts > 1 ? <span className="badge" title="attempts">×{run.attempts}</span> : null}
       {errors.length > 0 && (
         <span className="badge badge-error" data-testid="node-problems" title={errors.map((p) => `${p.field || "step"}: ${p.message}`).join("\n")}>
           {errors.length} problem{errors.length > 1 ? "s" : ""}
@@ -80,11 +84,18 @@ function labelsOf(data: StepNodeData): Record<string, string> {
   return labels;
 }
 
+/** What a run's error says, as the node's tooltip. */
+function runTitle(data: StepNodeData): string | undefined {
+  const error = data.run?.error;
+  return error ? `${error.code ?? "error"}: ${error.message ?? ""}` : undefined;
+}
+
 /** An action, condition, subprocess or wait step. */
 export function StepNode({ data, selected }: NodeProps & { data: StepNodeData }) {
   const handles = (data.handles as Handle[]) ?? ["next", "error"];
   return (
-    <div className={classes(data, selected, "step-node")} data-step={data.step.id} data-status={data.run?.status ?? ""}>
+    <div className={classes(data, selected, "step-node")} data-step={data.step.id} data-status={data.run?.status ?? ""}
+         title={runTitle(data)}>
       <FlowHandle id="in" type="target" position={Position.Top} className="handle handle-in" />
       <div className="node-head">
         <span className="node-icon" aria-hidden="true">{KIND_ICON[data.kind]}</span>
@@ -101,7 +112,8 @@ export function StepNode({ data, selected }: NodeProps & { data: StepNodeData })
 /** A loop or parallel step: a container whose body is drawn inside it. */
 export function ContainerNode({ data, selected }: NodeProps & { data: StepNodeData }) {
   return (
-    <div className={classes(data, selected, "container-node")} data-step={data.step.id} data-status={data.run?.status ?? ""}>
+    <div className={classes(data, selected, "container-node")} data-step={data.step.id} data-status={data.run?.status ?? ""}
+         title={runTitle(data)}>
       <FlowHandle id="in" type="target" position={Position.Top} className="handle handle-in" />
       <div className="container-head">
         <span className="node-icon" aria-hidden="true">{KIND_ICON[data.kind]}</span>
@@ -118,8 +130,9 @@ export function ContainerNode({ data, selected }: NodeProps & { data: StepNodeDa
 /** One branch of a parallel step: a lane its steps are dropped into. */
 export function LaneNode({ data }: NodeProps & { data: LaneNodeData }) {
   return (
-    <div className="lane-node" data-lane={`${data.parallel}/${data.branch}`}>
-      <div className="lane-head">{data.name}</div>
+    <div className={`lane-node${data.run ? ` run-${data.run.status}` : ""}`} data-lane={`${data.parallel}/${data.branch}`}
+         data-status={data.run?.status ?? ""}>
+      <div className="lane-head">{data.name}{data.run && <span className="sr-only"> {data.run.status}</span>}</div>
       {data.empty && <div className="container-empty">Drop steps here</div>}
     </div>
   );

@@ -21,6 +21,8 @@ const LOOP_MIN = { w: STEP_W + 2 * PAD + 40, h: HEADER + STEP_H + 2 * PAD };
 export interface RunInfo {
   status: string;
   attempts?: number;
+  /** How many runs (loop iterations) the status sums up, on an execution. */
+  runs?: number;
   output?: unknown;
   error?: { code?: string; message?: string } | null;
   input?: unknown;
@@ -35,7 +37,9 @@ export interface StepNodeData extends Record<string, unknown> {
   run?: RunInfo;
   pinned?: boolean;
 }
-export interface LaneNodeData extends Record<string, unknown> { parallel: string; branch: number; name: string; empty: boolean }
+export interface LaneNodeData extends Record<string, unknown> {
+  parallel: string; branch: number; name: string; empty: boolean; run?: RunInfo;
+}
 
 export type FlowNode = Node<StepNodeData, "step" | "loop" | "parallel"> | Node<LaneNodeData, "lane">;
 
@@ -117,7 +121,8 @@ export function toFlow(def: WorkflowDef, overlay: Overlay = {},
       const s = size.get(step.id)!;
       const type = kind === "loop" || kind === "parallel" ? kind : "step";
       nodes.push({
-        id: step.id, type, parentId, extent: parentId ? "parent" : undefined,
+        // no `extent`: a step can be dragged out of its container (the designer then moves it)
+        id: step.id, type, parentId,
         position: { x: Math.max(parentId ? PAD : -1e7, stored.x), y: Math.max(parentId ? top : -1e7, stored.y) },
         width: s.w, height: s.h, style: { width: s.w, height: s.h },
         selected: overlay.selected?.has(step.id) ?? false,
@@ -132,7 +137,8 @@ export function toFlow(def: WorkflowDef, overlay: Overlay = {},
           const l = lanes.get(id)!;
           nodes.push({ id, type: "lane", parentId: step.id, extent: "parent", position: { x, y: HEADER },
                        width: l.w, height: l.h, style: { width: l.w, height: l.h }, selectable: false, draggable: false,
-                       data: { parallel: step.id, branch: j, name: b.name ?? `branch ${j + 1}`, empty: !(b.steps ?? []).length } });
+                       data: { parallel: step.id, branch: j, name: b.name ?? `branch ${j + 1}`, empty: !(b.steps ?? []).length,
+                               run: overlay.run?.get(id) } });
           x += l.w + PAD;
           place(b.steps ?? [], id, 24);
         });

@@ -5,13 +5,15 @@ import {
   type Handle, type NodePosition, type Scope, type StepDef, type StepKind, type WorkflowDef,
 } from "./steps";
 
-const clone = <T,>(value: T): T => structuredClone(value);
+// clone, scopeIn, withLayout, find and retarget are shared with move.ts (the moves of placed
+// steps); they are not part of the graph's public edits.
+export const clone = <T,>(value: T): T => structuredClone(value);
 
-function scopeIn(def: WorkflowDef, key: string): Scope | undefined {
+export function scopeIn(def: WorkflowDef, key: string): Scope | undefined {
   return scopes(def).find((s) => s.key === key);
 }
 
-function withLayout(def: WorkflowDef): Record<string, NodePosition> {
+export function withLayout(def: WorkflowDef): Record<string, NodePosition> {
   def.layout = { ...(def.layout ?? {}), nodes: { ...(def.layout?.nodes ?? {}) } };
   return def.layout.nodes!;
 }
@@ -51,7 +53,7 @@ export function addStep(def: WorkflowDef, scopeKey: string, step: StepDef, at: N
   return out;
 }
 
-function find(def: WorkflowDef, id: string): { step: StepDef; scope: Scope; index: number } | undefined {
+export function find(def: WorkflowDef, id: string): { step: StepDef; scope: Scope; index: number } | undefined {
   return placeSteps(def).get(id);
 }
 
@@ -133,7 +135,7 @@ export function disconnect(def: WorkflowDef, source: string, handle: Handle, tar
   return out;
 }
 
-function retarget(def: WorkflowDef, rename: (id: string) => string | null): void {
+export function retarget(def: WorkflowDef, rename: (id: string) => string | null): void {
   const fix = (id: string | null | undefined): string | null | undefined =>
     id == null || id === END ? id : rename(id);
   for (const scope of scopes(def)) {

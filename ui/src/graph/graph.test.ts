@@ -133,3 +133,68 @@ describe("auto layout", () => {
     expect(positions.big.y).toBeGreaterThan(positions.fetch.y);
   }, 30_000); // elkjs (1.5 MB) loads on first use: slow on a loaded machine
 });
+
+describe("moving a step between containers", () => {
+  it("takes a step out of a parallel branch to the top level, unlinked from what it left", async () => {
+    const { moveStep } = await import("./move");
+    const def = flow();
+    def.steps[2].branches![0].steps![0].next = "a2";
+    const moved = moveStep(def, "a2", "", { x: 500, y: 600 });
+    const placed = placeSteps(moved);
+    expect(placed.get("a2")!.scope.key).toBe("");
+    expect(moved.steps.map((s) => s.id)).toEqual(["fetch", "big", "fan", "small", "a2"]);
+    // a1 named it: it now ends its branch; the step that ran off the end now runs into it
+    expect(placed.get("a1")!.step.next).toBe("$end");
+    expect(placed.get("small")!.step.next).toBeUndefined();
+    expect(scopeEdges(moved, placed.get("a2")!.scope).some((e) => e.source === "small" && e.target === "a2")).toBe(true);
+    expect(moved.layout!.nodes!.a2).toEqual({ x: 500, y: 600 });
+    expect(def.steps[2].branches![0].steps!.map((s) => s.id)).toEqual(["a1", "a2"]); // input untouched
+  });
+
+  it("puts a top-level step into a lane and a loop, with what it holds; never into itself", async () => {
+    const { canMove, moveStep } = await import("./move");
+    let def = flow();
+    def.steps[0].next = "big";
+    def = moveStep(def, "small", "fan/1", { x: 16, y: 120 });
+    const placed = placeSteps(def);
+    expect(placed.get("small")!.scope.key).toBe("fan/1");
+    expect(placed.get("each")!.scope.key).toBe("small"); // the loop took its body along
+    expect(scopeEdges(def, placed.get("b1")!.scope).map((e) => `${e.source}>${e.target}`)).toEqual(["b1>small"]);
+    expect(canMove(def, "fan", "fan/0")).toContain("inside itself");
+    expect(canMove(def, "fan", "small")).toContain("inside itself"); // the loop is inside fan now
+    expect(moveStep(def, "fan", "small", { x: 0, y: 0 })).toBe(def);
+    // the condition linked to small by default: that link is gone, not pointing across scopes
+    expect(placed.get("big")!.step.default).toBeUndefined();
+  });
+});
+
+describe("putting a step on an edge", () => {
+  it("puts a step on a condition's branch: the branch leads to it, it leads on to the branch's target", async () => {
+    const { insertOnEdge } = await import("./move");
+    const before = addStep(flow(), "", { id: "audit", action: "log" }, { x: 0, y: 900 });
+    const def = insertOnEdge(before, "audit", "big", "branch-0", "fan", { x: 300, y: 200 });
+    const placed = placeSteps(def);
+    expect(placed.get("big")!.step.branches![0].next).toBe("audit");
+    const edges = scopeEdges(def, placed.get("audit")!.scope).map((e) => `${e.source}>${e.handle}>${e.target}`);
+    expect(edges).toContain("audit>next>fan");
+    expect(edges).toContain("big>branch-0>audit");
+    expect(edges.filter((e) => e.endsWith(">audit"))).toEqual(["big>branch-0>audit"]); // small no longer runs into it
+    expect(def.layout!.nodes!.audit).toEqual({ x: 300, y: 200 });
+  });
+
+  it("takes a step off its old path first, and brings one in from a branch", async () => {
+    const { insertOnEdge } = await import("./move");
+    // fetch → big; moving fetch onto big's default edge: the workflow now starts at big
+    const def = insertOnEdge(flow(), "fetch", "big", "default", "small", { x: 0, y: 0 });
+    expect(def.steps[0].id).toBe("big");
+    expect(def.steps[def.steps.length - 1].id).toBe("fetch");
+    const placed = placeSteps(def);
+    expect(placed.get("big")!.step.default).toBe("fetch");
+    expect(scopeEdges(def, placed.get("fetch")!.scope).filter((e) => e.source === "fetch").map((e) => e.target)).toEqual(["small"]);
+    // a1, from branch a, onto big → fan: it is a top-level step now
+    const moved = insertOnEdge(flow(), "a1", "big", "branch-0", "fan", { x: 0, y: 0 });
+    expect(placeSteps(moved).get("a1")!.scope.key).toBe("");
+    expect(placeSteps(moved).get("big")!.step.branches![0].next).toBe("a1");
+    expect(insertOnEdge(flow(), "big", "big", "default", "small", { x: 0, y: 0 })).toEqual(flow()); // its own edge
+  });
+});

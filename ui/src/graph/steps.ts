@@ -95,6 +95,11 @@ export function placeSteps(def: WorkflowDef): Map<string, Placed> {
   return placed;
 }
 
+/** Whether the definition carries saved positions (the designer's `layout` section). */
+export function hasLayout(def: WorkflowDef): boolean {
+  return !!def.layout?.nodes && Object.keys(def.layout.nodes).length > 0;
+}
+
 /** The node id of a parallel step's branch lane. */
 export const laneId = (parallel: string, branch: number) => `lane:${parallel}/${branch}`;
 

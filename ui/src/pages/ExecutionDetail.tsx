@@ -7,9 +7,9 @@ import type { ExecutionView } from "../api/types";
 import { Page } from "../components/Page";
 import { StatusBadge } from "../components/StatusBadge";
 import { Empty, ErrorState, Loading } from "../components/states";
-import { definitionGraph, pathKey, type WorkflowDef } from "../graph/execution/definitionGraph";
-import { nodeStatuses } from "../graph/execution/status";
-import { WorkflowGraph } from "../graph/execution/WorkflowGraph";
+import { ExecutionGraph } from "../graph/ExecutionGraph";
+import { fromExecution, stepOfPath } from "../graph/runs";
+import { scopes, type WorkflowDef } from "../graph/steps";
 import { ago, duration, executionDuration, pretty, when } from "../lib/format";
 import { ExecutionActions } from "./execution/ExecutionActions";
 import { StepPanel } from "./execution/StepPanel";
@@ -35,9 +35,10 @@ function Loaded({ view, live, reload }: { view: ExecutionView; live: string; rel
       params: { path: { kind: "workflow", definition_id: s.workflow_id, version: s.workflow_version } },
     })));
   const definition = version.data?.definition as WorkflowDef | undefined;
-  const graph = useMemo(() => (definition ? definitionGraph(definition) : null), [definition]);
-  const statuses = useMemo(() => (graph ? nodeStatuses(graph, view.detail.steps, view.detail.waiting_on) : undefined), [graph, view]);
-  const failedKey = graph && s.failed_step ? pathKey(s.failed_step, graph) : null;
+  const parallels = useMemo(() => new Set(definition ? scopes(definition).filter((x) => x.kind === "branch").map((x) => x.container!) : []),
+                            [definition]);
+  const run = useMemo(() => fromExecution(view.detail.steps, view.detail.waiting_on, parallels), [view, parallels]);
+  const failedKey = s.failed_step ? stepOfPath(s.failed_step) : null;
   const [selected, setSelected] = useState<string | null>(null);
   const [picked, setPicked] = useState(false);
   // Open on the failed step, so its error is the first thing seen.
@@ -79,13 +80,13 @@ function Loaded({ view, live, reload }: { view: ExecutionView; live: string; rel
       )}
       <div className={`exec-main${selected ? " with-panel" : ""}`}>
         <div>
-          {graph ? (
-            <WorkflowGraph definition={definition!} statuses={statuses} selected={selected} onSelect={select} height={560} />
+          {definition ? (
+            <ExecutionGraph definition={definition} run={run} selected={selected} onSelect={select} height={560} />
           ) : version.error ? (
             <div className="card"><ErrorState error={version.error} title="The workflow's definition could not be loaded" retry={version.reload} /></div>
           ) : <div className="card"><Loading what="Loading the workflow" /></div>}
         </div>
-        {selected && graph && <StepPanel view={view} graph={graph} nodeKey={selected} onClose={() => select(null)} />}
+        {selected && <StepPanel view={view} stepId={selected} onClose={() => select(null)} />}
       </div>
       <div className="card" style={{ marginTop: "var(--s4)" }}>
         <div className="card-head" role="tablist" aria-label="Execution data">
@@ -98,13 +99,13 @@ function Loaded({ view, live, reload }: { view: ExecutionView; live: string; rel
           </div>
         </div>
         <div className="card-body" role="tabpanel">
-          {tab === "timeline" && <Timeline view={view} onSelect={(k) => graph && select(pathKey(k, graph))} />}
+          {tab === "timeline" && <Timeline view={view} onSelect={(path) => select(stepOfPath(path))} />}
           {tab === "log" && ((view.detail.logs ?? []).length === 0
             ? <Empty title="No log lines" hint="Steps with the log action write here (filtered by the workflow's log level)." />
             : <ol className="events">
                 {(view.detail.logs ?? []).map((l) => (
                   <li key={l.seq}><span className="mono faint">{when(l.time)}</span> <span className={`log-level log-${l.level}`}>{l.level}</span>{" "}
-                    <button className="linklike mono" onClick={() => graph && select(pathKey(l.step, graph))}>{l.step}</button> {l.message}</li>
+                    <button className="linklike mono" onClick={() => select(stepOfPath(l.step))}>{l.step}</button> {l.message}</li>
                 ))}
                 {view.detail.logs_dropped > 0 && <li className="muted">… {view.detail.logs_dropped} more lines not kept</li>}
               </ol>)}

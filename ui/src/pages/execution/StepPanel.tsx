@@ -1,13 +1,13 @@
 import type { ExecutionView } from "../../api/types";
 import { StatusBadge } from "../../components/StatusBadge";
 import { duration, pretty, when } from "../../lib/format";
-import { pathKey, type Graph } from "../../graph/execution/definitionGraph";
+import { stepOfPath } from "../../graph/runs";
 
 type TimelineEvent = Record<string, unknown>;
 
-/** The paths of the execution's steps that the graph node `key` stands for. */
-function pathsOf(view: ExecutionView, graph: Graph, key: string): string[] {
-  return Object.keys(view.detail.steps).filter((p) => pathKey(p, graph) === key).sort();
+/** The paths of the execution's runs of step `stepId` (one per loop iteration). */
+function pathsOf(view: ExecutionView, stepId: string): string[] {
+  return Object.keys(view.detail.steps).filter((p) => stepOfPath(p) === stepId).sort();
 }
 
 function eventPath(e: TimelineEvent): string | null {
@@ -17,10 +17,11 @@ function eventPath(e: TimelineEvent): string | null {
 
 /** What one node did: per run, its input (rendered parameters), output, attempts and errors,
  * and its events from the timeline. */
-export function StepPanel({ view, graph, nodeKey, onClose }: {
-  view: ExecutionView; graph: Graph; nodeKey: string; onClose: () => void;
+export function StepPanel({ view, stepId, onClose }: {
+  view: ExecutionView; stepId: string; onClose: () => void;
 }) {
-  const paths = pathsOf(view, graph, nodeKey);
+  const nodeKey = stepId;
+  const paths = pathsOf(view, stepId);
   const timeline = view.timeline as TimelineEvent[];
   return (
     <aside className="card step-panel" aria-label={`Step ${nodeKey}`}>
