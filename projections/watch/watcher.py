@@ -100,6 +100,12 @@ class Watcher:
         """The monitor's alert keys it considers open."""
         return frozenset(self._open)
 
+    @property
+    def watching(self) -> bool:
+        """Whether a caught-up sample was taken: the baseline of every window (what the views
+        held before it is history and raises nothing)."""
+        return bool(self._samples)
+
     def undo(self, alerts: Iterable[Alert]) -> None:
         """Forget that `alerts` were said (they could not be written): the next look says
         them again if they still hold."""

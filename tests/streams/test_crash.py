@@ -130,7 +130,8 @@ class Log:
 
     def _note(self, record: Any) -> None:
         event = self.codec.decode_value(record.topic, record.value)
-        if event.type.startswith("execution_") and event.type != "execution_started":
+        # Ended: a terminal event (not execution_started, _queued, _migrated and the like)
+        if event.type.removeprefix("execution_") in TERMINAL_STATUSES:
             self.ended.add(event.execution_id)
 
     async def progress(self, since: int, ids: set[str], timeout_s: float) -> None:
