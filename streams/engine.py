@@ -38,7 +38,9 @@ from streams.runtime import (
     LoopConfig,
     PartitionLoop,
     TopicTable,
+    fit_to_broker,
     utc_now,
+    worker_identity,
 )
 from streams.triggers.agent import TriggerAgent
 from streams.triggers.effects import webhook_workflow
@@ -87,6 +89,8 @@ class EngineConfig:
             schedules' time does not time out the executions it is running.
         max_pending_tasks: Trigger intake pauses while more tasks than this wait.
         loop: The Kafka client settings of every partition loop and of the producer.
+        static_membership: Join the consumer groups as a static member named after the data
+            folder (`streams.runtime.membership`), unless `loop` names one already.
     """
 
     app_id: str
@@ -106,6 +110,7 @@ class EngineConfig:
     execution_clock: Clock = utc_now
     max_pending_tasks: int = 50_000
     loop: LoopConfig = field(default_factory=LoopConfig)
+    static_membership: bool = True
 
 
 @dataclass
@@ -120,8 +125,8 @@ class Engine:
 
     async def start(self) -> None:
         """Connect everything and start processing (definitions are read first)."""
-        cfg = self.config
         _quiet_kafka_debug()
+        self.config = cfg = replace(self.config, loop=await self._membership())
         codec = Codec(prefix=cfg.topic_prefix)
         producer = AIOKafkaProducer(**cfg.loop.producer(cfg.bootstrap))
         await producer.start()
@@ -160,6 +165,15 @@ class Engine:
             sender = AlertSender(cfg.topics["alerts"], codec, cfg.alert_channels, alert_client,
                                  cfg.alert_backoff_s)
             await self._loop(parts.loop(sender, "alerts", "alerts", cfg.execution_clock))
+
+    async def _membership(self) -> LoopConfig:
+        # A worker restarted on its data folder rejoins as the same static member: it gets its
+        # partitions (and the state it holds for them) back at once, without a rebalance.
+        cfg = self.config
+        loop = cfg.loop
+        if cfg.static_membership and loop.group_instance_id is None:
+            loop = replace(loop, group_instance_id=worker_identity(cfg.data_dir))
+        return await fit_to_broker(loop, cfg.bootstrap)
 
     async def _start_triggers(self, parts: _Parts, codec: Codec, feed: DefinitionsFeed,
                               table: TopicTable) -> None:
