@@ -38,7 +38,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench._broker import broker, machine
+from bench._broker import broker, machine, nodes, replication
 from bench._workers import WorkerProcess
 from bench.e2e import PARTITIONS, WORKFLOW, Driver
 from infra.topics import create_topics_async
@@ -183,7 +183,7 @@ async def restart_to_processing(load: Load, worker: WorkerProcess,
 
 async def run(bootstrap: str, args: argparse.Namespace) -> list[str]:
     prefix = f"fo{uuid.uuid4().hex[:6]}."
-    await create_topics_async(bootstrap, prefix, partitions=PARTITIONS)
+    await create_topics_async(bootstrap, prefix, partitions=PARTITIONS, replication=replication())
     lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hw-failover-") as tmp:
         home = args.keep or Path(tmp)
@@ -197,7 +197,7 @@ async def run(bootstrap: str, args: argparse.Namespace) -> list[str]:
             finally:
                 codes = [worker.stop() for worker in workers]
             assert codes == [0, 0], [w.log_tail() for w in workers]
-            lines.append(verify(load))
+            _say(lines, verify(load))
     return lines
 
 
@@ -212,28 +212,28 @@ async def _phases(load: Load, workers: list[WorkerProcess], args: argparse.Names
     await asyncio.sleep(args.window / 2)
     warm = load.completed_between(t0, time.time()) / (args.window / 2)
     load.rate = max(args.warm_rate, warm * args.over)
-    lines.append(f"offered load: {load.rate:,.0f} starts/s ({args.over:g} x the warm-up's "
+    _say(lines, f"offered load: {load.rate:,.0f} starts/s ({args.over:g} x the warm-up's "
                  f"{warm:,.0f} executions/s)")
 
     t0 = time.time()  # reference
     await asyncio.sleep(args.window)
     reference = load.completed_between(t0, time.time()) / args.window
-    lines.append(f"reference, unfaulted, 2 workers: {reference:,.0f} executions/s over "
+    _say(lines, f"reference, unfaulted, 2 workers: {reference:,.0f} executions/s over "
                  f"{args.window:g} s")
 
     a.kill()  # restart: killed and started again at once
     took, where = await restart_to_processing(load, a, timeout_s=120)
-    lines.append(f"restart to processing (SIGKILL, restarted at once): "
+    _say(lines, f"restart to processing (SIGKILL, restarted at once): "
                  f"{_s(took)}; from its start: {where}")
     await asyncio.sleep(args.settle)
 
     killed = b.kill()  # takeover: the survivor takes the dead one's partitions
     found = await load.wait_for(killed, set(range(PARTITIONS)), timeout_s=120)
     takeover = max(found.values()) - killed if len(found) == PARTITIONS else None
-    lines.append(f"takeover after SIGKILL (not restarted): every partition progressing "
+    _say(lines, f"takeover after SIGKILL (not restarted): every partition progressing "
                  f"{_s(takeover)} after the kill")
     took, where = await restart_to_processing(load, b, timeout_s=120)
-    lines.append(f"restart to processing (joining a running group): {_s(took)}; "
+    _say(lines, f"restart to processing (joining a running group): {_s(took)}; "
                  f"from its start: {where}")
     await asyncio.sleep(args.settle)
 
@@ -245,8 +245,8 @@ async def _phases(load: Load, workers: list[WorkerProcess], args: argparse.Names
         await asyncio.sleep(max(0.0, t0 + (kill + 1) * args.every - time.time()))
     t1 = time.time()
     looped = load.completed_between(t0, t1) / (t1 - t0)
-    lines.append(f"kill loop, {args.kills} SIGKILLs every {args.every:g} s: {looped:,.0f} "
-                 f"executions/s over {t1 - t0:.0f} s = {looped / reference:.0%} of the reference")
+    _say(lines, f"kill loop, {args.kills} SIGKILLs every {args.every:g} s: {looped:,.0f} "
+                 f"executions/s over {t1 - t0:.0f} s = {looped / max(reference, 1e-9):.0%} of the reference")
     await load.drain()
     return lines
 
@@ -276,6 +276,11 @@ def verify(load: Load) -> str:
             f"{duplicates} identical repeats of an event (redelivery after a kill)")
 
 
+def _say(lines: list[str], text: str) -> None:
+    print(text, flush=True)  # as it happens: a phase that fails later still shows the earlier
+    lines.append(text)
+
+
 def _s(seconds: float | None) -> str:
     return "NOT within the timeout" if seconds is None else f"{seconds:.2f} s"
 
@@ -295,10 +300,9 @@ def main() -> None:
     one, five, _ = os.getloadavg()
     print(f"machine: {machine()}; load average {one:.2f} (1 min), {five:.2f} (5 min)")
     with broker() as bootstrap:
-        print(f"broker: {bootstrap} (single node, {PARTITIONS} partitions, acks=all); "
+        print(f"broker: {bootstrap} ({nodes()} node(s), {PARTITIONS} partitions, acks=all); "
               f"2 worker processes, W3")
-        for line in asyncio.run(run(bootstrap, args)):
-            print(line)
+        asyncio.run(run(bootstrap, args))
     one, five, _ = os.getloadavg()
     print(f"after: load average {one:.2f} (1 min), {five:.2f} (5 min)")
 

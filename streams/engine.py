@@ -38,7 +38,6 @@ from streams.runtime import (
     LoopConfig,
     PartitionLoop,
     TopicTable,
-    fit_to_broker,
     utc_now,
     worker_identity,
 )
@@ -126,7 +125,7 @@ class Engine:
     async def start(self) -> None:
         """Connect everything and start processing (definitions are read first)."""
         _quiet_kafka_debug()
-        self.config = cfg = replace(self.config, loop=await self._membership())
+        self.config = cfg = replace(self.config, loop=self._membership())
         codec = Codec(prefix=cfg.topic_prefix)
         producer = AIOKafkaProducer(**cfg.loop.producer(cfg.bootstrap))
         await producer.start()
@@ -166,14 +165,13 @@ class Engine:
                                  cfg.alert_backoff_s)
             await self._loop(parts.loop(sender, "alerts", "alerts", cfg.execution_clock))
 
-    async def _membership(self) -> LoopConfig:
+    def _membership(self) -> LoopConfig:
         # A worker restarted on its data folder rejoins as the same static member: it gets its
         # partitions (and the state it holds for them) back at once, without a rebalance.
         cfg = self.config
-        loop = cfg.loop
-        if cfg.static_membership and loop.group_instance_id is None:
-            loop = replace(loop, group_instance_id=worker_identity(cfg.data_dir))
-        return await fit_to_broker(loop, cfg.bootstrap)
+        if cfg.static_membership and cfg.loop.group_instance_id is None:
+            return replace(cfg.loop, group_instance_id=worker_identity(cfg.data_dir))
+        return cfg.loop
 
     async def _start_triggers(self, parts: _Parts, codec: Codec, feed: DefinitionsFeed,
                               table: TopicTable) -> None:

@@ -43,7 +43,7 @@ class LoopConfig:
             before its partitions go to the others: the takeover time after a SIGKILL is this
             plus one heartbeat and a rebalance. Brokers refuse a value under their
             `group.min.session.timeout.ms` (6 s unless configured; the local broker allows 1 s):
-            the engine raises it to that minimum when it can read it (`fit_to_broker`).
+            each loop raises it to that minimum when it can read it (`fit_to_broker`).
         heartbeat_interval_ms: How often a member tells the group it lives; also how soon a
             member learns that a rebalance began (it must rejoin before it ends).
         rebalance_timeout_ms: How long a rebalance waits for the live members to rejoin (each

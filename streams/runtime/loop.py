@@ -53,6 +53,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from streams.runtime.config import LoopConfig
 from streams.runtime.dead_letters import DeadLetters, RateLimitedLog
 from streams.runtime.handler import Checkpoint, Handler, Refused, Replay
+from streams.runtime.membership import fit_to_broker
 from streams.runtime.out import Out
 from streams.runtime.outbox import Outbox
 from streams.runtime.topics import TopicTable
@@ -107,6 +108,7 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def start(self) -> None:
         """Join the group (partitions come through the rebalance callbacks)."""
+        self._config = await fit_to_broker(self._config, self._bootstrap)
         self._consumer = AIOKafkaConsumer(**self._config.consumer(self._bootstrap, self._group))
         await self._consumer.start()
         self._consumer.subscribe([self.topic], listener=self)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 IDENTITY_FILE = "instance-id"
 _STOCK_MIN_SESSION_MS = 6000  # Kafka's defaults of group.min/max.session.timeout.ms
 _STOCK_MAX_SESSION_MS = 1_800_000
+_bounds: dict[str, tuple[int, int]] = {}  # bootstrap -> the broker's session timeout bounds
 
 
 def worker_identity(data_dir: Path) -> str:
@@ -50,7 +51,9 @@ async def fit_to_broker(config: LoopConfig, bootstrap: str) -> LoopConfig:
     timeout where the broker allows it and still start on a stock broker (minimum 6 s).
     Unreadable (no permission, an old broker): the stock minimum is assumed.
     """
-    low, high = await _session_bounds(config, bootstrap)
+    if bootstrap not in _bounds:  # read once per process: every loop of a worker asks
+        _bounds[bootstrap] = await _session_bounds(config, bootstrap)
+    low, high = _bounds[bootstrap]
     fitted = min(max(config.session_timeout_ms, low), high)
     if fitted == config.session_timeout_ms:
         return config

@@ -34,6 +34,8 @@ TINY: dict[str, tuple[list[str], str]] = {
     "e2e": (["--executions", "10", "--rate", "10", "--seconds", "0.5", "--raw-records", "500"],
             "executions/s"),
     "expressions": ([], "longest accepted evaluation"),
+    "failover": (["--window", "2", "--kills", "2", "--every", "2", "--settle", "1",
+                  "--warm-rate", "20"], "verified"),
     "insights": (["--rules", "100", "--runs", "1"], "findings"),
     "kafka_baseline": (["--records", "500"], "rec/s"),
     "regex": (["--quick"], "nested quantifier"),
