@@ -198,6 +198,7 @@ def worker() -> None:
     # a SIGTERM from a supervisor is a clean stop, not a kill by signal.
     signal.signal(signal.SIGTERM, _stop_while_starting)
     from streams.app import AppConfig, run_worker
+    from streams.runtime.faults import parse_crash_on
 
     settings = _settings()
     if not settings.kafka_bootstrap:
@@ -208,7 +209,9 @@ def worker() -> None:
                        partitions=settings.topic_partitions, web_port=settings.worker_web_port,
                        http_allow=tuple(settings.http_allow), secrets=_secrets(settings),
                        alert_channels=_alert_channels(settings),
-                       kafka_options=settings.kafka_client_options())
+                       kafka_options=settings.kafka_client_options(),
+                       crash_deaths=settings.crash_quarantine_deaths,
+                       crash_on=parse_crash_on(settings.fault_crash_on))
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)
@@ -227,6 +230,19 @@ def _alert_channels(settings: Settings) -> dict[str, Any]:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                              for e in exc.errors())
         raise _fail(f"HEADWATER_ALERT_CHANNELS: {problems}") from None
+
+
+def _alert_conditions(settings: Settings) -> list[Any]:
+    from projections.watch import ConditionsError, parse_conditions
+
+    if settings.alert_conditions is None:
+        return []
+    defined = _alert_channels(settings).keys() if settings.alert_channels is not None else None
+    try:
+        return parse_conditions(settings.alert_conditions, defined)
+    except ConditionsError as exc:
+        raise _fail("; ".join(f"HEADWATER_ALERT_CONDITIONS{'' if p.path.startswith('[') else ' '}"
+                              f"{p.path}: {p.message}" for p in exc.problems)) from None
 
 
 def _secrets(settings: Settings) -> SecretStore:
@@ -270,6 +286,7 @@ def api() -> None:
     settings = _settings()
     if not settings.kafka_bootstrap:
         raise _fail("set HEADWATER_KAFKA_BOOTSTRAP (or use `headwater up`)")
+    conditions = _alert_conditions(settings)  # a mistake stops here, before anything opens
     # Views persist next to their Kafka offsets, so a restart resumes instead of replaying the log.
     store = RocksStore((settings.data_dir / "views").resolve())
     try:
@@ -287,7 +304,9 @@ def api() -> None:
                              store=store, tokens=tokens, webhooks=webhooks,
                              body_limit=settings.api_body_limit,
                              kafka_options=settings.kafka_client_options(),
-                             templates_dir=settings.examples_dir or examples_dir())
+                             templates_dir=settings.examples_dir or examples_dir(),
+                             alert_conditions=conditions,
+                             alert_check_s=settings.alert_check_s)
     uvicorn.run(application, host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.replace("warn", "warning").replace("warninging", "warning"))
 

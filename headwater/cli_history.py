@@ -3,13 +3,13 @@ changed between two versions, and comments, through the API."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from headwater.cli_ops import JsonOpt, _call, out, print_json, workflows_app
+from headwater.cli_ops import JsonOpt, _call, _every, out, print_json, workflows_app
 
 __all__ = ["workflows_comment", "workflows_diff", "workflows_history"]
 
@@ -17,14 +17,7 @@ __all__ = ["workflows_comment", "workflows_diff", "workflows_history"]
 @workflows_app.command("history")
 def workflows_history(workflow_id: str, as_json: JsonOpt = False) -> None:
     """Versions published (by whom, why), status changes and comments, oldest first."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page = _call("GET", f"/definitions/workflow/{workflow_id}/history",
-                     params={"limit": 500, **({"cursor": cursor} if cursor else {})})
-        items += page["items"]
-        if (cursor := page["next_cursor"]) is None:
-            break
+    items = _every(f"/definitions/workflow/{workflow_id}/history")
     if as_json:
         print_json(items)
         return

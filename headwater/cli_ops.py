@@ -63,6 +63,19 @@ def _call(method: str, path: str, **kwargs: Any) -> Any:
     return response.json()
 
 
+def _every(path: str, limit: int = 500, **params: Any) -> list[Any]:
+    """Every item of a paginated list, following `next_cursor` (parameters left None are not
+    sent)."""
+    items: list[Any] = []
+    cursor: str | None = None
+    while True:
+        query = {k: v for k, v in {**params, "cursor": cursor, "limit": limit}.items() if v}
+        page = _call("GET", path, params=query)
+        items += page["items"]
+        if (cursor := page["next_cursor"]) is None:
+            return items
+
+
 _FINISHED = ("completed", "failed", "cancelled", "timed_out")
 
 
@@ -266,14 +279,7 @@ def workflows_ls(
     as_json: JsonOpt = False,
 ) -> None:
     """Every workflow with its latest version, status and versions."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params = {k: v for k, v in {"status": status, "cursor": cursor, "limit": 500}.items() if v}
-        page = _call("GET", "/workflows", params=params)
-        items += page["items"]
-        if (cursor := page["next_cursor"]) is None:
-            break
+    items = _every("/workflows", status=status)
     if as_json:
         print_json(items)
         return

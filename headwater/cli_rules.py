@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.tree import Tree
 
-from headwater.cli_ops import JsonOpt, _call, err, out, print_json
+from headwater.cli_ops import JsonOpt, _call, _every, err, out, print_json
 
 __all__ = ["rules_firings", "rules_import", "rules_insights", "rules_test"]
 
@@ -154,14 +154,7 @@ def rules_insights(
 ) -> None:
     """What to improve in the active rules: dead, duplicated, slow, held back or failing."""
     path = "/rules/insights" if rule_id is None else f"/rules/{rule_id}/insights"
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params = {k: v for k, v in {"kind": kind, "cursor": cursor, "limit": 500}.items() if v}
-        page = _call("GET", path, params=params)
-        items += page["items"]
-        if (cursor := page["next_cursor"]) is None:
-            break
+    items = _every(path, kind=kind)
     if drafts is not None:
         drafts.mkdir(parents=True, exist_ok=True)
         for finding in items:

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from headwater.cli_ops import JsonOpt, _call, err, out, print_json
+from headwater.cli_ops import JsonOpt, _call, _every, err, out, print_json
 
 __all__ = ["templates_app"]
 
@@ -31,15 +31,8 @@ def templates_ls(
     as_json: JsonOpt = False,
 ) -> None:
     """List templates by id, filtered by category, tag and words."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params = {k: v for k, v in {"category": category, "tag": tag, "q": query,
-                                    "source": source, "cursor": cursor, "limit": 200}.items() if v}
-        page = _call("GET", "/templates", params=params)
-        items += page["items"]
-        if (cursor := page["next_cursor"]) is None:
-            break
+    items = _every("/templates", limit=200, category=category, tag=tag, q=query,
+                   source=source)
     if as_json:
         print_json(items)
         return

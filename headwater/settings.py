@@ -52,6 +52,19 @@ class Settings(BaseSettings):
         default=1_048_576, ge=1024,
         description="largest request body the API reads, in bytes (default: Kafka's record "
                     "limit, as nothing larger can be published); larger bodies get 413")
+    crash_quarantine_deaths: int = Field(
+        default=2, ge=0, le=100,
+        description="a record in whose handling the worker process died (a fatal signal, "
+                    "os._exit, the out-of-memory killer: no exception to catch) this many "
+                    "times in a row is set aside as a dead letter `crashed_worker` instead of "
+                    "killing every restart; 0: never (each loop's note lives in "
+                    "data_dir/worker/crash-notes)")
+    fault_crash_on: str | None = Field(
+        default=None, pattern=r"^[^:,]+:[^,]+(,[^:,]+:[^,]+)*$",
+        description="fault injection for tests and chaos drills: `<handler>:<substring>` "
+                    "(comma-separated for several) makes the worker exit 70 just before "
+                    "handler (triggers, processor, task-worker, completions, alerts) processes "
+                    "a record whose raw value contains substring; never set it in production")
     worker_web_port: int = Field(default=6066, ge=1, le=65535)
     log_level: str = Field(default="info", pattern=r"^(debug|info|warn|warning|error|critical)$")
     api_tokens: SecretStr | None = Field(
@@ -81,6 +94,13 @@ class Settings(BaseSettings):
                                   '"url", "secret"} | {"kind": "slack", "url"} | {"kind": "email", '
                                   '"host", "port", "sender", "to": [...], "starttls", "username", '
                                   '"password"}}; workflows name them in monitoring.alert_channels')
+    alert_conditions: str | None = Field(
+        default=None, description='what the API\'s alert monitor watches, as a JSON list of '
+                                  '{"kind": "workflow_failure_rate" | "dead_letters" | '
+                                  '"projection_lag" | "rule_actions_failing", "channels": [...], '
+                                  '...} (docs/engine.md, "Alerts"); unset: no monitor')
+    alert_check_s: float = Field(default=15.0, gt=0, le=3600,
+                                 description="seconds between two looks of the alert monitor")
     secrets_dir: Path | None = Field(
         default=None, description="a folder with one file per secret (file name = NAME), read "
                                   "at every use so rotation needs no restart")

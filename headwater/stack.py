@@ -85,7 +85,7 @@ class RestartPolicy:
         self.failures = [t for t in self.failures if now - t < self.window_s] + [now]
         if len(self.failures) >= self.max_failures:
             return None
-        return min(self.max_delay_s, self.first_delay_s * 2 ** (len(self.failures) - 1))
+        return min(self.max_delay_s, self.first_delay_s * 2.0 ** (len(self.failures) - 1))
 
 
 @dataclass

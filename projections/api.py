@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ from projections.rules_api import rules_router
 from projections.sse import Broadcaster, sse_router
 from projections.store import MemoryStore, ViewStore
 from projections.templates_api import bundled_templates, templates_router
+from projections.watch import Condition, Monitor
 from projections.webhooks import WebhookVerifier
 from projections.write_api import executions_write_router
 
@@ -128,6 +129,19 @@ class _Projecting:
     kafka_options: dict[str, Any] = field(default_factory=dict)
     running: Projector | None = None
     _task: asyncio.Task[None] | None = None
+    also: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    """Tasks that live as long as the projector (the alert monitor)."""
+
+    async def lag(self) -> int | None:
+        """Records the views are behind the log, or None without a projector."""
+        running = self.running
+        return None if running is None else sum(p.lag for p in await running.lag())
+
+    async def caught_up(self) -> None:
+        """Return once a projector runs and has folded the log as it was then."""
+        while self.running is None:
+            await asyncio.sleep(0.2)
+        await self.running.wait_caught_up(timeout_s=3600)
 
     async def _start(self) -> None:
         while True:
@@ -151,9 +165,14 @@ class _Projecting:
     @contextlib.asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         self._task = asyncio.create_task(self._start())
+        others = [asyncio.create_task(run()) for run in self.also]
         try:
             yield
         finally:
+            for task in others:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await self.producer.stop()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -172,7 +191,9 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
                webhooks: WebhookVerifier | None = None,
                body_limit: int = KAFKA_RECORD_LIMIT,
                kafka_options: Mapping[str, Any] | None = None,
-               templates_dir: Path | None = None) -> FastAPI:
+               templates_dir: Path | None = None,
+               alert_conditions: Sequence[Condition] = (),
+               alert_check_s: float = 15.0) -> FastAPI:
     """The FastAPI application serving headwater's HTTP API.
 
     Args:
@@ -193,6 +214,9 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
             for every client the API builds.
         templates_dir: The bundled examples (``<dir>/workflows/*.yaml``), served as the
             default templates; none if None.
+        alert_conditions: What the alert monitor watches (``projections.watch``); none: no
+            monitor. Needs ``project``.
+        alert_check_s: Time between two looks of the monitor.
     """
     options = dict(kafka_options or {})
     views = store if store is not None else MemoryStore()
@@ -201,10 +225,19 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     projecting = _Projecting(views, bootstrap, topics, producer, [broadcaster.publish], options)
     ctx = ApiContext(views, producer, tokens if tokens is not None else TokenTable.from_env(),
                      clock)
+    if alert_conditions:
+        monitor = Monitor(views, producer, alert_conditions, lag=projecting.lag,
+                          caught_up=projecting.caught_up, clock=clock, bootstrap=bootstrap,
+                          topics=topics, kafka_options=options, interval_s=alert_check_s)
+        projecting.also.append(monitor.run)
+        api_monitor: Monitor | None = monitor
+    else:
+        api_monitor = None
     api = FastAPI(title="headwater", version="0.1.0",
                   description="Event-sourced workflow-automation and rules engine on Apache Kafka",
                   lifespan=projecting.lifespan if project else _closing(producer),
                   responses=ERROR_RESPONSES, docs_url=None, redoc_url=None)
+    api.state.monitor = api_monitor  # the alert monitor, if any (tests wait for it)
     install_docs(api)
     install_error_handlers(api)
     metrics = Metrics(views, producer, lambda: projecting.running)

@@ -26,6 +26,9 @@ from projections.producer import EventProducer
 from projections.projector import PartitionLag, Projector
 from projections.store import ViewStore
 from projections.views.dashboard import Totals
+from projections.views.dead_letters import read_summary
+from projections.views.rule_stats import RuleStats
+from projections.views.workflow_stats import WorkflowStats
 
 __all__ = ["CONTENT_TYPE", "Metrics", "MetricsMiddleware"]
 
@@ -55,7 +58,34 @@ class _ViewCollector(Collector):
         for role, n in sorted(self.producer.sent_by_role.items()):
             produced.add_metric([role], n)
         yield produced
+        yield from self._definition_metrics()
         yield from self._projector_metrics()
+
+    def _definition_metrics(self) -> Iterable[Metric]:
+        # Labelled by workflow and rule id: as many series as definitions, which the operator
+        # controls (never an execution or event id). The alert rules file reads these.
+        by_workflow = GaugeMetricFamily(
+            "headwater_workflow_executions", "Executions of each workflow by current status",
+            labels=["workflow", "status"])
+        for _, data in self.store.scan("ws/"):
+            stats = WorkflowStats.model_validate_json(data)
+            for status, n in sorted(stats.by_status.items()):
+                by_workflow.add_metric([stats.workflow_id, status], n)
+        yield by_workflow
+        actions = CounterMetricFamily("headwater_rule_actions",
+                                      "Actions of each rule that ended, by result",
+                                      labels=["rule", "result"])
+        for _, data in self.store.scan("rs/"):
+            rule = RuleStats.model_validate_json(data)
+            actions.add_metric([rule.rule_id, "succeeded"], rule.actions_succeeded)
+            actions.add_metric([rule.rule_id, "failed"], rule.actions_failed)
+        yield actions
+        letters = CounterMetricFamily("headwater_dead_letters",
+                                      "Dead letters written, by the topic they came from",
+                                      labels=["topic"])
+        for topic, n in sorted(read_summary(self.store).by_topic.items()):
+            letters.add_metric([topic], n)
+        yield letters
 
     def _projector_metrics(self) -> Iterable[Metric]:
         running = self.projector()

@@ -19,7 +19,7 @@ Example:
 """
 
 from rules.actions import CompiledAction, RenderedAction, compile_actions
-from rules.conditions import CompiledCondition, ConditionError, compile_condition, field_getter
+from rules.conditions import CompiledCondition, compile_condition, field_getter
 from rules.engine import (
     CompiledRule,
     Deferred,
@@ -36,6 +36,7 @@ from rules.outcomes import to_outcomes
 from rules.patterns import CompiledPattern, Partial, PatternChange, PatternOutcome, Timer
 from rules.stats import RuleStats, fold, fold_all, merge
 from rules.values import MISSING, equality_key, json_equal
+from schemas.definitions.conditions import ConditionError
 
 __all__ = [
     "MISSING",

@@ -20,6 +20,7 @@ from mode import Service
 
 from streams.engine import Engine, EngineConfig
 from streams.runtime.config import LoopConfig
+from streams.runtime.faults import CrashOn
 from streams.workers.alert_sender import Channel
 from streams.workers.secrets import SecretStore
 
@@ -43,6 +44,8 @@ class AppConfig:
     secrets: SecretStore = field(default_factory=SecretStore)
     alert_channels: Mapping[str, Channel] = field(default_factory=dict)
     kafka_options: Mapping[str, Any] = field(default_factory=dict)
+    crash_deaths: int = 2
+    crash_on: tuple[CrashOn, ...] = ()
 
     def engine(self) -> EngineConfig:
         """The engine's part of this configuration."""
@@ -51,7 +54,8 @@ class AppConfig:
                             data_dir=self.data_dir, topic_prefix=prefix,
                             http_allow=self.http_allow, secrets=self.secrets,
                             alert_channels=self.alert_channels,
-                            loop=LoopConfig(client_options=self.kafka_options))
+                            loop=LoopConfig(client_options=self.kafka_options),
+                            crash_deaths=self.crash_deaths, crash_on=self.crash_on)
 
     def faust_credentials(self) -> Any:
         """The same security settings as Faust's `broker_credentials` (None: plaintext)."""

@@ -30,6 +30,7 @@ from streams.executions.processor import ExecutionProcessor
 from streams.executions.store import StateStore
 from streams.runtime import (
     Clock,
+    CrashOn,
     DeadLetters,
     DeadLetterSink,
     DefinitionsFeed,
@@ -37,6 +38,7 @@ from streams.runtime import (
     Handler,
     LoopConfig,
     PartitionLoop,
+    Quarantine,
     TopicTable,
     utc_now,
     worker_identity,
@@ -90,6 +92,10 @@ class EngineConfig:
         loop: The Kafka client settings of every partition loop and of the producer.
         static_membership: Join the consumer groups as a static member named after the data
             folder (`streams.runtime.membership`), unless `loop` names one already.
+        crash_deaths: Consecutive deaths of the process with the same record in a loop's
+            handler after which the record is set aside as a dead letter ``crashed_worker``
+            (the loops' notes live in ``data_dir/crash-notes``); 0: no quarantine.
+        crash_on: Injected crashes (tests and chaos drills; `streams.runtime.faults`).
     """
 
     app_id: str
@@ -110,6 +116,8 @@ class EngineConfig:
     max_pending_tasks: int = 50_000
     loop: LoopConfig = field(default_factory=LoopConfig)
     static_membership: bool = True
+    crash_deaths: int = 2
+    crash_on: tuple[CrashOn, ...] = ()
 
 
 @dataclass
@@ -244,9 +252,12 @@ class _Parts:
     def loop(self, handler: Handler, group: str, role: str, clock: Clock,
              config: LoopConfig | None = None) -> PartitionLoop:
         cfg = self.config
+        quarantine = Quarantine(cfg.data_dir / "crash-notes", cfg.crash_deaths) \
+            if cfg.crash_deaths > 0 else None
         return PartitionLoop(handler, bootstrap=cfg.bootstrap, group=f"{cfg.app_id}.{group}",
                              topic=cfg.topics[role], producer=self.producer, table=self.table,
-                             dead_letters=self.letters, clock=clock, config=config or cfg.loop)
+                             dead_letters=self.letters, clock=clock, config=config or cfg.loop,
+                             quarantine=quarantine, faults=cfg.crash_on)
 
 
 def _publisher(producer: AIOKafkaProducer, codec: Codec, table: TopicTable,

@@ -89,7 +89,7 @@ def _catalogue() -> dict[str, TopicSchemas]:
         TopicSchemas("tasks", "string", TASK_EVENT_TYPES, "execution id"),
         TopicSchemas("rule-outcomes", "string", RULE_OUTCOME_TYPES, "rule id"),
         TopicSchemas("dead-letters", "bytes", DEAD_LETTER_TYPES, "the original record's key bytes"),
-        TopicSchemas("alerts", "string", ALERT_TYPES, "alert key: workflow:<id>"),
+        TopicSchemas("alerts", "string", ALERT_TYPES, "alert key: workflow:<id>, failure-rate:<id>, dead-letters, projection-lag, rule-actions:<id>"),
     ]
     return {entry.role: entry for entry in entries}
 

@@ -152,6 +152,7 @@ class RuleDefinition(Frozen):
     batch: BatchSettings | None = None
     max_executions: int | None = Field(default=None, ge=1)
     concurrency_limit: int | None = Field(default=None, ge=1, le=100_000)
+    # Removed, like a workflow's `permissions`: read, refused by validation in new definitions.
     timeout: Duration | None = Field(default=None, gt=0)
     status: Status = "active"
     owner: str | None = None

@@ -65,6 +65,8 @@ class WorkflowDefinition(Frozen):
     retry: RetryPolicy | None = None
     on_error: ErrorPolicy = Field(default_factory=ErrorHandling)
     concurrency_limit: int | None = Field(default=None, ge=1, le=100_000)
+    # Removed from the language (docs/architecture.md, "Fields without effect"): still read,
+    # so definitions published before load; validation refuses it in new ones.
     permissions: list[Label] = Field(default_factory=list)
     owner: str | None = None
     collaborators: list[Label] = Field(default_factory=list)

@@ -72,7 +72,7 @@ class CostModel:
             cost += r**exponent // _ITERATION_DIVISOR
         size = max(shape.text // _TEXT_DIVISOR, r) + 1  # a `+` copies text or a list
         cost += sum(size * r**depth for depth in self.growth)
-        return cost
+        return int(cost)  # int ** int is typed as Any (a negative power is a float)
 
 
 GUARANTEED = Shape(GUARANTEED_NODES, GUARANTEED_RANGE, GUARANTEED_TEXT)

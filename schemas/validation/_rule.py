@@ -53,10 +53,11 @@ def check_rule(rule: RuleDefinition) -> tuple[list[Problem], list[Problem]]:
         checker.warnings.append(
             Problem("$.trigger.event_type", "matches_everything", "this rule fires on every event")
         )
-    if rule.timeout is not None:
-        checker.warnings.append(
-            Problem("$.timeout", "no_effect", "a rule's timeout has no effect: bound the work "
-                    "with the started workflow's timeout or the webhook's retries")
+    if rule.timeout is not None:  # removed: read in old definitions, refused in new ones
+        checker.errors.append(
+            Problem("$.timeout", "removed_field", "a rule's timeout was removed: its actions "
+                    "are executions, bounded by the started workflow's timeout and the "
+                    "webhook's retries; GET /rules/{id}/firings shows the ones still pending")
         )
     checker.errors += check_secrets(rule)
     return sorted(checker.errors), sorted(checker.warnings)

@@ -59,25 +59,28 @@ def check_workflow(workflow: WorkflowDefinition) -> tuple[list[Problem], list[Pr
     checker.mapping(workflow.outputs, "$.outputs", everything, None)
     errors += check_secrets(workflow, graph)
     warnings += _no_effect(workflow)
+    errors += _removed(workflow)
     return sorted(errors), sorted(warnings)
 
 
 def _no_effect(workflow: WorkflowDefinition) -> list[Problem]:
-    """Fields the engine does not act on yet: said, not silently ignored (docs/architecture.md,
+    """Fields that do nothing where they are: said, not silently ignored (docs/architecture.md,
     "Fields without effect")."""
-    found: list[Problem] = []
     monitoring = workflow.monitoring
-    if monitoring.log_level != "info":
-        found.append(Problem("$.monitoring.log_level", "no_effect",
-                             "log_level has no effect: workers log at their own level"))
     if monitoring.alert_channels and not monitoring.alert_on_failure:
-        found.append(Problem("$.monitoring.alert_channels", "no_effect",
-                             "alert_channels applies when alert_on_failure is true"))
+        return [Problem("$.monitoring.alert_channels", "no_effect",
+                        "alert_channels applies when alert_on_failure is true")]
+    return []
+
+
+def _removed(workflow: WorkflowDefinition) -> list[Problem]:
+    """Fields removed from the language: a definition published before still loads (the model
+    reads them), a new one may not set them (docs/architecture.md, "Fields without effect")."""
     if workflow.permissions:
-        found.append(Problem("$.permissions", "no_effect",
-                             "permissions has no effect: access follows owner, collaborators "
-                             "and visibility"))
-    return found
+        return [Problem("$.permissions", "removed_field",
+                        "permissions was removed: who may see, edit and run a workflow is its "
+                        "owner, collaborators and visibility with the API's roles (docs/api.md)")]
+    return []
 
 
 def _check_entry_points(

@@ -11,7 +11,10 @@ The cycle, in the order `_cycle` follows and for these reasons:
 1. **Process** each polled record of an owned partition, in offset order. A record whose
    handling raises becomes a dead letter (with the exception, the record's topic, partition
    and offset, and the handler's name) and whatever it had staged is withdrawn: one poison
-   record never stops the partition, and never produces half its effects.
+   record never stops the partition, and never produces half its effects. Before it, the
+   loop's crash note names the cycle's offsets (one small write, no fsync), so a record that
+   kills the process itself is found after the restarts and set aside as a dead letter
+   ``crashed_worker`` instead of killing the worker for ever (`streams.runtime.quarantine`).
 2. **Tick** the handler with the loop's clock: timers, schedules and answers of work that
    finished meanwhile go through the same outbox, so they get the same guarantees.
 3. **Produce and wait for every ack.** Nothing below may happen for records the broker does not
@@ -43,7 +46,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,10 +55,12 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from streams.runtime.config import LoopConfig
 from streams.runtime.dead_letters import DeadLetters, RateLimitedLog
+from streams.runtime.faults import CrashOn, crashing
 from streams.runtime.handler import Checkpoint, Handler, Refused, Replay
 from streams.runtime.membership import fit_to_broker
 from streams.runtime.out import Out
 from streams.runtime.outbox import Outbox
+from streams.runtime.quarantine import CRASHED_WORKER, CrashNotes, Quarantine
 from streams.runtime.topics import TopicTable
 
 __all__ = ["Clock", "PartitionLoop", "utc_now"]
@@ -83,11 +88,15 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         dead_letters: How dead letters are made.
         clock: The wall clock, for ticks and dead letters.
         config: Poll and replay settings.
+        quarantine: Where the crash note lives and how many deaths set a record aside (None:
+            no note, a record that kills the process is read again after every restart).
+        faults: Injected crashes (tests and drills; `streams.runtime.faults`).
     """
 
     def __init__(self, handler: Handler, *, bootstrap: str, group: str, topic: str,
                  producer: AIOKafkaProducer, table: TopicTable, dead_letters: DeadLetters,
-                 clock: Clock = utc_now, config: LoopConfig | None = None) -> None:
+                 clock: Clock = utc_now, config: LoopConfig | None = None,
+                 quarantine: Quarantine | None = None, faults: Sequence[CrashOn] = ()) -> None:
         self.handler, self.topic, self._group = handler, topic, group
         self._bootstrap, self._producer, self._table = bootstrap, producer, table
         self._dead, self._clock = dead_letters, clock
@@ -100,6 +109,9 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         self.paused = False
         self.ticked: datetime | None = None  # the clock of the last cycle completed
         self._errors = RateLimitedLog(log, "handler errors", burst=5)
+        self._quarantine = quarantine
+        self._notes: CrashNotes | None = None  # opened by `start`
+        self._process = crashing(handler.name, handler.process, faults)
 
     @property
     def owned(self) -> frozenset[int]:
@@ -109,6 +121,8 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     async def start(self) -> None:
         """Join the group (partitions come through the rebalance callbacks)."""
         self._config = await fit_to_broker(self._config, self._bootstrap)
+        if self._quarantine is not None and self._notes is None:
+            self._notes = self._quarantine.open(self._group, self.topic, self.handler.name)
         self._consumer = AIOKafkaConsumer(**self._config.consumer(self._bootstrap, self._group))
         await self._consumer.start()
         self._consumer.subscribe([self.topic], listener=self)
@@ -121,6 +135,9 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                 async with self._lock:
                     await asyncio.wait_for(self._commit(), timeout=5)
             await self._consumer.stop()
+        if self._notes is not None:
+            self._notes.close()
+            self._notes = None
 
     def pause(self, paused: bool) -> None:
         """Stop (or resume) polling, keeping the group membership (backpressure)."""
@@ -157,16 +174,9 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def _cycle(self, polled: dict[int, list[Any]]) -> None:
         """One cycle; the numbers are the module docstring's."""
-        handler, now = self.handler, self._clock()
+        handler, now, notes = self.handler, self._clock(), self._notes
         out = Out(self._table, self._dead, handler.name, now)
-        for records in polled.values():  # 1. process
-            for record in records:
-                mark = out.mark()
-                try:
-                    await handler.process(record, out)
-                except Exception as exc:  # any failure is this record's
-                    out.rollback(mark)
-                    self._poison(out, record, exc)
+        await self._process_all(polled, out)  # 1. process
         mark = out.mark()
         try:  # 2. tick
             await handler.tick(now, out)
@@ -183,9 +193,37 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         handler.store(checkpoints)  # 4. store with checkpoint (tick changes too)
         for partition, checkpoint in checkpoints.items():
             self._consumed[partition] = checkpoint.consumed
+        if notes is not None and checkpoints:
+            notes.stored({p: c.consumed for p, c in checkpoints.items()})
         if not polled or time.monotonic() >= self._commit_due:  # 5. caught up, or due
             await self._commit()
         self.ticked = now
+
+    async def _process_all(self, polled: dict[int, list[Any]], out: Out) -> None:
+        """Step 1 of the cycle: every record, in offset order, each one's failure its own."""
+        notes = self._notes
+        if notes is not None:  # the offsets in flight, in case the process dies in this cycle
+            if polled:
+                notes.begin(polled)
+            else:
+                notes.idle()
+        for partition, records in polled.items():
+            # Where the process died, the note names each record while the handler holds it,
+            # and a record that killed the process too often is set aside.
+            careful = notes if notes is not None and notes.careful(partition) else None
+            for record in records:
+                if careful is not None and (aside := careful.enter(record)) is not None:
+                    if aside:  # "" when it has its dead letter already (a redelivery)
+                        out.dead(record, CRASHED_WORKER, aside)
+                    continue
+                mark = out.mark()
+                try:
+                    await self._process(record, out)
+                except Exception as exc:  # any failure is this record's
+                    out.rollback(mark)
+                    self._poison(out, record, exc)
+            if careful is not None:
+                careful.leave(partition)
 
     def _poison(self, out: Out, record: Any, exc: Exception) -> None:
         if isinstance(exc, Refused):
@@ -223,6 +261,8 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         for tp, offset in offsets.items():
             if tp.partition in self._committed:
                 self._committed[tp.partition] = offset
+        if self._notes is not None:
+            self._notes.committed((tp.partition, offset) for tp, offset in offsets.items())
 
     async def offset_at(self, partition: int, when: datetime) -> int:
         """The first offset of `partition` written at or after `when` (far ahead: none yet)."""
@@ -251,6 +291,8 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         async with self._lock:
             for tp in assigned:
                 committed = await self._consumer.committed(tp) or 0
+                if self._notes is not None:
+                    self._notes.assigned(tp.partition, committed)
                 replay = await self.handler.assigned(tp.partition, committed)
                 if replay is not None:
                     await self._replay(tp.partition, replay)

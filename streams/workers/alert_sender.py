@@ -107,11 +107,19 @@ class OpenAlerts:
 
 
 def _text(alert: Alert) -> str:
+    if alert.condition != "execution_failed":  # the monitor's conditions say it themselves
+        state = "alert" if isinstance(alert, AlertRaised) else "resolved"
+        return f"[headwater] {state}: {alert.summary or alert.key}"
     if isinstance(alert, AlertRaised):
         return (f"[headwater] workflow {alert.workflow_id} failed: execution "
                 f"{alert.execution_id}: {alert.error_code} {alert.message}".strip())
     return (f"[headwater] resolved: workflow {alert.workflow_id} succeeds again "
             f"(execution {alert.execution_id})")
+
+
+def _incident(alert: Alert) -> str:
+    """The same for a redelivery of one record, different for the next incident of its key."""
+    return f"{alert.type}:{alert.key}:{alert.execution_id or alert.time.isoformat()}"
 
 
 def _sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -129,7 +137,7 @@ async def _send_once(alert: Alert, channel: Channel, client: httpx.AsyncClient,
         stamp = int(now.timestamp())
         headers = {"Content-Type": "application/json", "X-Headwater-Timestamp": str(stamp),
                    "X-Headwater-Signature": _sign(channel.secret.get_secret_value(), stamp, body),
-                   "Idempotency-Key": f"{alert.type}:{alert.key}:{alert.execution_id}"}
+                   "Idempotency-Key": _incident(alert)}
         response = await client.post(channel.url, content=body, headers=headers)
     else:
         response = await client.post(channel.url, json={"text": _text(alert)})

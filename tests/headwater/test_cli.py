@@ -36,3 +36,19 @@ def test_schema_exports_json_schema_for_both_kinds() -> None:
         assert result.exit_code == 0
         assert orjson.loads(result.output)["$schema"].startswith("https://json-schema.org/")
     assert runner.invoke(app, ["schema", "banana"]).exit_code == 2
+
+
+def test_api_refuses_alert_conditions_naming_the_field(tmp_path: Path) -> None:
+    env = {"HEADWATER_KAFKA_BOOTSTRAP": "127.0.0.1:1", "HEADWATER_DATA_DIR": str(tmp_path),
+           "HEADWATER_ALERT_CHANNELS": '{"ops": {"kind": "slack", "url": "http://x"}}',
+           "HEADWATER_ALERT_CONDITIONS": '[{"kind": "dead_letters", "channels": ["ops"]}, '
+                                         '{"kind": "workflow_failure_rate", "max_rate": 2, '
+                                         '"channels": ["pager"]}]'}
+    result = runner.invoke(app, ["api"], env=env)
+    assert result.exit_code == 2
+    assert "HEADWATER_ALERT_CONDITIONS[1].max_rate" in result.output
+    env["HEADWATER_ALERT_CONDITIONS"] = '[{"kind": "dead_letters", "channels": ["pager"]}]'
+    result = runner.invoke(app, ["api"], env=env)
+    assert result.exit_code == 2
+    assert "HEADWATER_ALERT_CONDITIONS[0].channels[0]" in result.output
+    assert "'pager' is not a channel" in result.output

@@ -1,6 +1,6 @@
 """Outcomes close the loop, on the broker: a rule starts a workflow that fails one time in four
 and calls a webhook that answers 500 one time in ten; its stats and firings (API and CLI) show
-exactly those counts."""
+exactly those counts, and `GET /rules/insights` reports the failing actions."""
 
 from __future__ import annotations
 
@@ -75,6 +75,28 @@ async def _settled(client: httpx.AsyncClient) -> dict[str, Any]:
     raise AssertionError(f"the firings never settled: {stats}")
 
 
+async def _insights_name_the_failing_actions(client: httpx.AsyncClient, failed: set[int],
+                                             failing_workflow: set[int],
+                                             failing_hook: set[int]) -> None:
+    """`GET /rules/insights` (and the rule's own insights) report the failing actions: the rule,
+    how many activations failed, and the two action kinds with their counts."""
+    listed = (await client.get("/rules/insights", params={"kind": "failing_actions"})).json()
+    assert [f["rules"] for f in listed["items"]] == [["on-order"]]
+    finding = listed["items"][0]
+    assert finding["key"] == "failing_actions:on-order"
+    assert finding["evidence"]["failed"] == len(failed)
+    assert finding["evidence"]["activations"] == EVENTS
+    assert finding["evidence"]["rate"] == round(len(failed) / EVENTS, 4)
+    assert finding["evidence"]["most_common"] == [
+        {"code": "action_failed:start_workflow", "count": len(failing_workflow)},
+        {"code": "action_failed:call_webhook", "count": len(failing_hook)}]
+    assert f"{len(failed)} of {EVENTS}" in finding["suggestion"]
+    everything = (await client.get("/rules/insights")).json()
+    assert finding in everything["items"]
+    own = (await client.get("/rules/on-order/insights")).json()
+    assert [f["key"] for f in own["items"] if f["kind"] == "failing_actions"] == [finding["key"]]
+
+
 async def test_stats_and_firings_show_how_each_action_ended(
         kafka_bootstrap: str, hw_topics: dict[str, str], tmp_path: Path, target: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,6 +164,8 @@ async def test_stats_and_firings_show_how_each_action_ended(
         assert (await client.get("/rules/on-order/firings",
                                  params={"cursor": "not-a-cursor"})).status_code == 422
         assert (await client.get("/rules/nope/firings")).status_code == 404
+
+        await _insights_name_the_failing_actions(client, failed, failing_workflow, failing_hook)
 
         monkeypatch.setenv("HEADWATER_API_URL", url)
         shown = await asyncio.to_thread(CliRunner().invoke, app, [

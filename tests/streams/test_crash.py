@@ -234,6 +234,7 @@ def check(log: Log, ids: set[str], stores: list[Path], partitions: int) -> dict[
     return {"executions": len(ids), "events": len(log.records), "duplicates": duplicates}
 
 
+@pytest.mark.timeout(1800 if FULL else 600)  # the full variant's own waits add up past 600 s
 async def test_workers_killed_at_random_points_lose_and_repeat_nothing(
     kafka_bootstrap: str, hw_topics: dict[str, str], tmp_path: Path,
 ) -> None:

@@ -209,6 +209,8 @@ WORKFLOW_ERRORS = [
         ),
         [("$.steps[0].branches[1].name", "duplicate_branch")],
     ),
+    ("permissions were removed", wf([log("a")], permissions=["finance"]),
+     [("$.permissions", "removed_field")]),
 ]
 
 
@@ -263,6 +265,11 @@ WORKFLOW_WARNINGS = [
         "step timeout beyond workflow's",
         wf([log("a", timeout="2h")], timeout="1h"),
         [("$.steps[0].timeout", "timeout_exceeds_workflow")],
+    ),
+    (
+        "alert channels without alerts",
+        wf([log("a")], monitoring={"alert_channels": ["ops"]}),
+        [("$.monitoring.alert_channels", "no_effect")],
     ),
 ]
 
@@ -395,6 +402,7 @@ RULE_ERRORS = [
         {"actions": [{"type": "signal_execution", "execution_id": "event.", "signal": "s"}]},
         [("$.actions[0].execution_id", "invalid_expression")],
     ),
+    ("a rule's timeout was removed", {"timeout": "5m"}, [("$.timeout", "removed_field")]),
 ]
 
 
@@ -420,3 +428,20 @@ def test_rule_warnings() -> None:
         ("$.batch", "ignored_field"),
         ("$.trigger.event_type", "matches_everything"),
     ]
+
+
+def test_fields_that_work_draw_no_warning() -> None:
+    # log_level filters the workflow's `log` steps (docs/architecture.md, "Execution logs")
+    report = validate_workflow(wf([log("a")], monitoring={
+        "log_level": "error", "alert_on_failure": True, "alert_channels": ["ops"]}))
+    assert report.errors == [] and report.warnings == []
+
+
+def test_removed_fields_still_load_from_definitions_published_before() -> None:
+    from schemas.definitions import RuleDefinition, WorkflowDefinition
+
+    old = WorkflowDefinition.model_validate(wf([log("a")], permissions=["finance"]))
+    assert old.permissions == ["finance"]
+    rule = RuleDefinition.model_validate({"id": "r", "name": "R", "timeout": "5m",
+                                          "actions": [{"workflow_id": "w"}]})
+    assert rule.timeout == 300

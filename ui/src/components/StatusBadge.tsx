@@ -1,5 +1,5 @@
 const TONE: Record<string, string> = {
-  completed: "ok", active: "ok", matched: "ok",
+  completed: "ok", active: "ok", matched: "ok", succeeded: "ok", pending: "info",
   failed: "danger", timed_out: "danger", error: "danger",
   running: "info", started: "info", scheduled: "info",
   waiting: "wait", queued: "warn", paused: "warn", draft: "", cancelled: "", deprecated: "", skipped: "",

@@ -7,6 +7,7 @@ import { TimeChart } from "../components/charts";
 import { Page } from "../components/Page";
 import { ErrorState, Loading } from "../components/states";
 import { count } from "../lib/format";
+import { InsightsPanel } from "./monitoring/InsightsPanel";
 import { countPerMinute, perMinute, rates } from "./monitoring/series";
 
 const SAMPLE_MS = 5000;
@@ -58,7 +59,8 @@ function Chart({ title, note, children }: { title: string; note: string; childre
   );
 }
 
-/** Throughput, latency, failures, rule load, view lag and dead letters as charts. */
+/** Throughput, latency, failures, rule load, view lag and dead letters as charts; the rule
+ * insights below them. */
 export default function Monitoring() {
   const [now, setNow] = useState(Date.now());
   const recent = useQuery("monitoring:executions", () => unwrap(api.GET("/executions", { params: { query: { limit: 500 } } })), { refreshMs: 10_000 });
@@ -115,6 +117,7 @@ export default function Monitoring() {
             </> : <Loading />}
         </Chart>
       </div>
+      <div style={{ marginTop: "var(--s4)" }}><InsightsPanel /></div>
     </Page>
   );
 }

@@ -10,6 +10,7 @@ import { useToast } from "../../components/Toasts";
 import { ActionsEditor, newAction, type Action } from "./ActionsEditor";
 import { ConditionBuilder } from "./ConditionBuilder";
 import { emptyGroup, fieldPaths, fromJson, toJson, type Group } from "./conditions";
+import { RuleFirings, RuleInsights } from "./RuleActivity";
 import { SAMPLE_EVENT, TestPanel } from "./TestPanel";
 import { VersionStatus } from "./VersionStatus";
 
@@ -175,6 +176,12 @@ function RuleEditor({ initial, published, onStatus }: {
         </div>
         <TestPanel rule={definition} eventText={eventText} setEventText={setEventText} />
       </div>
+      {published && (
+        <div className="rule-activity">
+          <RuleInsights ruleId={published.definition_id} />
+          <RuleFirings ruleId={published.definition_id} />
+        </div>
+      )}
     </Page>
   );
 }
