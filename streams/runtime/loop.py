@@ -311,7 +311,7 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             reader.assign([tp])
             end = replay.end if replay.end is not None else (await reader.end_offsets([tp]))[tp]
             reader.seek(tp, replay.start)
-            position, folded = replay.start, 0
+            position, folded, began = replay.start, 0, time.monotonic()
             while position < end:
                 out = Out(self._table, self._dead, f"{self.handler.name}.catch_up", self._clock())
                 polled = await reader.getmany(tp, timeout_ms=1000,
@@ -329,7 +329,8 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                 position = min(await reader.position(tp), end)
                 self.handler.replayed(partition, position)
             if folded:
-                log.info("%s: partition %d replayed %s from %d to %d (%d records)",
-                         self.handler.name, partition, replay.topic, replay.start, end, folded)
+                log.info("%s: partition %d replayed %s from %d to %d (%d records in %.2f s)",
+                         self.handler.name, partition, replay.topic, replay.start, end, folded,
+                         time.monotonic() - began)
         finally:
             await reader.stop()
