@@ -42,6 +42,7 @@ TINY: dict[str, tuple[list[str], str]] = {
     "rules": (["--rules", "10", "--events", "200", "--no-durable"], "ev/s"),
     "triggers": (["--rules", "10", "--events", "300", "--rate", "100", "--seconds", "0.5",
                   "--raw-records", "500"], "burst"),
+    "scaling_model": (["--trials", "20", "--samples", "200"], "doubling"),
     "ui": (["--runs", "1", "--steps", "20"], "load to interactive"),
     "validation": ([], "validate p50"),
     "w3": (["--quick", "--closed", "20", "--in-flight", "5", "--rates", "10", "--seconds", "0.5",
