@@ -9,6 +9,8 @@ it is produced, instead of failing the whole batch's flush).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -49,21 +51,32 @@ class TopicTable:
 
     @classmethod
     async def read(cls, bootstrap: str, topics: Iterable[str], max_request_size: int,
-                   client_options: Mapping[str, Any] | None = None) -> TopicTable:
-        """Ask the broker (one metadata and one describe-configs request); a topic that does
-        not exist is left out (`count` names it when a part needs it)."""
+                   client_options: Mapping[str, Any] | None = None,
+                   settle_s: float = 10.0) -> TopicTable:
+        """Ask the broker (a metadata and a describe-configs request); a topic that does not
+        exist is left out (`count` names it when a part needs it).
+
+        A topic created a moment ago can be unknown to the broker's metadata for a while (seen
+        on a loaded machine: every topic of a fresh prefix missing right after creation), so a
+        topic missing is asked for again for up to `settle_s` seconds before it counts as
+        absent."""
         names = sorted(set(topics))
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **(client_options or {}))
         await admin.start()
+        deadline = time.monotonic() + settle_s
         try:
-            described = await admin.describe_topics(names)
+            while True:
+                described = await admin.describe_topics(names)
+                partitions = {d["topic"]: len(d["partitions"]) for d in described
+                              if not d["error_code"] and d["partitions"]}
+                if len(partitions) == len(names) or time.monotonic() >= deadline:
+                    break
+                await asyncio.sleep(0.2)
             configs = await admin.describe_configs(
                 [ConfigResource(ConfigResourceType.TOPIC, name, {"max.message.bytes": None})
-                 for name in names])
+                 for name in names if name in partitions])
         finally:
             await admin.close()
-        partitions = {d["topic"]: len(d["partitions"]) for d in described
-                      if not d["error_code"] and d["partitions"]}
         limits = _max_message_bytes(configs)
         return cls(partitions, {
             name: min(limits.get(name, _BROKER_DEFAULT), max_request_size) - RECORD_OVERHEAD

@@ -31,6 +31,7 @@ TINY: dict[str, tuple[list[str], str]] = {
              "--e2e-rate", "10", "--e2e-seconds", "0.5"], "req/s"),
     "codec": (["--seconds", "0.02"], "TriggerEvent"),
     "core": (["--quick", "--waiting", "100"], "sequential-3"),
+    "crash_notes": (["--rounds", "100"], "per cycle"),
     "e2e": (["--executions", "10", "--rate", "10", "--seconds", "0.5", "--raw-records", "500"],
             "executions/s"),
     "expressions": ([], "longest accepted evaluation"),
