@@ -212,6 +212,8 @@ async def _phases(load: Load, workers: list[WorkerProcess], args: argparse.Names
     await asyncio.sleep(args.window / 2)
     warm = load.completed_between(t0, time.time()) / (args.window / 2)
     load.rate = max(args.warm_rate, warm * args.over)
+    if args.max_rate:
+        load.rate = min(load.rate, args.max_rate)
     _say(lines, f"offered load: {load.rate:,.0f} starts/s ({args.over:g} x the warm-up's "
                  f"{warm:,.0f} executions/s)")
 
@@ -222,17 +224,17 @@ async def _phases(load: Load, workers: list[WorkerProcess], args: argparse.Names
                  f"{args.window:g} s")
 
     a.kill()  # restart: killed and started again at once
-    took, where = await restart_to_processing(load, a, timeout_s=120)
+    took, where = await restart_to_processing(load, a, timeout_s=args.timeout)
     _say(lines, f"restart to processing (SIGKILL, restarted at once): "
                  f"{_s(took)}; from its start: {where}")
     await asyncio.sleep(args.settle)
 
     killed = b.kill()  # takeover: the survivor takes the dead one's partitions
-    found = await load.wait_for(killed, set(range(PARTITIONS)), timeout_s=120)
+    found = await load.wait_for(killed, set(range(PARTITIONS)), timeout_s=args.timeout)
     takeover = max(found.values()) - killed if len(found) == PARTITIONS else None
     _say(lines, f"takeover after SIGKILL (not restarted): every partition progressing "
                  f"{_s(takeover)} after the kill")
-    took, where = await restart_to_processing(load, b, timeout_s=120)
+    took, where = await restart_to_processing(load, b, timeout_s=args.timeout)
     _say(lines, f"restart to processing (joining a running group): {_s(took)}; "
                  f"from its start: {where}")
     await asyncio.sleep(args.settle)
@@ -272,7 +274,8 @@ def verify(load: Load) -> str:
         ends.update(e.type for e in kept if e.type.startswith("execution_")
                     and e.type != "execution_started")
     assert ends == Counter({"execution_completed": len(histories)}), ends
-    return (f"verified: {len(histories):,} executions each completed exactly once, no seq gap; "
+    return (f"verified: {len(histories):,} executions ({len(load.records):,} events) each "
+            f"completed exactly once, no seq gap; "
             f"{duplicates} identical repeats of an event (redelivery after a kill)")
 
 
@@ -295,6 +298,8 @@ def main() -> None:
                         help="offered load as a multiple of the warm-up's throughput")
     parser.add_argument("--warm-rate", type=float, default=200.0, help="warm-up starts/s")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds between phases")
+    parser.add_argument("--max-rate", type=float, default=0.0, help="cap of the offered load (0: none)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="longest wait of a phase, s")
     parser.add_argument("--keep", type=Path, help="keep the workers' folders and logs here")
     args = parser.parse_args()
     one, five, _ = os.getloadavg()

@@ -36,7 +36,7 @@ TINY: dict[str, tuple[list[str], str]] = {
             "executions/s"),
     "expressions": ([], "longest accepted evaluation"),
     "failover": (["--window", "2", "--kills", "2", "--every", "2", "--settle", "1",
-                  "--warm-rate", "20"], "verified"),
+                  "--warm-rate", "20", "--max-rate", "30", "--timeout", "30"], "verified"),
     "insights": (["--rules", "100", "--runs", "1"], "findings"),
     "kafka_baseline": (["--records", "500"], "rec/s"),
     "regex": (["--quick"], "nested quantifier"),
