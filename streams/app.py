@@ -71,14 +71,14 @@ class AppConfig:
         return None
 
 
-class _NoKafka(BootStrategy):  # type: ignore[misc]
+class _NoKafka(BootStrategy):
     # The engine brings its own consumers and producer. Faust's consumer only joined a group of
     # its own, and a worker restarted after a kill waited for that group (the killed member's
     # whole session timeout) before the engine could even start.
     enable_kafka = False
 
 
-class _App(faust.App):  # type: ignore[misc]
+class _App(faust.App):
     BootStrategy = _NoKafka
 
 
