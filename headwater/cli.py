@@ -19,6 +19,7 @@ from rich.table import Table
 from headwater.cli_admin import dead_letters_app, views_app
 from headwater.cli_bench import bench
 from headwater.cli_history import workflows_history  # noqa: F401 - adds workflows history|diff|comment
+from headwater.cli_migrate import executions_migrate  # noqa: F401 - adds executions migrate
 from headwater.cli_ops import executions_app, produce, rules_app, workflows_app
 from headwater.cli_rules import rules_firings, rules_import, rules_insights, rules_test
 from headwater.cli_templates import templates_app
@@ -206,7 +207,9 @@ def worker() -> None:
     config = AppConfig(app_id=settings.app_id, bootstrap=settings.kafka_bootstrap,
                        topics=topic_names(settings.topic_prefix),
                        data_dir=(settings.data_dir / "worker").resolve(),
-                       partitions=settings.topic_partitions, web_port=settings.worker_web_port,
+                       partitions=settings.topic_partitions,
+                       web_port=settings.worker_web_port or 6066,
+                       web_enabled=settings.worker_web_port != 0,
                        http_allow=tuple(settings.http_allow), secrets=_secrets(settings),
                        alert_channels=_alert_channels(settings),
                        kafka_options=settings.kafka_client_options(),

@@ -65,7 +65,8 @@ class Settings(BaseSettings):
                     "(comma-separated for several) makes the worker exit 70 just before "
                     "handler (triggers, processor, task-worker, completions, alerts) processes "
                     "a record whose raw value contains substring; never set it in production")
-    worker_web_port: int = Field(default=6066, ge=1, le=65535)
+    worker_web_port: int = Field(default=6066, ge=0, le=65535,
+                                 description="the worker's own web server (Faust's); 0: none")
     log_level: str = Field(default="info", pattern=r"^(debug|info|warn|warning|error|critical)$")
     api_tokens: SecretStr | None = Field(
         default=None, description='API tokens as JSON {"<token>": {"role": "admin|editor|operator|'

@@ -33,6 +33,7 @@ from projections.history_api import history_router
 from projections.ingest_api import ingest_router
 from projections.limits import KAFKA_RECORD_LIMIT, BodyLimitMiddleware
 from projections.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
+from projections.migrate_api import migrate_router
 from projections.producer import EventProducer
 from projections.projector import Projector
 from projections.read_api import views_router
@@ -252,6 +253,7 @@ def create_api(bootstrap: str, topics: dict[str, str], *, store: ViewStore | Non
     api.include_router(definitions_router(ctx))
     api.include_router(history_router(ctx))
     api.include_router(executions_write_router(ctx))
+    api.include_router(migrate_router(ctx))
     api.include_router(ingest_router(ctx, webhooks or WebhookVerifier.from_env(),
                                      on_webhook=metrics.count_webhook))
     api.include_router(sse_router(ctx, broadcaster))

@@ -34,12 +34,14 @@ from rules.index import Entry, PatternMap, RuleIndex
 from rules.limits import Change, RuleCounters
 from rules.outcomes import to_outcomes
 from rules.patterns import CompiledPattern, Partial, PatternChange, PatternOutcome, Timer
+from rules.routing import Candidate, Routed, gate_key, gated
 from rules.stats import RuleStats, fold, fold_all, merge
 from rules.values import MISSING, equality_key, json_equal
 from schemas.definitions.conditions import ConditionError
 
 __all__ = [
     "MISSING",
+    "Candidate",
     "Change",
     "CompiledAction",
     "CompiledCondition",
@@ -56,6 +58,7 @@ __all__ = [
     "PatternMap",
     "PatternOutcome",
     "RenderedAction",
+    "Routed",
     "RuleCounters",
     "RuleEngine",
     "RuleIndex",
@@ -69,6 +72,8 @@ __all__ = [
     "field_getter",
     "fold",
     "fold_all",
+    "gate_key",
+    "gated",
     "json_equal",
     "merge",
     "to_outcomes",

@@ -12,17 +12,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from rules import limits, patterns
-from rules.actions import CompiledAction, RenderedAction, compile_actions
+from rules.actions import CompiledAction, compile_actions
 from rules.conditions import CompiledCondition, compile_condition
+from rules.evaluation import NOTHING, Builder, Deferred, Evaluation, Failure, Firing, Skip
 from rules.explain import ConditionNode, Explainer, compile_explainer
 from rules.index import Entry, RuleIndex
 from rules.limits import EMPTY, Change, RuleCounters
-from rules.patterns import CompiledPattern, PatternChange, PatternState, Timer
+from rules.patterns import CompiledPattern, PatternState, Timer
+from rules.routing import Candidate, gated
 from schemas.definitions import RuleDefinition
 from schemas.expressions import ExpressionError
+
+# The evaluation types were defined here; they stay importable from here.
+__all__ = ["CompiledRule", "Deferred", "Evaluation", "Failure", "Firing", "RuleEngine", "Skip",
+           "compile_rule"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,89 +74,6 @@ def compile_rule(definition: RuleDefinition) -> CompiledRule:
     )
 
 
-class Firing(NamedTuple):
-    """A rule that fires now, with its actions rendered (in the rule's order)."""
-
-    rule_id: str
-    rule_version: str
-    actions: tuple[RenderedAction, ...]
-    events: tuple[Mapping[str, Any], ...] = ()
-
-
-class Skip(NamedTuple):
-    """A candidate rule that did not act, with a reason code (see `schemas.outcomes`)."""
-
-    rule_id: str
-    rule_version: str
-    reason: str
-    detail: str = ""
-
-
-class Deferred(NamedTuple):
-    """A rule that matched and waits: queued for a concurrency slot or gathered in a batch."""
-
-    rule_id: str
-    rule_version: str
-    mode: str
-
-
-class Failure(NamedTuple):
-    """A rule that matched but whose actions could not be rendered."""
-
-    rule_id: str
-    rule_version: str
-    error_code: str
-    message: str
-
-
-class Evaluation(NamedTuple):
-    """What one event (or timer, or completion) did.
-
-    Attributes:
-        fired: rules firing now, in priority order.
-        deferred: rules that matched and wait (queued or batched).
-        skipped: candidates that did not act, and why.
-        failed: rules that matched but could not render their actions.
-        timers: timers to deliver back (`on_timer`) when due: batch windows, absences.
-        changes: limit state changes, for `apply` and for the changelog.
-        pattern_changes: pattern state changes, likewise.
-    """
-
-    fired: tuple[Firing, ...] = ()
-    deferred: tuple[Deferred, ...] = ()
-    skipped: tuple[Skip, ...] = ()
-    failed: tuple[Failure, ...] = ()
-    timers: tuple[Timer, ...] = ()
-    changes: tuple[Change, ...] = ()
-    pattern_changes: tuple[PatternChange, ...] = ()
-
-
-class _Builder:
-    __slots__ = ("changes", "deferred", "failed", "fired", "pattern_changes", "skipped", "timers")
-
-    def __init__(self) -> None:
-        self.fired: list[Firing] = []
-        self.deferred: list[Deferred] = []
-        self.skipped: list[Skip] = []
-        self.failed: list[Failure] = []
-        self.timers: list[Timer] = []
-        self.changes: list[Change] = []
-        self.pattern_changes: list[PatternChange] = []
-
-    def build(self) -> Evaluation:
-        return Evaluation(
-            tuple(self.fired),
-            tuple(self.deferred),
-            tuple(self.skipped),
-            tuple(self.failed),
-            tuple(self.timers),
-            tuple(self.changes),
-            tuple(self.pattern_changes),
-        )
-
-
-_NOTHING = Evaluation()
-
 
 class RuleEngine:
     """Active rules, their index, and the state their limits and patterns keep."""
@@ -163,6 +86,9 @@ class RuleEngine:
         self._explainers: dict[str, Explainer] = {}
         self.counters: dict[str, RuleCounters] = {}
         self.pattern_state: PatternState = {}
+        # Set by a worker that shares its rules with others: gated rules' matches come out
+        # as `Evaluation.routed` instead of being decided against `counters`.
+        self.routed = False
 
     def __len__(self) -> int:
         return len(self._index)
@@ -247,10 +173,11 @@ class RuleEngine:
         """
         entries = self._index.match(event)
         if not entries and not explain:
-            return _NOTHING
-        out = _Builder()
+            return NOTHING
+        out = Builder()
         context: dict[str, Any] = {"event": event, "now": now, "events": (event,)}
         taken: set[str] = set()
+        routing: set[str] = set()  # groups whose choice their gate owner makes
         for entry in entries:
             rule: CompiledRule = entry.payload
             if rule.plain:
@@ -259,8 +186,12 @@ class RuleEngine:
             group = rule.definition.exclusive_group
             if group is not None and group in taken:
                 out.skipped.append(_skip(rule, "exclusive_group", f"group {group!r} fired"))
-            elif self._activate(rule, event, now, context, out) and group is not None:
-                taken.add(group)
+            elif group is not None and group in routing:
+                self._route(rule, event, now, out)
+            else:
+                activated = self._activate(rule, event, now, context, out)
+                if group is not None and activated is not False:
+                    (routing if activated is None else taken).add(group)
         if explain:
             self._explain(event, entries, out)
         return out.build()
@@ -271,8 +202,10 @@ class RuleEngine:
         event: Mapping[str, Any],
         now: dt.datetime,
         context: dict[str, Any],
-        out: _Builder,
-    ) -> bool:
+        out: Builder,
+    ) -> bool | None:
+        """True: the rule acted (fired, queued, batched); False: it did not; None: routed to
+        its gate owner, who decides."""
         events: tuple[Mapping[str, Any], ...] = (event,)
         if rule.pattern is not None:
             completed = self._advance_pattern(rule, rule.pattern, event, now, out)
@@ -280,6 +213,9 @@ class RuleEngine:
                 return False
             events = completed
         d = rule.definition
+        if self.routed and gated(d):
+            out.route(d, Candidate(d.id, d.version, events))
+            return None
         counters = self.counters.get(d.id, EMPTY)
         if d.max_executions is not None and counters.executions >= d.max_executions:
             out.skipped.append(_skip(rule, "max_executions", f"{d.max_executions} reached"))
@@ -298,7 +234,28 @@ class RuleEngine:
             out.changes.append(Change("fired", d.id))
         return True
 
-    def _fire_one(self, rule: CompiledRule, context: dict[str, Any], out: _Builder) -> None:
+    def _route(self, rule: CompiledRule, event: Mapping[str, Any], now: dt.datetime,
+               out: Builder) -> None:
+        """A member of a group whose choice is routed: its gate owner tries it in turn."""
+        events: tuple[Mapping[str, Any], ...] = (event,)
+        if rule.pattern is not None:
+            events = self._advance_pattern(rule, rule.pattern, event, now, out)
+        if events:
+            d = rule.definition
+            out.route(d, Candidate(d.id, d.version, events))
+
+    def render(self, rule_id: str, events: tuple[Mapping[str, Any], ...], now: dt.datetime
+               ) -> Firing | Failure | None:
+        """A rule's actions rendered for `events` (as a firing would), or None if the rule
+        is unknown. Used by a gate owner once it let a routed match fire."""
+        rule = self._rules.get(rule_id)
+        if rule is None:
+            return None
+        out = Builder()
+        self._fire(rule, events, {"now": now}, out)
+        return out.fired[0] if out.fired else out.failed[0]
+
+    def _fire_one(self, rule: CompiledRule, context: dict[str, Any], out: Builder) -> None:
         try:
             actions = tuple([a.render(context) for a in rule.actions])
         except ExpressionError as exc:
@@ -313,7 +270,7 @@ class RuleEngine:
         rule: CompiledRule,
         events: tuple[Mapping[str, Any], ...],
         context: dict[str, Any],
-        out: _Builder,
+        out: Builder,
     ) -> bool:
         d = rule.definition
         scope = {**context, "event": events[-1], "events": events}
@@ -332,7 +289,7 @@ class RuleEngine:
         event: Mapping[str, Any],
         now: dt.datetime,
         context: dict[str, Any],
-        out: _Builder,
+        out: Builder,
     ) -> bool:
         d = rule.definition
         size = d.batch.size if d.batch is not None else 10
@@ -354,7 +311,7 @@ class RuleEngine:
         pattern: CompiledPattern,
         event: Mapping[str, Any],
         now: dt.datetime,
-        out: _Builder,
+        out: Builder,
     ) -> tuple[Mapping[str, Any], ...]:
         key = pattern.key(event)
         if key is None:
@@ -369,7 +326,7 @@ class RuleEngine:
             out.skipped.append(_skip(rule, "pattern_pending", result.reason))
         return result.completed
 
-    def _explain(self, event: Mapping[str, Any], entries: list[Entry], out: _Builder) -> None:
+    def _explain(self, event: Mapping[str, Any], entries: list[Entry], out: Builder) -> None:
         matched = {e.rule_id for e in entries}
         for entry in self._index.candidates(event):
             if entry.rule_id not in matched:
@@ -398,25 +355,29 @@ class RuleEngine:
         """A timer came due: flush a batch window or fire an absence. Call `apply` after."""
         rule = self._rules.get(timer.rule_id)
         if rule is None:
-            return _NOTHING
-        out = _Builder()
+            return NOTHING
+        out = Builder()
         context: dict[str, Any] = {"now": now}
         if timer.key == "$batch":
             counters = self.counters.get(rule.id, EMPTY)
             if not counters.batch or counters.batch_opened is None:
-                return _NOTHING
+                return NOTHING
             window = rule.definition.batch.window if rule.definition.batch else 60.0
             if counters.batch_opened + dt.timedelta(seconds=window) != timer.due:
-                return _NOTHING  # a stale timer: that batch was flushed by size
+                return NOTHING  # a stale timer: that batch was flushed by size
             self._fire(rule, counters.batch, context, out)
             out.changes.append(Change("flushed", rule.id))
             return out.build()
         if rule.pattern is None:
-            return _NOTHING
+            return NOTHING
         current = self.pattern_state.get((rule.id, timer.key))
         result = rule.pattern.on_timer(current, timer.key, timer.due)
         if result.change is not None:
             out.pattern_changes.append(result.change)
+        if result.completed and self.routed and gated(rule.definition):
+            out.route(rule.definition, Candidate(rule.id, rule.definition.version,
+                                                 result.completed))
+            return out.build()
         fired = bool(result.completed) and self._fire(rule, result.completed, context, out)
         if fired and _counted(rule.definition):
             out.changes.append(Change("fired", rule.id))
@@ -426,8 +387,8 @@ class RuleEngine:
         """An execution of the rule ended: free its slot and start the oldest queued one."""
         rule = self._rules.get(rule_id)
         if rule is None or rule.definition.concurrency_limit is None:
-            return _NOTHING  # nothing counts its running executions
-        out = _Builder()
+            return NOTHING  # nothing counts its running executions
+        out = Builder()
         out.changes.append(Change("completed", rule_id))
         queue = self.counters.get(rule_id, EMPTY).queue
         if queue:

@@ -24,8 +24,9 @@ from schemas.expressions import ExpressionError
 
 __all__ = ["ActionTrial", "Hold", "Observed", "Trial", "try_rule"]
 
-# The trigger agent keeps these internal records (wait subscriptions) away from every rule.
-_INTERNAL_PREFIX = "headwater.wait."
+# The trigger agent keeps these internal records (wait subscriptions, rule gates) away from
+# every rule.
+_INTERNAL_PREFIX = ("headwater.wait.", "headwater.rule.")
 
 
 @dataclass(frozen=True, slots=True)

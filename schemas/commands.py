@@ -26,6 +26,7 @@ __all__ = [
     "ErrorInfo",
     "EventReceived",
     "GrantSlot",
+    "MigrateExecution",
     "ReleaseSlot",
     "RetryExecution",
     "SignalReceived",
@@ -243,6 +244,27 @@ class GrantSlot(CommandBase):
     ticket: str = Field(min_length=1)
 
 
+class MigrateExecution(CommandBase):
+    """Move a running, waiting or queued execution to another version of its workflow.
+
+    Like Camunda's process instance migration: the execution keeps its history, variables,
+    open tasks, timers and waits; from now on it follows ``to_version``. The state machine
+    refuses (``command_rejected``, code ``migration_refused``, every reason in the message)
+    when the state does not map cleanly (see docs/state-machine.md, "Migration").
+
+    Attributes:
+        to_version: The exact target version of the same workflow.
+        mapping: Step id in the running version -> step id in the target; a step id not
+            named maps to the same id.
+        requested_by: Who asked (the API caller).
+    """
+
+    type: Literal["migrate_execution"] = "migrate_execution"
+    to_version: str = Field(min_length=1)
+    mapping: dict[str, str] = Field(default_factory=dict)
+    requested_by: str | None = None
+
+
 Command = Annotated[
     StartExecution
     | TaskCompleted
@@ -257,7 +279,8 @@ Command = Annotated[
     | TimeoutExecution
     | AcquireSlot
     | ReleaseSlot
-    | GrantSlot,
+    | GrantSlot
+    | MigrateExecution,
     Field(discriminator="type"),
 ]
 """Any command, discriminated by its ``type`` field."""
@@ -277,6 +300,7 @@ COMMAND_TYPES: tuple[type[CommandBase], ...] = (
     AcquireSlot,
     ReleaseSlot,
     GrantSlot,
+    MigrateExecution,
 )
 
 _COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)

@@ -44,6 +44,7 @@ __all__ = [
     "ExecutionEvent",
     "ExecutionEventBase",
     "ExecutionFailed",
+    "ExecutionMigrated",
     "ExecutionQueued",
     "ExecutionResumed",
     "ExecutionStarted",
@@ -372,6 +373,28 @@ class CommandRejected(ExecutionEventBase):
     message: str = ""
 
 
+class ExecutionMigrated(ExecutionEventBase):
+    """The execution now follows another version of its workflow (a `migrate_execution`).
+
+    Everything it held (variables, step outputs, open tasks, timers with their due times,
+    waits, buffered signals) stays; step ids are renamed by ``mapping`` wherever the state
+    names them (steps, scopes, tasks, children, timers), so a replay needs no definition.
+
+    Attributes:
+        from_version: The version it ran until now.
+        to_version: The version it runs from this event on.
+        mapping: Step id in ``from_version`` -> step id in ``to_version`` (ids not named
+            keep their id).
+        requested_by: Who asked.
+    """
+
+    type: Literal["execution_migrated"] = "execution_migrated"
+    from_version: str
+    to_version: str
+    mapping: dict[str, str] = Field(default_factory=dict)
+    requested_by: str | None = None
+
+
 ExecutionEvent = Annotated[
     ExecutionStarted
     | StepScheduled
@@ -405,7 +428,8 @@ ExecutionEvent = Annotated[
     | SlotReturned
     | SlotQueued
     | SlotGranted
-    | SlotReleased,
+    | SlotReleased
+    | ExecutionMigrated,
     Field(discriminator="type"),
 ]
 """Any execution event, discriminated by its ``type`` field."""
@@ -444,6 +468,7 @@ EVENT_TYPES: tuple[type[ExecutionEventBase], ...] = (
     SlotQueued,
     SlotGranted,
     SlotReleased,
+    ExecutionMigrated,
 )
 
 TERMINAL_EVENT_TYPES: frozenset[str] = frozenset(

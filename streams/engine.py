@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -187,7 +187,7 @@ class Engine:
         rule_store = RuleStateStore(cfg.data_dir / "rules")
         self._closers.append(rule_store.close)
         book = Rulebook()
-        completions = Completions(cfg.topics["executions"], codec, book)
+        completions = Completions(cfg.topics, codec, book)
         lag = GroupLag(cfg.bootstrap, cfg.topics["tasks"], table.count(cfg.topics["tasks"]),
                        f"{cfg.app_id}.tasks", cfg.loop)
         await lag.start()
@@ -198,17 +198,19 @@ class Engine:
             assert loop is not None
             return await loop.offset_at(partition, when)
 
+        async def end_at(partition: int) -> int:
+            assert loop is not None
+            return await loop.end_offset(partition)
+
         agent = TriggerAgent(cfg.topics, codec, feed, rule_store, cfg.clock, offset_at,
-                             book=book, completions=completions,
+                             book=book, end_at=end_at,
                              backpressure=Backpressure(lag.pending, cfg.max_pending_tasks))
         self.trigger_agent = agent
         loop = parts.loop(agent, "triggers", "triggers", cfg.clock)
         await self._loop(loop)
-        # Completions' notes of ended executions live in memory only: a redelivered end would
-        # free a rule's slot twice, so it commits every cycle (it reads only while a rule has a
-        # concurrency limit) instead of on the loops' interval.
-        await self._loop(parts.loop(completions, "completions", "executions", cfg.clock,
-                                    replace(cfg.loop, commit_interval_ms=0)))
+        # Completions reports each end as a record on `hw.triggers` (acknowledged before its
+        # commit), so it commits on the loops' interval like every other part.
+        await self._loop(parts.loop(completions, "completions", "executions", cfg.clock))
 
     async def _loop(self, loop: PartitionLoop) -> None:
         self.loops[loop.handler.name] = loop

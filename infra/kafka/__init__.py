@@ -6,6 +6,7 @@ cluster of one or more combined broker/controller nodes is then started on 127.0
 
 from infra.kafka.cluster import (
     ClusterLayout,
+    ExtraListener,
     LocalCluster,
     NodeLayout,
     wait_for_metadata,
@@ -20,6 +21,7 @@ from infra.kafka.distribution import (
 __all__ = [
     "DEFAULT_KAFKA_VERSION",
     "ClusterLayout",
+    "ExtraListener",
     "KafkaDistribution",
     "KafkaSetupError",
     "LocalCluster",

@@ -67,6 +67,25 @@ class NodeLayout:
 
 
 @dataclass(frozen=True)
+class ExtraListener:
+    """A further plaintext client listener on every node, advertised at another port.
+
+    Clients that bootstrap through it are told the advertised ports, so a fault-injecting
+    proxy listening there sits between them and the brokers (`bench.chaos`): one listener
+    per client that should meet its own faults.
+
+    Attributes:
+        name: The listener name (upper case, e.g. ``W1``).
+        ports: Node i listens on ``ports[i]``.
+        advertised: Node i is advertised as ``127.0.0.1:advertised[i]``.
+    """
+
+    name: str
+    ports: tuple[int, ...]
+    advertised: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class ClusterLayout:
     """Ports and folders of an N-node cluster."""
 
@@ -75,6 +94,9 @@ class ClusterLayout:
     nodes: int = 1
     secure: bool = False
     """SASL_SSL client listener with SCRAM users and ACLs (`infra.kafka.secure`)."""
+    extra_listeners: tuple[ExtraListener, ...] = ()
+    heap: str | None = None
+    """Each node's JVM heap option (e.g. ``-Xmx512m``); None: `HEADWATER_KAFKA_HEAP` or 768 MiB."""
 
     @property
     def security_home(self) -> Path:
@@ -228,7 +250,7 @@ class LocalCluster:
 
     def _java(self, node: NodeLayout, main: str, *args: str) -> list[str]:
         return [
-            self.dist.java, _HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            self.dist.java, self.layout.heap or _HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={node.home / 'log4j2.properties'}",
             "-cp", self.dist.classpath, main, *args,
         ]
@@ -266,6 +288,13 @@ class LocalCluster:
         }
         if self.material is not None:
             props.update(self.material.server_properties(node.port, node.controller_port))
+        index = node.node_id - 1
+        for extra in self.layout.extra_listeners:
+            for key, value in (("listeners", f"127.0.0.1:{extra.ports[index]}"),
+                               ("advertised.listeners", f"127.0.0.1:{extra.advertised[index]}")):
+                props[key] = f"{props[key]},{extra.name}://{value}"
+            props["listener.security.protocol.map"] = (
+                f"{props['listener.security.protocol.map']},{extra.name}:PLAINTEXT")
         return "".join(f"{k}={v}\n" for k, v in props.items())
 
 

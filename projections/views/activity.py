@@ -18,6 +18,7 @@ from schemas.executions import (
     ChildCancelled,
     ChildStarted,
     ExecutionEventBase,
+    ExecutionMigrated,
     RetryScheduled,
     StepCancelled,
     StepCompleted,
@@ -33,7 +34,7 @@ from schemas.executions import (
     TimerScheduled,
 )
 
-__all__ = ["Activity", "live_status", "track"]
+__all__ = ["Activity", "live_status", "migrated_path", "track"]
 
 Activity = tuple[dict[str, str], dict[str, str]]
 """``(in_flight, waiting_on)``."""
@@ -59,11 +60,22 @@ def _waited_for(event: StepStarted) -> str:
     return f"event {wanted.get('event_type', '')}".strip()
 
 
+def migrated_path(path: str, mapping: dict[str, str]) -> str:
+    """A step path after a migration renamed step ids: a path is ``(<step>/<index>/)*<step>``,
+    so every even segment is a step id."""
+    parts = path.split("/")
+    return "/".join(mapping.get(p, p) if i % 2 == 0 else p for i, p in enumerate(parts))
+
+
 def track(activity: Activity, event: ExecutionEventBase) -> Activity:
     """``activity`` after ``event`` (the same objects when it changes nothing)."""
     in_flight, waiting = activity
     if event.type in TERMINAL_EVENT_TYPES:  # type: ignore[attr-defined]
         return {}, {}
+    if isinstance(event, ExecutionMigrated) and event.mapping:
+        return ({migrated_path(k, event.mapping): v for k, v in in_flight.items()},
+                {k if k.startswith("timer:") else migrated_path(k, event.mapping): v
+                 for k, v in waiting.items()})
     if isinstance(event, TimerScheduled) and event.purpose in _WAIT_TIMERS:
         return in_flight, waiting | {f"timer:{event.timer_id}":
                                      f"{event.purpose} timer until {event.fire_at.isoformat()}"}

@@ -17,12 +17,13 @@ import orjson
 from pydantic import BaseModel
 
 from projections.views._tx import Reader, ScanReader, Tx
-from projections.views.activity import live_status, track
+from projections.views.activity import live_status, migrated_path, track
 from schemas.commands import ErrorInfo
 from schemas.executions import (
     TERMINAL_EVENT_TYPES,
     ExecutionEvent,
     ExecutionEventBase,
+    ExecutionMigrated,
     ExecutionResumed,
     ExecutionStarted,
     ExecutionStatus,
@@ -188,6 +189,10 @@ def evolve_summary(summary: ExecutionSummary | None, event: ExecutionEventBase) 
                     "parent_execution_id": event.parent_execution_id,
                     "priority": event.priority,
                     "status": "queued" if queued else "running", "started_at": event.time}
+    elif isinstance(event, ExecutionMigrated):
+        changes["workflow_version"] = event.to_version
+        if summary.failed_step is not None:  # a retry queued for its slot
+            changes["failed_step"] = migrated_path(summary.failed_step, event.mapping)
     elif isinstance(event, ExecutionResumed):
         changes |= {"status": "running", "ended_at": None, "duration_ms": None, "error": None,
                     "failed_step": None}
@@ -226,6 +231,12 @@ def _evolve_content(detail: ExecutionDetail, event: ExecutionEventBase) -> Execu
         return detail.model_copy(update={"input": event.input})
     if isinstance(event, VariablesUpdated):
         return detail.model_copy(update={"variables": detail.variables | event.values})
+    if isinstance(event, ExecutionMigrated) and event.mapping:
+        steps: dict[str, StepView] = {}
+        for path, view in detail.steps.items():
+            moved = migrated_path(path, event.mapping)
+            steps[moved] = view.model_copy(update={"path": moved}) if moved != path else view
+        return detail.model_copy(update={"steps": steps})
     if event.type == "execution_completed":  # type: ignore[attr-defined]
         return detail.model_copy(update={"output": getattr(event, "output", None)})
     if isinstance(event, TaskRequested) and event.task_type == "log" and event.attempt == 1:

@@ -22,7 +22,7 @@ from pathlib import Path
 from rocksdict import WriteBatch
 
 from streams.machine import GateState, State
-from streams.runtime.rocks import open_rocksdb
+from streams.runtime.rocks import open_rocksdb, scan
 
 __all__ = ["StateStore"]
 
@@ -113,7 +113,7 @@ class StateStore:
     def states(self, partition: int) -> Iterator[State]:
         """Every stored state of `partition` (for timers after a restart, and for checks)."""
         prefix = _state_key(partition, "")
-        for key, value in self._db.items(from_key=prefix):
+        for key, value in scan(self._db, prefix):
             if not (isinstance(key, bytes) and key.startswith(prefix)):
                 break
             assert isinstance(value, bytes)

@@ -18,6 +18,7 @@ from schemas.commands import (
     CommandBase,
     EventReceived,
     GrantSlot,
+    MigrateExecution,
     ReleaseSlot,
     RetryExecution,
     SignalReceived,
@@ -39,7 +40,7 @@ from schemas.executions import (
 )
 from schemas.executions import TimerFired as TimerFiredEvent
 from schemas.expressions import ExpressionError
-from streams.machine import admission, flow, steps
+from streams.machine import admission, flow, migration, steps
 from streams.machine.kinds import KINDS
 from streams.machine.plan import Plan, compile_plan
 from streams.machine.state import State, split_path
@@ -52,7 +53,8 @@ MAX_BUFFERED_SIGNALS = 100
 
 
 def decide(
-    state: State | None, command: CommandBase, definition: WorkflowDefinition | Plan
+    state: State | None, command: CommandBase, definition: WorkflowDefinition | Plan,
+    target: WorkflowDefinition | Plan | None = None,
 ) -> list[ExecutionEvent]:
     """The events that ``command`` causes; ``state`` is left unchanged.
 
@@ -60,15 +62,17 @@ def decide(
         state: The execution's state (None before it started).
         command: Any command from `schemas.commands`.
         definition: The definition version the execution runs, or its compiled `Plan`.
+        target: For a `MigrateExecution`, the version it names (None: not published).
 
     Returns:
         The new events, in order, with gap-free ``seq`` after ``state.seq``.
     """
-    return apply_command(state, command, definition)[0]
+    return apply_command(state, command, definition, target)[0]
 
 
 def apply_command(
-    state: State | None, command: CommandBase, definition: WorkflowDefinition | Plan
+    state: State | None, command: CommandBase, definition: WorkflowDefinition | Plan,
+    target: WorkflowDefinition | Plan | None = None,
 ) -> tuple[list[ExecutionEvent], State | None]:
     """`decide` and `evolve` in one pass: the events and the state after them.
 
@@ -82,7 +86,10 @@ def apply_command(
         return [], None
     tx = Tx(state.copy() if state is not None else None, plan, command, KINDS)
     try:
-        _dispatch(tx, command)
+        if isinstance(command, MigrateExecution):
+            _migrate(tx, command, target)
+        else:
+            _dispatch(tx, command)
         flow.run_queue(tx)
     except BudgetExceeded:
         error = flow.error_info(
@@ -124,6 +131,16 @@ def _dispatch(tx: Tx, command: CommandBase) -> None:
         _reject(tx, "execution_finished", f"the execution is {state.status}")
         return
     _HANDLERS[command.type](tx, command)  # type: ignore[attr-defined]
+
+
+def _migrate(tx: Tx, command: MigrateExecution, target: WorkflowDefinition | Plan | None) -> None:
+    state = tx.state
+    if state.workflow_id != tx.plan.workflow_id or state.workflow_version != tx.plan.version:
+        _reject(tx, "definition_mismatch",
+                f"execution runs {state.workflow_id}@{state.workflow_version}")
+        return
+    plan = target if isinstance(target, Plan) or target is None else compile_plan(target)
+    migration.migrate(tx, command, plan)
 
 
 def _reject(tx: Tx, code: str, message: str) -> None:

@@ -6,11 +6,11 @@ history unreplayable (or make a worker decide differently after a restart).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.commands import CommandBase
+from schemas.commands import CommandBase, MigrateExecution
 from schemas.definitions import WorkflowDefinition
 from schemas.executions import ExecutionEvent
 from streams.machine.decide import decide
@@ -43,28 +43,39 @@ class Divergence:
 def check_determinism(
     definition: WorkflowDefinition | Plan,
     history: Iterable[tuple[CommandBase, Sequence[ExecutionEvent]]],
+    versions: Mapping[str, WorkflowDefinition | Plan] | None = None,
 ) -> list[Divergence]:
     """Re-decide each recorded command against the state rebuilt from the recorded events.
 
     Args:
-        definition: The definition version the execution ran.
+        definition: The definition version the execution started with.
         history: Each command with the events recorded for it, in order.
+        versions: Other versions of the workflow, by version: a migration's target, and
+            what the execution runs after it.
 
     Returns:
         One `Divergence` per command whose events differ (empty when deterministic).
         Replay continues from the recorded events, so later divergences are found too.
     """
-    plan = definition if isinstance(definition, Plan) else compile_plan(definition)
+    first = _plan(definition)
+    plans = {first.version: first, **{v: _plan(d) for v, d in (versions or {}).items()}}
     state: State | None = None
     found: list[Divergence] = []
     for index, (command, recorded) in enumerate(history):
-        produced = decide(state, command, plan)
+        plan = plans[state.workflow_version] if state is not None else first
+        target = (plans.get(command.to_version) if isinstance(command, MigrateExecution)
+                  else None)
+        produced = decide(state, command, plan, target)
         divergence = _first_difference(index, command, recorded, produced)
         if divergence is not None:
             found.append(divergence)
         for event in recorded:
             state = apply(state, event)
     return found
+
+
+def _plan(definition: WorkflowDefinition | Plan) -> Plan:
+    return definition if isinstance(definition, Plan) else compile_plan(definition)
 
 
 def _first_difference(

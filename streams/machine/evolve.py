@@ -18,6 +18,7 @@ from schemas.executions import (
     ExecutionCompleted,
     ExecutionEvent,
     ExecutionFailed,
+    ExecutionMigrated,
     ExecutionResumed,
     ExecutionStarted,
     ExecutionTimedOut,
@@ -40,6 +41,7 @@ from schemas.executions import (
     VariablesUpdated,
 )
 from schemas.gates import ExecutionQueued
+from streams.machine.remap import rename_path, scope_renames
 from streams.machine.state import (
     RECENT_COMMANDS,
     Scopes,
@@ -322,6 +324,28 @@ def _resumed(state: State, e: ExecutionResumed) -> None:
     state.error = state.ended_at = state.failed_step = None
 
 
+def _migrated(state: State, e: ExecutionMigrated) -> None:
+    mapping = e.mapping
+    state.workflow_version = e.to_version
+    if not mapping:
+        return
+    renames = scope_renames(dict(dict.items(state.scopes)), mapping)
+    scopes = Scopes()
+    for key, scope in state.scopes.items():  # in order: waiters are found in this order
+        new_key, plan = renames[key]
+        steps = {mapping.get(s, s): step for s, step in scope.steps.items()}
+        last = mapping.get(scope.last, scope.last) if scope.last is not None else None
+        scopes[new_key] = ScopeState(plan, steps, scope.index, scope.item, last)
+    state.scopes = scopes
+    state.tasks = {t: rename_path(p, renames, mapping) for t, p in state.tasks.items()}
+    state.children = {c: rename_path(p, renames, mapping) for c, p in state.children.items()}
+    state.timers = {
+        t: TimerState(v.fire_at, v.purpose, rename_path(v.step, renames, mapping))
+        if v.step is not None else v for t, v in state.timers.items()}
+    if state.failed_step is not None:
+        state.failed_step = rename_path(state.failed_step, renames, mapping)
+
+
 def _completed(state: State, e: ExecutionCompleted) -> None:
     state.status = "completed"
     state.output = e.output
@@ -370,6 +394,7 @@ _HANDLERS: dict[str, Callable[[State, Any], None]] = {
     "signal_buffered": _signal_buffered,
     "signal_consumed": _signal_consumed,
     "execution_resumed": _resumed,
+    "execution_migrated": _migrated,
     "execution_completed": _completed,
     "execution_failed": _failed,
     "execution_cancelled": _cancelled,

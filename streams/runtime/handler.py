@@ -97,10 +97,14 @@ class Checkpoint:
         consumed: The next offset of the loop's topic this partition's state reflects.
         written: (topic, partition) -> the next offset after the records the cycle produced
             there (the execution processor's checkpoint in ``hw.executions``).
+        began: (topic, partition) -> the offset the cycle's first record there got: when it
+            is not where the handler's last checkpoint ended, another writer's records lie
+            in between (a worker that lost the partition while its records were in flight).
     """
 
     consumed: int
     written: Mapping[tuple[str, int], int] = field(default_factory=dict)
+    began: Mapping[tuple[str, int], int] = field(default_factory=dict)
 
 
 class Handler(Protocol):

@@ -186,9 +186,11 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                           handler.name)
         if out.intake_paused is not None:
             self.pause(out.intake_paused)
-        written = await out.flush(Outbox(self._producer)) if len(out) else {}  # 3. acks
+        outbox = Outbox(self._producer)
+        written = await out.flush(outbox) if len(out) else {}  # 3. acks
         checkpoints = {partition: Checkpoint(records[-1].offset + 1, {
-            where: end for where, end in written.items() if where[1] == partition})
+            where: end for where, end in written.items() if where[1] == partition}, {
+            where: first for where, first in outbox.began.items() if where[1] == partition})
             for partition, records in polled.items()}
         handler.store(checkpoints)  # 4. store with checkpoint (tick changes too)
         for partition, checkpoint in checkpoints.items():
@@ -270,6 +272,12 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         tp = TopicPartition(self.topic, partition)
         found = await self._consumer.offsets_for_times({tp: int(when.timestamp() * 1000)})
         return found[tp].offset if found.get(tp) is not None else 1 << 62
+
+    async def end_offset(self, partition: int) -> int:
+        """The offset the next record of `partition` will get (its end now)."""
+        assert self._consumer is not None
+        tp = TopicPartition(self.topic, partition)
+        return int((await self._consumer.end_offsets([tp]))[tp])
 
     # -- partition ownership ----------------------------------------------------------------------
 

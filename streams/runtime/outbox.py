@@ -29,6 +29,9 @@ class Outbox:
         self._open: dict[tuple[str, int], Any] = {}
         self._sent: list[asyncio.Future[Any]] = []
         self._last: dict[tuple[str, int], tuple[asyncio.Future[Any], int]] = {}
+        self._first: dict[tuple[str, int], asyncio.Future[Any]] = {}
+        self.began: dict[tuple[str, int], int] = {}
+        """After `flush`: the offset the first record appended to each partition got."""
 
     async def append(self, topic: str, partition: int, key: bytes | None, value: bytes) -> None:
         """Add a record for `partition` of `topic` (in order with the others for it)."""
@@ -49,6 +52,7 @@ class Outbox:
         future = await self._producer.send_batch(batch, topic, partition=partition)
         self._sent.append(future)
         self._last[topic, partition] = (future, batch.record_count())
+        self._first.setdefault((topic, partition), future)
 
     async def flush(self) -> dict[tuple[str, int], int]:
         """Send everything, wait for every ack; the next offset of each appended-to partition.
@@ -66,6 +70,9 @@ class Outbox:
             metadata = future.result()
             if metadata is not None and metadata.offset >= 0:
                 ends[where] = metadata.offset + count
+        self.began = {where: future.result().offset for where, future in self._first.items()
+                      if future.result() is not None and future.result().offset >= 0}
         self._sent.clear()
         self._last.clear()
+        self._first.clear()
         return ends

@@ -13,11 +13,16 @@ It is also where correlated events meet waiting executions (`streams.triggers.co
 other event first takes the subscriptions of its subject and stages their `EventReceived`
 commands, then meets the rules.
 
-`replay` folds a trigger into the subscriptions and pattern state and produces nothing;
-`process` decides and stages; `tick` fires absence and batch-window timers, frees the slots of
-concurrency-limited rules whose executions ended (`Completions`), asks for backpressure, and,
-on the worker that owns partition 0, fires the schedules (`streams.triggers.schedules`). All of
-it leaves through the loop's one outbox.
+Gated rules (a `max_executions`, a `concurrency_limit`, `batch` mode) are decided by one owner,
+whatever partition their events came in on: their matches leave as `headwater.rule.firing`
+records keyed by the rule's gate key, and the agent that owns that key's partition counts,
+queues, gathers and fires them (`streams.triggers.gate_owner`); the ends of their executions
+come back the same way (`Completions`).
+
+`replay` folds a trigger into the subscriptions, pattern state and rule gates and produces
+nothing; `process` decides and stages; `tick` fires absence timers, asks for due batch
+flushes, asks for backpressure, and, on the worker that owns partition 0, fires the schedules
+(`streams.triggers.schedules`). All of it leaves through the loop's one outbox.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +47,7 @@ from streams.runtime import (
     Record,
     Refused,
     Replay,
+    TooLarge,
 )
 from streams.triggers.effects import (
     DEPTH_EXTENSION,
@@ -52,7 +58,9 @@ from streams.triggers.effects import (
     digest,
     occasion_of,
 )
-from streams.triggers.limits import Backpressure, Completions
+from streams.triggers.gate_owner import Made, PartitionGates, request_records
+from streams.triggers.gate_records import GATE_PREFIX, InvalidGateRecord, parse
+from streams.triggers.limits import Backpressure
 from streams.triggers.pattern_slots import OffsetAt, PartitionSlots
 from streams.triggers.rule_state import RuleStateStore
 from streams.triggers.rulebook import Rulebook
@@ -62,6 +70,8 @@ from streams.triggers.waits import PartitionWaits
 __all__ = ["TriggerAgent"]
 
 _NOTHING = Evaluation()
+EndAt = Callable[[int], Awaitable[int]]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +87,9 @@ class TriggerAgent:
         clock: The wall clock (the loop's), for the replay window on assignment.
         offset_at: The first `hw.triggers` offset of a partition at or after a time (to replay
             no further back than the longest pattern window).
-        book: The rules (shared with `completions`, which reads their limits).
-        completions: Rules whose started executions ended (their slots are freed in `tick`).
+        book: The rules (shared with `Completions`, which reads their limits).
+        end_at: The end offset of a partition now (a rule gate rebuilt from a snapshot must
+            read up to it before it decides; None: the committed offset).
         backpressure: When to stop taking triggers (None: never).
     """
 
@@ -86,15 +97,17 @@ class TriggerAgent:
 
     def __init__(self, topics: dict[str, str], codec: Codec, definitions: DefinitionsFeed,
                  store: RuleStateStore, clock: Clock, offset_at: OffsetAt,
-                 book: Rulebook | None = None, completions: Completions | None = None,
+                 book: Rulebook | None = None, end_at: EndAt | None = None,
                  backpressure: Backpressure | None = None) -> None:
         self._topics, self._codec, self._definitions = topics, codec, definitions
         self._store, self._clock, self._offset_at = store, clock, offset_at
         self.book = book if book is not None else Rulebook()
+        self.book.rules.routed = True  # gated rules are decided by their gate's owner
         self._slots = PartitionSlots(self.book, store)
         self._waits = PartitionWaits(store)
+        self._gates = PartitionGates(store)
         self._scheduler = Scheduler(self.book, store)
-        self._completions, self._backpressure = completions, backpressure
+        self._backpressure, self._end_at = backpressure, end_at
         self._patterns_from: dict[int, int] = {}  # replay: pattern state folds from here
         self.sync()
 
@@ -122,8 +135,12 @@ class TriggerAgent:
         waits_from = self._store.checkpoint(partition)
         start = await self._slots.take(partition, committed, self._offset_at, self._clock())
         self._waits.load(partition)
+        # The first offset still on the broker (an empty partition has none: nothing is gone).
+        log_start = min(await self._offset_at(partition, _EPOCH), committed)
+        end = await self._end_at(partition) if self._end_at is not None else committed
+        gates_from = self._gates.load(partition, log_start, committed, end)
         patterns_from = self._patterns_from[partition] = committed if start is None else start
-        begin = min(waits_from, patterns_from)
+        begin = min(waits_from, patterns_from, gates_from)
         return Replay(self._topics["triggers"], begin, committed) if begin < committed else None
 
     def replay(self, record: Record) -> None:
@@ -134,6 +151,11 @@ class TriggerAgent:
         except Refused:
             return  # it was refused when it was processed
         partition = record.partition
+        if _is_gate_record(event):
+            if self._gates.applies(partition, record.offset):
+                with contextlib.suppress(InvalidGateRecord):  # refused when processed
+                    self._gates.replay(partition, record.offset, parse(event))
+            return
         if self._waits.route(partition, event, record.timestamp) is None:
             with contextlib.suppress(InvalidSubscription):  # it was refused when processed
                 self._waits.open(partition, event, _at(record))
@@ -146,11 +168,13 @@ class TriggerAgent:
 
     def replayed(self, partition: int, position: int) -> None:
         self._waits.save(partition)
+        self._gates.save(partition, position)
         self._slots.save(partition, position)
 
     def revoked(self, partition: int) -> None:
         self._slots.drop(partition)
         self._waits.drop(partition)
+        self._gates.drop(partition)
         self._patterns_from.pop(partition, None)
 
     def holding(self, partition: int) -> int | None:
@@ -165,6 +189,11 @@ class TriggerAgent:
         if record.offset < self._slots.checkpoint(partition):
             return  # stored before a crash that came before the commit: all acknowledged
         event, when = self._decode(record)
+        if _is_gate_record(event):
+            self._gate(record, event, out)
+            self._gates.passed(partition, record.offset)
+            return
+        self._gates.passed(partition, record.offset)
         routed = self._waits.route(partition, event, record.timestamp)
         if routed is None:  # a wait record: it opens a subscription, no rule sees it
             try:
@@ -178,7 +207,7 @@ class TriggerAgent:
         self._put_all(out, routed)
         mark = out.mark()
         try:
-            self._rules(partition, event, when or _at(record), out)
+            self._rules(partition, record.offset, event, when or _at(record), out)
         except Refused as exc:
             out.rollback(mark)
             out.dead(record, exc.reason, exc.message)
@@ -186,7 +215,8 @@ class TriggerAgent:
             out.rollback(mark)
             out.dead(record, "invalid_action", f"{type(exc).__name__}: {exc}"[:1000])
 
-    def _rules(self, partition: int, event: dict[str, Any], now: datetime, out: Out) -> None:
+    def _rules(self, partition: int, offset: int, event: dict[str, Any], now: datetime,
+               out: Out) -> None:
         engine = self._slots.engine_for(partition)
         started = time.perf_counter_ns()
         evaluation = engine.decide(event, now)
@@ -196,6 +226,10 @@ class TriggerAgent:
             return  # most triggers: no rule is even a candidate
         occasions = {f.rule_id: occasion_of(f.rule_id, event, now) for f in evaluation.fired}
         records = self._outcomes(evaluation, event, elapsed, out.now, engine, occasions)
+        if evaluation.routed:
+            tag = digest(str(event.get("source", "")), str(event.get("id", "")))
+            records += request_records(engine, evaluation.routed, tag, now, event,
+                                       (partition, offset))
         for firing in evaluation.fired:
             records += action_records(occasions[firing.rule_id], firing.actions)
         for firing in started_by.fired:
@@ -205,6 +239,20 @@ class TriggerAgent:
         # Folded only once every record is staged: a refused trigger leaves no partial match.
         if evaluation != _NOTHING:
             self._slots.apply(partition, evaluation)
+
+    def _gate(self, record: Record, event: dict[str, Any], out: Out) -> None:
+        """A gate record for a gate this partition holds: count, queue, gather, fire."""
+        if not self._gates.applies(record.partition, record.offset):
+            return  # stored before a crash that came before the commit
+        try:
+            parsed = parse(event)
+        except InvalidGateRecord as exc:
+            raise Refused("invalid_gate_record", str(exc)) from None
+        made: Made = self._gates.process(record.partition, record.offset, parsed,
+                                         self.book.rules)
+        evaluation, reported, occasions, records = made
+        outcomes = self._outcomes(evaluation, reported, 0, out.now, self.book.rules, occasions)
+        self._put_all(out, [*outcomes, *records])
 
     def _decode(self, record: Record) -> tuple[dict[str, Any], datetime | None]:
         """The trigger's event and its own time.
@@ -223,7 +271,7 @@ class TriggerAgent:
             raise Refused("publish_loop", f"{depth} rule-published events deep; a rule loop?")
         return event, when
 
-    def _outcomes(self, evaluation: Evaluation, event: dict[str, Any], elapsed_us: int,
+    def _outcomes(self, evaluation: Evaluation, event: Mapping[str, Any], elapsed_us: int,
                   now: datetime, engine: RuleEngine | None = None,
                   occasions: Mapping[str, Occasion] | None = None) -> list[Outgoing]:
         if not (evaluation.fired or evaluation.skipped or evaluation.failed or evaluation.deferred):
@@ -248,22 +296,27 @@ class TriggerAgent:
             checkpoint = checkpoints.get(partition)
             if checkpoint is not None:
                 self._waits.save(partition)
+                self._gates.save(partition, checkpoint.consumed)
             self._slots.save(partition, checkpoint.consumed if checkpoint else None)
         self._scheduler.save()
 
     # -- the clock ----------------------------------------------------------------------------
 
     async def tick(self, now: datetime, out: Out) -> None:
-        """Fire due pattern timers, free finished rules' slots, fire due schedules, and ask for
+        """Fire due pattern timers, ask for due batch flushes, fire due schedules, and ask for
         backpressure; everything through `out`."""
         self.sync()
         for partition in self._slots.partitions:
             due = self._slots.due(partition, now)
             if due:
                 self._fire(partition, due, out)
-        if self._completions is not None:
-            for rule_id in self._completions.take():
-                self._complete(rule_id, now, out)
+        self._gates.settle()
+        self._put_all(out, self._gates.due(now))
+        for snapshot in self._gates.snapshots(now):
+            try:
+                self._put_all(out, [snapshot])
+            except TooLarge as exc:  # a queue or batch of many events: kept in the store only
+                log.warning("rule gate %s is too large to snapshot (%s)", snapshot.key, exc)
         if 0 in self._slots.partitions:
             self._scheduler.tick(now, lambda record: self._put_all(out, [record]))
         else:
@@ -281,18 +334,13 @@ class TriggerAgent:
                          "source": "headwater/timers", "type": "headwater.timer.fired"}
             occasions = {f.rule_id: _timer_occasion(f, timer) for f in evaluation.fired}
             records = self._outcomes(evaluation, synthetic, 0, out.now, occasions=occasions)
+            if evaluation.routed:
+                tag = digest("timer", timer.key, timer.due.isoformat())
+                records += request_records(engine, evaluation.routed, tag, timer.due, synthetic)
             for firing in evaluation.fired:
                 records += action_records(occasions[firing.rule_id], firing.actions)
             self._put_all(out, records)
             self._slots.apply(partition, evaluation)
-
-    def _complete(self, rule_id: str, now: datetime, out: Out) -> None:
-        """An execution a rule started has ended: free its slot, start the oldest queued one."""
-        evaluation = self.book.rules.complete(rule_id, now)
-        self.book.rules.apply(Evaluation(changes=evaluation.changes))
-        for firing in evaluation.fired:
-            self._put_all(out, action_records(occasion_of(rule_id, firing.events[-1], now),
-                                              firing.actions))
 
 
 def _with_refs(outcome: RuleOutcome, occasions: Mapping[str, Occasion]) -> RuleOutcome:
@@ -303,6 +351,11 @@ def _with_refs(outcome: RuleOutcome, occasions: Mapping[str, Occasion]) -> RuleO
     actions = tuple(a.model_copy(update={"ref": action_ref(occasion, a.action_type, a.index)})
                     for a in outcome.actions)
     return outcome.model_copy(update={"actions": actions})
+
+
+def _is_gate_record(event: Mapping[str, Any]) -> bool:
+    kind = event.get("type")
+    return isinstance(kind, str) and kind.startswith(GATE_PREFIX)
 
 
 def _at(record: Record) -> datetime:

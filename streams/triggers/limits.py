@@ -5,11 +5,14 @@ minus the task workers' committed offsets, measured by the runtime's `GroupLag`)
 trigger intake above a bound and resuming below half of it. Triggers wait in Kafka, durable
 and ordered, instead of piling up as executions and tasks.
 
-`Completions` is a handler on its own partition loop over `hw.executions` (its own group): it
-notes the rules with a `concurrency_limit` whose executions ended, and the agent frees their
-slots (and starts the oldest queued firing) in its next `tick`, through its own outbox. Rules
-start executions under ids ``<rule id>:<digest>:<action>``, so the rule is read from the key
-without decoding the value of other executions' events.
+`Completions` is a handler on its own partition loop over `hw.executions` (its own group): for
+every execution of a concurrency-limited rule that ends it produces a `headwater.rule.ended`
+record to `hw.triggers`, keyed by the rule's gate key (`streams.triggers.gate_records`), so the
+one owner of that gate frees the slot and releases the next queued firing. The loop commits
+only once the record is acknowledged, so an end is never lost; a repeated one frees nothing
+(the gate knows which executions it holds). Rules start executions under ids
+``<rule id>:<digest>:<action>``, so the rule is read from the key without decoding the value
+of other executions' events.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from rules import gate_key
 from schemas.codec import Codec, DecodeError
 from schemas.executions import ExecutionEventBase
 from streams.runtime import Checkpoint, Out, Record, Replay
+from streams.triggers.gate_records import Ended, ended_event
 from streams.triggers.rulebook import Rulebook
 
 __all__ = ["Backpressure", "Completions"]
@@ -62,32 +67,29 @@ class Backpressure:
 
 
 class Completions:
-    """The handler of `hw.executions` that notes ended executions of concurrency-limited rules.
+    """The handler of `hw.executions` that reports ended executions of concurrency-limited
+    rules to their gates.
 
     Args:
-        topic: The executions topic.
+        topics: Topic role -> topic name (reads `executions`, writes `triggers`).
         codec: The codec.
-        book: The agent's rules (read for their limits).
+        book: The agent's rules (read for their limits and gate keys).
     """
 
     name = "completions"
 
-    def __init__(self, topic: str, codec: Codec, book: Rulebook) -> None:
-        self._topic, self._codec, self._book = topic, codec, book
-        self._seen: OrderedDict[str, None] = OrderedDict()  # events are delivered at least once
-        self._ended: list[str] = []
-
-    def take(self) -> list[str]:
-        """The rules one of whose executions ended since the last call, once per end."""
-        ended, self._ended = self._ended, []
-        return ended
+    def __init__(self, topics: Mapping[str, str], codec: Codec, book: Rulebook) -> None:
+        self._topic, self._triggers = topics["executions"], topics["triggers"]
+        self._codec, self._book = codec, book
+        # Fewer repeated reports; the gate ignores any that get through.
+        self._seen: OrderedDict[str, None] = OrderedDict()
 
     async def process(self, record: Record, out: Out) -> None:
         try:
             key = self._codec.decode_key(self._topic, record.key)
         except DecodeError:
             return  # the processor dead-letters what it cannot read; this only looks
-        if not isinstance(key, str) or ":" not in key or key in self._seen:
+        if not isinstance(key, str) or key.count(":") != 2 or key in self._seen:
             return
         rule_id = key.split(":", 1)[0]
         compiled = self._book.rules.rule(rule_id)
@@ -101,7 +103,11 @@ class Completions:
             self._seen[key] = None
             if len(self._seen) > 100_000:
                 self._seen.popitem(last=False)
-            self._ended.append(rule_id)
+            gate = gate_key(compiled.definition)
+            ended = ended_event(Ended(key=gate, rule_id=rule_id, execution_id=key,
+                                      time=event.time))
+            out.put(self._triggers, self._codec.encode_key(self._triggers, gate),
+                    self._codec.encode_value(self._triggers, ended))
 
     async def assigned(self, partition: int, committed: int) -> Replay | None:
         return None

@@ -22,7 +22,7 @@ from rocksdict import WriteBatch
 
 from rules import Partial
 from schemas.waits import Subscription
-from streams.runtime.rocks import open_rocksdb
+from streams.runtime.rocks import open_rocksdb, scan
 from streams.triggers.early_events import EarlyEvent
 
 __all__ = ["RuleStateStore", "Slot"]
@@ -35,6 +35,8 @@ _CHECKPOINT = b"c:"
 _CURSOR = b"s:"
 _WAIT = b"w:"
 _EARLY = b"b:"
+_GATE = b"g:"
+_GATE_CHECKPOINT = b"gc:"
 
 
 def _slot_key(partition: int, slot: Slot) -> bytes:
@@ -83,7 +85,7 @@ class RuleStateStore:
     def slots(self, partition: int) -> Iterator[tuple[Slot, Partial]]:
         """Every stored slot of `partition`."""
         prefix = b"%s%d:" % (_PATTERN, partition)
-        for key, value in self._db.items(from_key=prefix):
+        for key, value in scan(self._db, prefix):
             if not (isinstance(key, bytes) and key.startswith(prefix)):
                 break
             rule_id, _, correlation = key[len(prefix):].partition(b"\x00")
@@ -123,11 +125,32 @@ class RuleStateStore:
 
     def _values(self, prefix: bytes, partition: int) -> Iterator[bytes]:
         start = b"%s%d:" % (prefix, partition)
-        for key, value in self._db.items(from_key=start):
+        for key, value in scan(self._db, start):
             if not (isinstance(key, bytes) and key.startswith(start)):
                 break
             assert isinstance(value, bytes)
             yield value
+
+    def gate_checkpoint(self, partition: int) -> int:
+        """The next `hw.triggers` offset of `partition` the stored rule gates reflect (0: none).
+
+        Gates keep a checkpoint of their own: their state is a fold of every gate record
+        since the partition began (no window, unlike patterns), written with it atomically.
+        """
+        data = self._db.get(_GATE_CHECKPOINT + str(partition).encode())
+        return int(data) if data is not None else 0
+
+    def write_gates(self, partition: int, gates: Mapping[str, bytes], checkpoint: int) -> None:
+        """Store changed rule gates of `partition` (by gate key) with their checkpoint, at once."""
+        batch = WriteBatch(raw_mode=True)
+        for key, state in gates.items():
+            batch.put(b"%s%d:%s" % (_GATE, partition, key.encode()), state)
+        batch.put(_GATE_CHECKPOINT + str(partition).encode(), str(checkpoint).encode())
+        self._db.write(batch)
+
+    def gates(self, partition: int) -> Iterator[bytes]:
+        """Every stored rule gate of `partition`."""
+        yield from self._values(_GATE, partition)
 
     def forget(self, partition: int) -> None:
         """Drop a partition's slots and checkpoint (its state is to be rebuilt from the log).

@@ -40,6 +40,7 @@ TINY: dict[str, tuple[list[str], str]] = {
     "insights": (["--rules", "100", "--runs", "1"], "findings"),
     "kafka_baseline": (["--records", "500"], "rec/s"),
     "regex": (["--quick"], "nested quantifier"),
+    "rule_gates": (["--firings", "200"], "gate owner"),
     "rules": (["--rules", "10", "--events", "200", "--no-durable"], "ev/s"),
     "triggers": (["--rules", "10", "--events", "300", "--rate", "100", "--seconds", "0.5",
                   "--raw-records", "500"], "burst"),

@@ -71,6 +71,8 @@ ENDPOINTS: dict[str, tuple[str, Call]] = {
     "cancel": ("run", lambda c, x: c.post(f"/executions/x-{x}/cancel", json={})),
     "retry": ("run", lambda c, x: c.post(f"/executions/x-{x}-failed/retry")),
     "signal": ("run", lambda c, x: c.post(f"/executions/x-{x}/signals/go", json={})),
+    "migrate": ("run", lambda c, x: c.post("/executions/migrate", json={
+        "workflow_id": x, "to_version": "1.0.0", "execution_ids": [f"x-{x}"]})),
     "test a version": ("view", lambda c, x: c.post("/workflows/test", json={
         "workflow_id": x, "version": "1.0.0"})),
     "publish version": ("edit", lambda c, x: c.post("/definitions", json=_definition(x))),

@@ -12,6 +12,7 @@ from projections.views import ExecutionFilter, get_execution, list_executions
 from schemas.commands import GrantSlot
 from tests.projections.histories import T0, Execution
 from tests.streams.machine.driver import Run, action, workflow
+from tests.streams.machine.test_migration import version
 
 Folded = Callable[[Iterable[BaseModel]], ViewStore]
 
@@ -217,3 +218,25 @@ def test_a_gate_is_not_an_execution(folded: Folded) -> None:
     store = folded(gate.events)
     assert get_execution(store, "gate:wf") is None
     assert list_executions(store, ExecutionFilter()).items == []
+
+
+def test_a_migration_moves_the_version_and_renames_steps_in_flight_and_waits(
+        folded: Folded) -> None:
+    body = [action("ship", "http"), {"id": "pause", "type": "wait", "duration": 60}]
+    loop = {"id": "each", "type": "loop", "for_each": "input.items", "parallelism": 2}
+    run = Run(version("1.0.0", {**loop, "steps": body}))
+    run.add_version(version("2.0.0", {**loop, "id": "per_item", "steps": [
+        action("send", "http"), {"id": "pause", "type": "wait", "duration": 5}]}))
+    run.start({"items": ["x", "y"]})
+    run.complete("each/0/ship", "sent-x")
+    run.migrate("2.0.0", {"each": "per_item", "ship": "send"})
+
+    view = get_execution(folded(run.events), "exec-1")
+    assert view is not None
+    assert view.summary.workflow_version == "2.0.0" and view.summary.status == "running"
+    steps = view.detail.steps
+    assert set(steps) == {"per_item", "per_item/0/send", "per_item/0/pause", "per_item/1/send"}
+    assert steps["per_item/0/send"].output == "sent-x"
+    assert steps["per_item/0/send"].path == "per_item/0/send"
+    assert view.detail.in_flight == {"per_item/1/send": run.task("per_item/1/send")}
+    assert list(view.detail.waiting_on) == [f"timer:{run.timer('wait', 'per_item/0/pause')}"]

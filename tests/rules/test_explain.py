@@ -129,8 +129,10 @@ def test_a_trigger_mismatch_is_not_a_match_even_when_the_conditions_hold() -> No
     trial = try_rule(rule, {**event, "source": "pos/store-4"}, T0)
     assert trial.conditions is not None and trial.conditions.result
     assert (trial.trigger_matched, trial.matched) == (False, False)
-    internal = try_rule(rule, {**event, "type": "headwater.wait.opened"}, T0)
-    assert not internal.trigger_matched
+    any_event = rule.model_copy(update={"trigger": type(rule.trigger)()})  # "*" and "*"
+    assert try_rule(any_event, event, T0).trigger_matched
+    for kind in ("headwater.wait.opened", "headwater.rule.firing"):  # internal records
+        assert not try_rule(any_event, {**event, "type": kind}, T0).trigger_matched
 
 
 def test_an_action_that_does_not_render_reports_its_error_and_the_others_still_render(

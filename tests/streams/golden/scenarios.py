@@ -29,6 +29,8 @@ class Scenario:
     definition: dict[str, Any]
     script: Callable[[Run], None]
     input: dict[str, Any] | None = None
+    versions: tuple[dict[str, Any], ...] = ()
+    """Other versions of the workflow the script may migrate the execution to."""
 
 
 def _wf(*steps: dict[str, Any], **fields: Any) -> dict[str, Any]:
@@ -126,6 +128,26 @@ def _hybrid(run: Run) -> None:
     run.complete("c")
 
 
+def _migrate(run: Run) -> None:
+    run.complete("each/0/ship", "sent-x")
+    run.migrate("2.0.0", {"each": "per_item", "ship": "send", "approve": "approval"})
+    run.complete("per_item/1/send", "sent-y")
+    run.fire("wait", "per_item/0/pause")
+    run.fire("wait", "per_item/1/pause")
+    run.signal("go", {"by": "ops"})
+    run.complete("audit")
+
+
+_MIGRATE_V1 = _wf(
+    {"id": "each", "type": "loop", "for_each": "input.items", "parallelism": 2,
+     "steps": [action("ship", "http"), {"id": "pause", "type": "wait", "duration": "1m"}]},
+    {"id": "approve", "type": "wait", "signal": "go"}, version="1.0.0")
+_MIGRATE_V2 = _wf(
+    {"id": "per_item", "type": "loop", "for_each": "input.items", "parallelism": 2,
+     "steps": [action("send", "http"), {"id": "pause", "type": "wait", "duration": "5s"}]},
+    {"id": "approval", "type": "wait", "signal": "go", "output": {"by": "${ signal.by }"}},
+    action("audit", **{"with": {"who": "${ vars.by }"}}), version="2.0.0")
+
 PARALLEL = {"id": "fan", "type": "parallel", "branches": [
     {"name": "left", "steps": [action("l1"), action("l2")]},
     {"name": "right", "steps": [action("r")]}]}
@@ -189,4 +211,5 @@ SCENARIOS = [
                                execution_mode="hybrid"), _hybrid),
     Scenario("parallel_mode", _wf(action("a"), action("b"), action("c"),
                                   execution_mode="parallel"), _hybrid),
+    Scenario("migration", _MIGRATE_V1, _migrate, {"items": ["x", "y"]}, (_MIGRATE_V2,)),
 ]

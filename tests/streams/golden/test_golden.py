@@ -27,9 +27,13 @@ REGENERATE = os.environ.get("HEADWATER_REGEN_GOLDEN") == "1"
 
 def _record(scenario: Scenario) -> dict[str, Any]:
     run = Run(WorkflowDefinition.model_validate(scenario.definition))
+    for other in scenario.versions:
+        run.add_version(WorkflowDefinition.model_validate(other))
     run.start(scenario.input)
     scenario.script(run)
+    versions = {"versions": list(scenario.versions)} if scenario.versions else {}
     return {
+        **versions,
         "definition": scenario.definition,
         "history": [
             {"command": command.model_dump(mode="json"),
@@ -57,7 +61,8 @@ def test_history_is_unchanged_and_replays_to_the_recorded_state(scenario: Scenar
     definition = WorkflowDefinition.model_validate(golden["definition"])
     recorded = [(parse_command(step["command"]), [parse_event(e) for e in step["events"]])
                 for step in golden["history"]]
-    assert check_determinism(definition, recorded) == []
+    others = [WorkflowDefinition.model_validate(v) for v in golden.get("versions", [])]
+    assert check_determinism(definition, recorded, {v.version: v for v in others}) == []
 
 
 def test_every_step_type_and_error_mode_has_a_golden_history() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from schemas.commands import (
     CommandBase,
     ErrorInfo,
+    MigrateExecution,
     SignalReceived,
     StartExecution,
     TaskCompleted,
@@ -43,6 +44,7 @@ class Run:
         self, definition: WorkflowDefinition, execution_id: str = "exec-1", *, check: bool = True
     ) -> None:
         self.plan = compile_plan(definition)
+        self.plans = {self.plan.version: self.plan}
         self.execution_id = execution_id
         self.state: State | None = None
         self.events: list[Any] = []
@@ -63,13 +65,17 @@ class Run:
     def apply(self, command: CommandBase) -> list[Any]:
         """Apply a command, record it, and check the history laws."""
         before = self.state.to_bytes() if self.state is not None else None
-        events, state = apply_command(self.state, command, self.plan)
+        target = (self.plans.get(command.to_version) if isinstance(command, MigrateExecution)
+                  else None)
+        events, state = apply_command(self.state, command, self.plan, target)
         if self.check:
             assert_valid(events)
-            assert decide(self.state, command, self.plan) == events
+            assert decide(self.state, command, self.plan, target) == events
             after = self.state.to_bytes() if self.state is not None else None
             assert before == after, "decide must not change the state it is given"
         self.state = state
+        if state is not None:  # after a migration the execution runs another version
+            self.plan = self.plans.get(state.workflow_version, self.plan)
         self.events.extend(events)
         self.history.append((command, events))
         if self.check:
@@ -86,6 +92,15 @@ class Run:
         """Start the execution."""
         return self.send(StartExecution, workflow_id=self.plan.workflow_id,
                          input=input or {}, **fields)
+
+    def add_version(self, definition: WorkflowDefinition) -> None:
+        """Publish another version of the workflow (a migration's target)."""
+        plan = compile_plan(definition)
+        self.plans[plan.version] = plan
+
+    def migrate(self, to_version: str, mapping: dict[str, str] | None = None) -> list[Any]:
+        """Move the execution to another published version."""
+        return self.send(MigrateExecution, to_version=to_version, mapping=mapping or {})
 
     # -- answering -----------------------------------------------------------------
     def task(self, path: str | None = None) -> str:

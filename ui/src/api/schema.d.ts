@@ -567,6 +567,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/executions/migrate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move running, waiting or queued executions to another version (dry run by default) */
+        post: operations["migrate_executions_migrate_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/triggers": {
         parameters: {
             query?: never;
@@ -1862,6 +1879,102 @@ export interface components {
             message: string;
         };
         /**
+         * MigrateRequest
+         * @description Which executions of one workflow move to which version, with which step mapping.
+         *
+         *     Give ``execution_ids``, or a filter (``from_version``, ``status``, ``started_after``,
+         *     ``started_before``; every running, waiting and queued execution of the workflow when none
+         *     is set). ``dry_run`` (the default) only says what would happen.
+         */
+        MigrateRequest: {
+            /** Workflow Id */
+            workflow_id: string;
+            /**
+             * To Version
+             * @description the exact target version
+             */
+            to_version: string;
+            /**
+             * Mapping
+             * @description step id in the running version -> step id in the target; ids not named map to themselves
+             */
+            mapping?: {
+                [key: string]: string;
+            };
+            /** Execution Ids */
+            execution_ids?: string[] | null;
+            /** From Version */
+            from_version?: string | null;
+            /** Status */
+            status?: ("running" | "waiting" | "queued") | null;
+            /** Started After */
+            started_after?: string | null;
+            /** Started Before */
+            started_before?: string | null;
+            /**
+             * Dry Run
+             * @default true
+             */
+            dry_run: boolean;
+            /**
+             * Limit
+             * @description executions looked at per page
+             * @default 100
+             */
+            limit: number;
+            /** Cursor */
+            cursor?: string | null;
+        };
+        /**
+         * MigrateResult
+         * @description One page of a migration; pass ``next_cursor`` back as ``cursor`` for the next.
+         */
+        MigrateResult: {
+            /** Dry Run */
+            dry_run: boolean;
+            /** To Version */
+            to_version: string;
+            /** Items */
+            items: components["schemas"]["MigrationItem"][];
+            /** Migratable */
+            migratable: number;
+            /** Refused */
+            refused: number;
+            /** Sent */
+            sent: number;
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /**
+         * MigrationItem
+         * @description What a migration does to one execution.
+         *
+         *     Attributes:
+         *         migratable: It maps cleanly onto the target (as the views know it now).
+         *         sent: The migration command was sent (not in a dry run, only if migratable).
+         *         problems: Every reason it does not map.
+         */
+        MigrationItem: {
+            /** Execution Id */
+            execution_id: string;
+            /** From Version */
+            from_version?: string | null;
+            /** Status */
+            status?: string | null;
+            /** Migratable */
+            migratable: boolean;
+            /**
+             * Sent
+             * @default false
+             */
+            sent: boolean;
+            /**
+             * Problems
+             * @default []
+             */
+            problems: components["schemas"]["Problem"][];
+        };
+        /**
          * MockError
          * @description The error a mocked step answers with.
          */
@@ -1917,6 +2030,18 @@ export interface components {
             p95: number | null;
             /** P99 */
             p99: number | null;
+        };
+        /**
+         * Problem
+         * @description One reason an execution does not map (`streams.machine.migration.MigrationProblem`).
+         */
+        Problem: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** Step */
+            step?: string | null;
         };
         /**
          * PublishedOut
@@ -5600,6 +5725,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BulkResult"];
+                };
+            };
+            /** @description No valid API token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The token's role or the object's owner forbids it */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such object, or not visible to this token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not possible in its state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request body is over the limit (the limit is named) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request is invalid; every problem is listed with its path */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Kafka or the views are not available */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    migrate_executions_migrate_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MigrateRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MigrateResult"];
                 };
             };
             /** @description No valid API token */
