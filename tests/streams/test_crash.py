@@ -63,10 +63,7 @@ class WorkerProcess:
                     "HEADWATER_APP_ID": f"{prefix_of(topics)}worker",
                     "HEADWATER_DATA_DIR": str(data_dir),
                     "HEADWATER_WORKER_WEB_PORT": str(free_ports(1)),
-                    "HEADWATER_LOG_LEVEL": "warning",
-                    # Faust's own group waits 60 s (its default) for a killed member, and the
-                    # engine starts only after it: see the report on streams/app.py.
-                    "BROKER_SESSION_TIMEOUT": "10"}
+                    "HEADWATER_LOG_LEVEL": "warning"}
         self.child: subprocess.Popen[bytes] | None = None
 
     @property
