@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,38 +148,41 @@ class Watcher:
 
     # -- the conditions --------------------------------------------------------------
     def _workflow_verdicts(self, sample: Sample, now: dt.datetime) -> Iterable[_Verdict]:
-        for workflow_id, (finished, failed) in sorted(sample.workflows.items()):
+        for workflow_id, counts in sorted(sample.workflows.items()):
             condition = first_match(self._rates, workflow_id)
-            if condition is None:
-                continue
-            base, full = self._base(condition.window_s, now)
-            was = base.workflows.get(workflow_id, (0, 0))
-            ended, bad = max(finished - was[0], 0), max(failed - was[1], 0)
-            rate = bad / ended if ended else 0.0
-            yield _Verdict(
-                f"failure-rate:{workflow_id}", condition,
-                ended >= condition.min_executions and rate >= condition.max_rate,
-                round(rate, 4), condition.max_rate,
-                f"workflow {workflow_id}: {bad} of {ended} executions failed in the last "
-                f"{condition.window_s:g} s ({rate:.0%}; alert at {condition.max_rate:.0%})",
-                full, workflow_id=workflow_id)
+            if condition is not None:
+                yield self._rate_verdict(
+                    f"failure-rate:{workflow_id}", f"workflow {workflow_id}", "executions",
+                    condition, condition.min_executions, counts,
+                    lambda base, key=workflow_id: base.workflows.get(key, (0, 0)), now,
+                    workflow_id=workflow_id)
 
     def _rule_verdicts(self, sample: Sample, now: dt.datetime) -> Iterable[_Verdict]:
-        for rule_id, (ended, failed) in sorted(sample.rules.items()):
+        for rule_id, counts in sorted(sample.rules.items()):
             condition = first_match(self._actions, rule_id)
-            if condition is None:
-                continue
-            base, full = self._base(condition.window_s, now)
-            was = base.rules.get(rule_id, (0, 0))
-            done, bad = max(ended - was[0], 0), max(failed - was[1], 0)
-            rate = bad / done if done else 0.0
-            yield _Verdict(
-                f"rule-actions:{rule_id}", condition,
-                done >= condition.min_actions and rate >= condition.max_rate,
-                round(rate, 4), condition.max_rate,
-                f"rule {rule_id}: {bad} of {done} actions failed in the last "
-                f"{condition.window_s:g} s ({rate:.0%}; alert at {condition.max_rate:.0%})",
-                full, rule_id=rule_id)
+            if condition is not None:
+                yield self._rate_verdict(
+                    f"rule-actions:{rule_id}", f"rule {rule_id}", "actions", condition,
+                    condition.min_actions, counts,
+                    lambda base, key=rule_id: base.rules.get(key, (0, 0)), now, rule_id=rule_id)
+
+    def _rate_verdict(self, key: str, subject: str, noun: str,
+                      condition: WorkflowFailureRate | RuleActionsFailing, minimum: int,
+                      counts: tuple[int, int], was_in: Callable[[Sample], tuple[int, int]],
+                      now: dt.datetime,
+                      **names: str) -> _Verdict:
+        """A failure rate over a window: `counts` is (ended, failed) over all time, `was_in`
+        reads the same pair from the window's base sample."""
+        base, full = self._base(condition.window_s, now)
+        was = was_in(base)
+        done, bad = max(counts[0] - was[0], 0), max(counts[1] - was[1], 0)
+        rate = bad / done if done else 0.0
+        return _Verdict(
+            key, condition, done >= minimum and rate >= condition.max_rate,
+            round(rate, 4), condition.max_rate,
+            f"{subject}: {bad} of {done} {noun} failed in the last "
+            f"{condition.window_s:g} s ({rate:.0%}; alert at {condition.max_rate:.0%})",
+            full, **names)
 
     def _letter_verdict(self, condition: DeadLetters, sample: Sample, now: dt.datetime
                         ) -> _Verdict:
