@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,38 +151,33 @@ class Watcher:
         for workflow_id, counts in sorted(sample.workflows.items()):
             condition = first_match(self._rates, workflow_id)
             if condition is not None:
-                yield self._rate_verdict(
-                    f"failure-rate:{workflow_id}", f"workflow {workflow_id}", "executions",
-                    condition, condition.min_executions, counts,
-                    lambda base, key=workflow_id: base.workflows.get(key, (0, 0)), now,
-                    workflow_id=workflow_id)
+                yield self._rate_verdict("workflows", workflow_id, condition,
+                                         condition.min_executions, counts, now)
 
     def _rule_verdicts(self, sample: Sample, now: dt.datetime) -> Iterable[_Verdict]:
         for rule_id, counts in sorted(sample.rules.items()):
             condition = first_match(self._actions, rule_id)
             if condition is not None:
-                yield self._rate_verdict(
-                    f"rule-actions:{rule_id}", f"rule {rule_id}", "actions", condition,
-                    condition.min_actions, counts,
-                    lambda base, key=rule_id: base.rules.get(key, (0, 0)), now, rule_id=rule_id)
+                yield self._rate_verdict("rules", rule_id, condition, condition.min_actions,
+                                         counts, now)
 
-    def _rate_verdict(self, key: str, subject: str, noun: str,
+    def _rate_verdict(self, series: str, name: str,
                       condition: WorkflowFailureRate | RuleActionsFailing, minimum: int,
-                      counts: tuple[int, int], was_in: Callable[[Sample], tuple[int, int]],
-                      now: dt.datetime,
-                      **names: str) -> _Verdict:
-        """A failure rate over a window: `counts` is (ended, failed) over all time, `was_in`
-        reads the same pair from the window's base sample."""
+                      counts: tuple[int, int], now: dt.datetime) -> _Verdict:
+        """A failure rate over a window: `counts` is `name`'s (ended, failed) over all time in
+        the sample's `series` ("workflows": executions, "rules": actions)."""
         base, full = self._base(condition.window_s, now)
-        was = was_in(base)
+        was: tuple[int, int] = getattr(base, series).get(name, (0, 0))
         done, bad = max(counts[0] - was[0], 0), max(counts[1] - was[1], 0)
         rate = bad / done if done else 0.0
+        workflow = series == "workflows"
         return _Verdict(
-            key, condition, done >= minimum and rate >= condition.max_rate,
-            round(rate, 4), condition.max_rate,
-            f"{subject}: {bad} of {done} {noun} failed in the last "
+            f"failure-rate:{name}" if workflow else f"rule-actions:{name}", condition,
+            done >= minimum and rate >= condition.max_rate, round(rate, 4), condition.max_rate,
+            f"{'workflow' if workflow else 'rule'} {name}: {bad} of {done} "
+            f"{'executions' if workflow else 'actions'} failed in the last "
             f"{condition.window_s:g} s ({rate:.0%}; alert at {condition.max_rate:.0%})",
-            full, **names)
+            full, workflow_id=name if workflow else "", rule_id="" if workflow else name)
 
     def _letter_verdict(self, condition: DeadLetters, sample: Sample, now: dt.datetime
                         ) -> _Verdict:
