@@ -1,4 +1,6 @@
-"""A broker for benchmarks: `HEADWATER_KAFKA_BOOTSTRAP`, or a throwaway local KRaft broker."""
+"""A broker for benchmarks: `HEADWATER_KAFKA_BOOTSTRAP`, or a throwaway local KRaft broker
+(`HEADWATER_BENCH_NODES=3`: a throwaway 3-node cluster; topics then replicate 3 times with
+`min.insync.replicas` 2, see `replication`)."""
 
 from __future__ import annotations
 
@@ -40,13 +42,45 @@ def broker_process(port: int = 29092) -> Iterator[Broker]:
         return
     home = Path(tempfile.mkdtemp(prefix="hw-bench-"))
     dist = fetch_distribution()
-    cluster = LocalCluster(dist, ClusterLayout(home, port=port))
+    cluster = LocalCluster(dist, ClusterLayout(home, port=port, nodes=nodes()))
     cluster.start()
     try:
         yield Broker(cluster.bootstrap, cluster.status()[0][1])
     finally:
         cluster.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def nodes() -> int:
+    """Nodes of the throwaway cluster (`HEADWATER_BENCH_NODES`, default 1)."""
+    return int(os.environ.get("HEADWATER_BENCH_NODES", "1"))
+
+
+def replication() -> int:
+    """The replication factor of the topics a benchmark creates on the throwaway cluster."""
+    return min(3, nodes()) if not os.environ.get("HEADWATER_KAFKA_BOOTSTRAP") else 1
+
+
+@dataclass
+class MachineCpu:
+    """The whole machine's CPU between `start` and `idle`: what other work left free."""
+
+    began: tuple[int, int] = (0, 0)
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields[:8])  # idle + iowait, all but guest time
+
+    def start(self) -> MachineCpu:
+        self.began = self._read()
+        return self
+
+    def idle(self) -> str:
+        """'idle 23% of 2 cores' since `start`."""
+        idle, total = self._read()
+        share = (idle - self.began[0]) / max(1, total - self.began[1])
+        return f"machine CPU idle {share:.0%} of {os.cpu_count()} cores"
 
 
 def machine() -> str:

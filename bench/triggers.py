@@ -17,13 +17,18 @@ Three figures per rule count:
 - `paced`: triggers published at `--rate` while the agent runs; publish-to-outcome latency of
   the matching ones (publish time in the event's `time`, outcome at its record's CreateTime).
 
+With `--workers N` the burst is shared by N agent processes in one group (each waits, paused,
+until all have joined, so that no rebalance is timed).
+
     .venv/bin/python -m bench.triggers [--rules 10,500,5000] [--events 100000] [--rate 5000]
+        [--workers 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import logging
 import multiprocessing
@@ -41,7 +46,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import kafka_baseline
-from bench._broker import broker, machine
+from bench._broker import MachineCpu, broker, machine, nodes, replication
 from schemas.codec import Codec
 from schemas.definition_events import DefinitionPublished
 from schemas.definitions import RuleDefinition
@@ -272,12 +277,20 @@ async def _agent(bootstrap: str, prefix: str, data_dir: Path, report: Any) -> No
                          topic=topics["triggers"], producer=producer, table=table,
                          dead_letters=letters, config=config)
     await loop.start()
+    loop.pause(True)  # joins the group, but reads nothing before every agent has joined
     running = asyncio.create_task(loop.run())
     report.send(("ready", len(agent.book.rules)))
     while not loop.owned:
         await asyncio.sleep(0.005)
-    report.send(("assigned", time.time()))  # the agent starts on its backlog now
-    await asyncio.get_running_loop().run_in_executor(None, report.recv)
+    report.send(("assigned", sorted(loop.owned)))
+    told = await asyncio.get_running_loop().run_in_executor(None, report.recv)
+    while told == "again":  # the group was still forming: report what is owned after a while
+        await asyncio.sleep(0.5)
+        report.send(("assigned", sorted(loop.owned)))
+        told = await asyncio.get_running_loop().run_in_executor(None, report.recv)
+    if told == "go":
+        loop.pause(False)  # the agents start on their backlog now
+        await asyncio.get_running_loop().run_in_executor(None, report.recv)  # done
     for task in (running, feeding):
         task.cancel()
     await asyncio.gather(running, feeding, return_exceptions=True)
@@ -372,11 +385,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def end_to_end(bootstrap: str, n_rules: int, n_events: int, rate: float, seconds: float,
-                     match: float) -> list[str]:
+                     match: float, workers: int = 1) -> list[str]:
     from infra.topics import create_topics_async, topic_names
 
     prefix = f"bt{uuid.uuid4().hex[:6]}."
-    await create_topics_async(bootstrap, prefix, partitions=PARTITIONS)
+    await create_topics_async(bootstrap, prefix, partitions=PARTITIONS, replication=replication())
     topics, codec = topic_names(prefix), Codec(prefix=prefix)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
                                 enable_idempotence=True, max_batch_size=512 * 1024)
@@ -386,41 +399,62 @@ async def end_to_end(bootstrap: str, n_rules: int, n_events: int, rate: float, s
         rnd = random.Random(7)
         await produce(producer, codec, topics["triggers"],
                       (make_event(k, n_rules, match, rnd) for k in range(n_events)))
-        ours, theirs = multiprocessing.get_context("spawn").Pipe()
+        spawn = multiprocessing.get_context("spawn")
+        pipes = [spawn.Pipe() for _ in range(workers)]
         with tempfile.TemporaryDirectory(prefix="hw-bench-triggers-") as tmp:
-            child = multiprocessing.get_context("spawn").Process(
-                target=agent_main, args=(bootstrap, prefix, tmp, theirs))
-            child.start()
-            theirs.close()
+            children = [spawn.Process(target=agent_main, args=(bootstrap, prefix, f"{tmp}/{i}", theirs))
+                        for i, (_, theirs) in enumerate(pipes)]
+            for child in children:
+                child.start()
+            for _, theirs in pipes:
+                theirs.close()
+            ours = [pipe for pipe, _ in pipes]
             try:
                 lines = await _drive(ours, producer, codec, topics, bootstrap, prefix, n_rules,
                                      n_events, rate, seconds, match)
             finally:
-                ours.send("done")
-                child.join(60)
-                if child.is_alive():
-                    child.kill()
+                for pipe in ours:
+                    with contextlib.suppress(OSError):
+                        pipe.send("done")
+                for child in children:
+                    child.join(60)
+                    if child.is_alive():
+                        child.kill()
         return lines
     finally:
         await producer.stop()
 
 
-async def _drive(pipe: Any, producer: AIOKafkaProducer, codec: Codec, topics: dict[str, str],
-                 bootstrap: str, prefix: str, n_rules: int, n_events: int, rate: float,
-                 seconds: float, match: float) -> list[str]:
-    if not await asyncio.get_running_loop().run_in_executor(None, pipe.poll, 300):
-        raise TimeoutError("the agent process did not start")
-    ready = pipe.recv()
-    assert ready == ("ready", n_rules), ready
-    if not await asyncio.get_running_loop().run_in_executor(None, pipe.poll, 120):
-        raise TimeoutError("the agent was assigned no partition")
-    _, began = pipe.recv()
+async def _receive(pipe: Any, timeout_s: float, what: str) -> Any:
+    if not await asyncio.get_running_loop().run_in_executor(None, pipe.poll, timeout_s):
+        raise TimeoutError(what)
+    return pipe.recv()
+
+
+async def _drive(pipes: list[Any], producer: AIOKafkaProducer, codec: Codec,
+                 topics: dict[str, str], bootstrap: str, prefix: str, n_rules: int,
+                 n_events: int, rate: float, seconds: float, match: float) -> list[str]:
+    for pipe in pipes:
+        ready = await _receive(pipe, 300, "an agent process did not start")
+        assert ready == ("ready", n_rules), ready
+    # Every agent in the group, each owning its share, before any reads: a late joiner's
+    # rebalance would otherwise be part of the figure.
+    while True:
+        owned = [await _receive(pipe, 120, "an agent was assigned no partition") for pipe in pipes]
+        if sum(len(parts) for _, parts in owned) == PARTITIONS:
+            break
+        for pipe in pipes:  # assigned again after the next rebalance
+            pipe.send("again")
+    cpu = MachineCpu().start()
+    began = time.time()
+    for pipe in pipes:
+        pipe.send("go")
     ended = await asyncio.wait_for(committed(
         bootstrap, f"{prefix}bench.triggers", topics["triggers"], n_events), 600)
     took = ended - began
     burst_rate = n_events / took
-    lines = [f"burst  {n_rules:>5} rules: {burst_rate:>9,.0f} triggers/s "
-             f"({n_events:,} in {took:.2f} s, assignment to last commit)"]
+    lines = [f"burst  {n_rules:>5} rules, {len(pipes)} agent process(es): {burst_rate:>9,.0f} "
+             f"triggers/s ({n_events:,} in {took:.2f} s, go to last commit; {cpu.idle()})"]
     pace = min(rate, burst_rate / 2)
     millis = await paced(producer, codec, topics, bootstrap, n_rules, pace, seconds, match)
     lines.append(f"paced  {n_rules:>5} rules: at {pace:,.0f}/s, publish-to-outcome "
@@ -449,6 +483,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5000.0, help="paced triggers per second")
     parser.add_argument("--seconds", type=float, default=5.0, help="paced run length")
     parser.add_argument("--raw-records", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="trigger agent processes in one group (the burst is shared)")
     parser.add_argument("--cpu-only", action="store_true", help="no broker: the CPU figures")
     parser.add_argument("--profile", action="store_true", help="cProfile the CPU path")
     args = parser.parse_args()
@@ -460,13 +496,14 @@ def main() -> None:
     if args.cpu_only:
         return
     with broker() as bootstrap:
-        print(f"broker: {bootstrap} (Kafka, single node, {PARTITIONS} partitions, acks=all)")
+        print(f"broker: {bootstrap} (Kafka, {nodes()} node(s), replication {replication()}, "
+              f"{PARTITIONS} partitions, acks=all)")
         print("raw aiokafka reference, 256-byte records:")
         for line in asyncio.run(baseline(bootstrap, args.raw_records)):
             print(f"  {line}")
         for n in counts:
             for line in asyncio.run(end_to_end(bootstrap, n, args.events, args.rate,
-                                               args.seconds, args.match)):
+                                               args.seconds, args.match, args.workers)):
                 print(f"  {line}")
 
 

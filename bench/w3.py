@@ -47,7 +47,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench import _counting
-from bench._broker import Broker, broker_process, machine
+from bench._broker import Broker, MachineCpu, broker_process, machine, nodes, replication
 from bench._counted_worker import PORT_ENV
 from bench.e2e import PARTITIONS, WORKFLOW, cpu_seconds, free_port, sampling, worker_process
 from infra.topics import create_topics_async, topic_names
@@ -419,7 +419,8 @@ async def open_loop(client: Client, rate: float, seconds: float, tag: str) -> li
 
 async def run(bench: Broker, args: argparse.Namespace) -> tuple[list[str], dict[str, Any]]:
     prefix = f"w3{uuid.uuid4().hex[:6]}."
-    await create_topics_async(bench.bootstrap, prefix, partitions=PARTITIONS)
+    await create_topics_async(bench.bootstrap, prefix, partitions=PARTITIONS,
+                              replication=replication())
     _counting.install(prefix)
     lines: list[str] = []
     out: dict[str, Any] = {"phases": {}}
@@ -445,13 +446,15 @@ async def run(bench: Broker, args: argparse.Namespace) -> tuple[list[str], dict[
                 out["phases"]["idle"] = figures(m, None)
 
             if args.closed > 0:
+                whole = MachineCpu().start()
                 with measuring(procs, measured):
                     keys, took = await closed_loop(client, args.closed, args.in_flight, "closed")
                 m = measured[-1]
                 figs, text = latency(client, keys)
                 rate = len(keys) / took
                 lines += [f"closed loop, {args.in_flight} in flight, {len(keys):,} executions: "
-                          f"{rate:,.0f} executions/s; {text}", f"  {cpu_line(m, len(keys))}",
+                          f"{rate:,.0f} executions/s; {text}",
+                          f"  {cpu_line(m, len(keys))}; {whole.idle()}",
                           *request_lines(m, len(keys))]
                 out["phases"]["closed"] = {"executions_per_s": round(rate, 1), **figs,
                                            **figures(m, len(keys))}
@@ -524,7 +527,8 @@ def main() -> None:
         args.closed, args.seconds, args.idle, args.warm_up = 200, 3.0, 2.0, 20
     print(f"machine: {machine()}; {os.cpu_count()} cores shared with whatever else runs; {load_line()}")
     with broker_process() as found:
-        print(f"broker: {found.bootstrap} (single node, {PARTITIONS} partitions, acks=all), "
+        print(f"broker: {found.bootstrap} ({nodes()} node(s), replication {replication()}, "
+              f"{PARTITIONS} partitions, acks=all), "
               f"pid {found.pid}; W3 on {args.workers} worker process(es)")
         lines, figs = asyncio.run(run(found, args))
     for line in lines:

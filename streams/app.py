@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from faust.app.base import BootStrategy
 from mode import Service
 
 from streams.engine import Engine, EngineConfig
@@ -70,9 +71,20 @@ class AppConfig:
         return None
 
 
+class _NoKafka(BootStrategy):
+    # The engine brings its own consumers and producer. Faust's consumer only joined a group of
+    # its own, and a worker restarted after a kill waited for that group (the killed member's
+    # whole session timeout) before the engine could even start.
+    enable_kafka = False
+
+
+class _App(faust.App):
+    BootStrategy = _NoKafka
+
+
 def create_app(config: AppConfig) -> faust.App:
     """A Faust app that runs the engine; run it with `run_worker`."""
-    app = faust.App(
+    app = _App(
         config.app_id,
         broker=[f"kafka://{b}" for b in config.bootstrap.split(",")],
         store="rocksdb://",
@@ -85,9 +97,6 @@ def create_app(config: AppConfig) -> faust.App:
         # At-least-once: never faust's experimental exactly-once mode (see docs/engine.md).
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
-        # The engine starts only after Faust's own consumer has joined its group, and Faust's
-        # default 60 s session timeout kept a worker restarted after a crash idle that long.
-        broker_session_timeout=10,
         broker_credentials=config.faust_credentials(),
     )
     app.service(_engine_service(Engine(config.engine())))

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +41,7 @@ from streams.runtime import (
     Quarantine,
     TopicTable,
     utc_now,
+    worker_identity,
 )
 from streams.triggers.agent import TriggerAgent
 from streams.triggers.effects import webhook_workflow
@@ -89,6 +90,8 @@ class EngineConfig:
             schedules' time does not time out the executions it is running.
         max_pending_tasks: Trigger intake pauses while more tasks than this wait.
         loop: The Kafka client settings of every partition loop and of the producer.
+        static_membership: Join the consumer groups as a static member named after the data
+            folder (`streams.runtime.membership`), unless `loop` names one already.
         crash_deaths: Consecutive deaths of the process with the same record in a loop's
             handler after which the record is set aside as a dead letter ``crashed_worker``
             (the loops' notes live in ``data_dir/crash-notes``); 0: no quarantine.
@@ -112,6 +115,7 @@ class EngineConfig:
     execution_clock: Clock = utc_now
     max_pending_tasks: int = 50_000
     loop: LoopConfig = field(default_factory=LoopConfig)
+    static_membership: bool = True
     crash_deaths: int = 2
     crash_on: tuple[CrashOn, ...] = ()
 
@@ -128,8 +132,8 @@ class Engine:
 
     async def start(self) -> None:
         """Connect everything and start processing (definitions are read first)."""
-        cfg = self.config
         _quiet_kafka_debug()
+        self.config = cfg = replace(self.config, loop=self._membership())
         codec = Codec(prefix=cfg.topic_prefix)
         producer = AIOKafkaProducer(**cfg.loop.producer(cfg.bootstrap))
         await producer.start()
@@ -168,6 +172,14 @@ class Engine:
             sender = AlertSender(cfg.topics["alerts"], codec, cfg.alert_channels, alert_client,
                                  cfg.alert_backoff_s)
             await self._loop(parts.loop(sender, "alerts", "alerts", cfg.execution_clock))
+
+    def _membership(self) -> LoopConfig:
+        # A worker restarted on its data folder rejoins as the same static member: it gets its
+        # partitions (and the state it holds for them) back at once, without a rebalance.
+        cfg = self.config
+        if cfg.static_membership and cfg.loop.group_instance_id is None:
+            return replace(cfg.loop, group_instance_id=worker_identity(cfg.data_dir))
+        return cfg.loop
 
     async def _start_triggers(self, parts: _Parts, codec: Codec, feed: DefinitionsFeed,
                               table: TopicTable) -> None:

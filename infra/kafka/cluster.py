@@ -281,6 +281,9 @@ class LocalCluster:
             "share.coordinator.state.topic.replication.factor": rf,
             "share.coordinator.state.topic.min.isr": max(1, rf - 1),
             "group.initial.rebalance.delay.ms": 0,
+            # Workers' session timeout is 3 s (a killed worker's partitions move on within ~5 s);
+            # the stock minimum of 6 s would stretch every takeover.
+            "group.min.session.timeout.ms": 1000,
             "log.retention.hours": 168,
         }
         if self.material is not None:

@@ -100,6 +100,12 @@ class Watcher:
         """The monitor's alert keys it considers open."""
         return frozenset(self._open)
 
+    @property
+    def watching(self) -> bool:
+        """Whether a caught-up sample was taken: the baseline of every window (what the views
+        held before it is history and raises nothing)."""
+        return bool(self._samples)
+
     def undo(self, alerts: Iterable[Alert]) -> None:
         """Forget that `alerts` were said (they could not be written): the next look says
         them again if they still hold."""
@@ -142,38 +148,36 @@ class Watcher:
 
     # -- the conditions --------------------------------------------------------------
     def _workflow_verdicts(self, sample: Sample, now: dt.datetime) -> Iterable[_Verdict]:
-        for workflow_id, (finished, failed) in sorted(sample.workflows.items()):
+        for workflow_id, counts in sorted(sample.workflows.items()):
             condition = first_match(self._rates, workflow_id)
-            if condition is None:
-                continue
-            base, full = self._base(condition.window_s, now)
-            was = base.workflows.get(workflow_id, (0, 0))
-            ended, bad = max(finished - was[0], 0), max(failed - was[1], 0)
-            rate = bad / ended if ended else 0.0
-            yield _Verdict(
-                f"failure-rate:{workflow_id}", condition,
-                ended >= condition.min_executions and rate >= condition.max_rate,
-                round(rate, 4), condition.max_rate,
-                f"workflow {workflow_id}: {bad} of {ended} executions failed in the last "
-                f"{condition.window_s:g} s ({rate:.0%}; alert at {condition.max_rate:.0%})",
-                full, workflow_id=workflow_id)
+            if condition is not None:
+                yield self._rate_verdict("workflows", workflow_id, condition,
+                                         condition.min_executions, counts, now)
 
     def _rule_verdicts(self, sample: Sample, now: dt.datetime) -> Iterable[_Verdict]:
-        for rule_id, (ended, failed) in sorted(sample.rules.items()):
+        for rule_id, counts in sorted(sample.rules.items()):
             condition = first_match(self._actions, rule_id)
-            if condition is None:
-                continue
-            base, full = self._base(condition.window_s, now)
-            was = base.rules.get(rule_id, (0, 0))
-            done, bad = max(ended - was[0], 0), max(failed - was[1], 0)
-            rate = bad / done if done else 0.0
-            yield _Verdict(
-                f"rule-actions:{rule_id}", condition,
-                done >= condition.min_actions and rate >= condition.max_rate,
-                round(rate, 4), condition.max_rate,
-                f"rule {rule_id}: {bad} of {done} actions failed in the last "
-                f"{condition.window_s:g} s ({rate:.0%}; alert at {condition.max_rate:.0%})",
-                full, rule_id=rule_id)
+            if condition is not None:
+                yield self._rate_verdict("rules", rule_id, condition, condition.min_actions,
+                                         counts, now)
+
+    def _rate_verdict(self, series: str, name: str,
+                      condition: WorkflowFailureRate | RuleActionsFailing, minimum: int,
+                      counts: tuple[int, int], now: dt.datetime) -> _Verdict:
+        """A failure rate over a window: `counts` is `name`'s (ended, failed) over all time in
+        the sample's `series` ("workflows": executions, "rules": actions)."""
+        base, full = self._base(condition.window_s, now)
+        was: tuple[int, int] = getattr(base, series).get(name, (0, 0))
+        done, bad = max(counts[0] - was[0], 0), max(counts[1] - was[1], 0)
+        rate = bad / done if done else 0.0
+        workflow = series == "workflows"
+        return _Verdict(
+            f"failure-rate:{name}" if workflow else f"rule-actions:{name}", condition,
+            done >= minimum and rate >= condition.max_rate, round(rate, 4), condition.max_rate,
+            f"{'workflow' if workflow else 'rule'} {name}: {bad} of {done} "
+            f"{'executions' if workflow else 'actions'} failed in the last "
+            f"{condition.window_s:g} s ({rate:.0%}; alert at {condition.max_rate:.0%})",
+            full, workflow_id=name if workflow else "", rule_id="" if workflow else name)
 
     def _letter_verdict(self, condition: DeadLetters, sample: Sample, now: dt.datetime
                         ) -> _Verdict:

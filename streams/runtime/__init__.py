@@ -20,6 +20,7 @@ from streams.runtime.handler import (
 )
 from streams.runtime.lag import GroupLag
 from streams.runtime.loop import Clock, PartitionLoop, utc_now
+from streams.runtime.membership import fit_to_broker, worker_identity
 from streams.runtime.out import Out
 from streams.runtime.outgoing import Outgoing
 from streams.runtime.quarantine import CRASHED_WORKER, Quarantine
@@ -50,8 +51,10 @@ __all__ = [
     "TopicTable",
     "dead_letter",
     "decode_record",
+    "fit_to_broker",
     "parse_crash_on",
     "partition_for",
     "partitions_of",
     "utc_now",
+    "worker_identity",
 ]

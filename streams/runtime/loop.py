@@ -57,6 +57,7 @@ from streams.runtime.config import LoopConfig
 from streams.runtime.dead_letters import DeadLetters, RateLimitedLog
 from streams.runtime.faults import CrashOn, crashing
 from streams.runtime.handler import Checkpoint, Handler, Refused, Replay
+from streams.runtime.membership import fit_to_broker
 from streams.runtime.out import Out
 from streams.runtime.outbox import Outbox
 from streams.runtime.quarantine import CRASHED_WORKER, CrashNotes, Quarantine
@@ -119,6 +120,7 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def start(self) -> None:
         """Join the group (partitions come through the rebalance callbacks)."""
+        self._config = await fit_to_broker(self._config, self._bootstrap)
         if self._quarantine is not None and self._notes is None:
             self._notes = self._quarantine.open(self._group, self.topic, self.handler.name)
         self._consumer = AIOKafkaConsumer(**self._config.consumer(self._bootstrap, self._group))
@@ -317,7 +319,7 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             reader.assign([tp])
             end = replay.end if replay.end is not None else (await reader.end_offsets([tp]))[tp]
             reader.seek(tp, replay.start)
-            position, folded = replay.start, 0
+            position, folded, began = replay.start, 0, time.monotonic()
             while position < end:
                 out = Out(self._table, self._dead, f"{self.handler.name}.catch_up", self._clock())
                 polled = await reader.getmany(tp, timeout_ms=1000,
@@ -335,7 +337,8 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                 position = min(await reader.position(tp), end)
                 self.handler.replayed(partition, position)
             if folded:
-                log.info("%s: partition %d replayed %s from %d to %d (%d records)",
-                         self.handler.name, partition, replay.topic, replay.start, end, folded)
+                log.info("%s: partition %d replayed %s from %d to %d (%d records in %.2f s)",
+                         self.handler.name, partition, replay.topic, replay.start, end, folded,
+                         time.monotonic() - began)
         finally:
             await reader.stop()

@@ -63,10 +63,7 @@ class WorkerProcess:
                     "HEADWATER_APP_ID": f"{prefix_of(topics)}worker",
                     "HEADWATER_DATA_DIR": str(data_dir),
                     "HEADWATER_WORKER_WEB_PORT": str(free_ports(1)),
-                    "HEADWATER_LOG_LEVEL": "warning",
-                    # Faust's own group waits 60 s (its default) for a killed member, and the
-                    # engine starts only after it: see the report on streams/app.py.
-                    "BROKER_SESSION_TIMEOUT": "10"}
+                    "HEADWATER_LOG_LEVEL": "warning"}
         self.child: subprocess.Popen[bytes] | None = None
 
     @property
@@ -130,7 +127,8 @@ class Log:
 
     def _note(self, record: Any) -> None:
         event = self.codec.decode_value(record.topic, record.value)
-        if event.type.startswith("execution_") and event.type != "execution_started":
+        # Ended: a terminal event (not execution_started, _queued, _migrated and the like)
+        if event.type.removeprefix("execution_") in TERMINAL_STATUSES:
             self.ended.add(event.execution_id)
 
     async def progress(self, since: int, ids: set[str], timeout_s: float) -> None:

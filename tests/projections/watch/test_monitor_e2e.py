@@ -108,7 +108,9 @@ async def test_failure_rate_failing_actions_and_dead_letters_raise_and_resolve(
         assert agent is not None
         await _until(lambda: agent.book.rules.rule("on-job") is not None, 10, lambda: "rule not loaded")
         monitor = api.state.monitor
-        await _until(lambda: monitor.watcher is not None, 30, lambda: "monitor not started")
+        # Its first caught-up look is every window's baseline: what came before is history
+        await _until(lambda: monitor.watcher is not None and monitor.watcher.watching, 60,
+                     lambda: "monitor not watching")
         for n in range(4):
             await client.send("triggers", f"j-{n}", TriggerEvent(
                 id=f"j-{n}", source="cron", type="job.due", subject=f"j-{n}", time=NOW,

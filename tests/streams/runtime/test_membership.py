@@ -1,0 +1,42 @@
+"""Group membership: a worker's static identity and a session timeout the broker accepts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from streams.runtime import LoopConfig, fit_to_broker, worker_identity
+
+
+def test_a_worker_keeps_its_identity_across_restarts_and_two_folders_differ(tmp_path: Path) -> None:
+    first = worker_identity(tmp_path / "a")
+    assert worker_identity(tmp_path / "a") == first  # a restart on the same folder
+    assert worker_identity(tmp_path / "b") != first
+
+
+def test_group_consumers_get_the_membership_settings_and_replay_readers_none() -> None:
+    config = LoopConfig(group_instance_id="worker-1", session_timeout_ms=4000,
+                        heartbeat_interval_ms=1000)
+    group = config.consumer("b:9092", "app.processor")
+    assert group["group_instance_id"] == "worker-1"
+    assert (group["session_timeout_ms"], group["heartbeat_interval_ms"]) == (4000, 1000)
+    assert "group_instance_id" not in config.consumer("b:9092", None)
+
+
+@pytest.mark.kafka
+async def test_the_session_timeout_is_raised_to_what_the_broker_accepts(kafka_bootstrap: str) -> None:
+    # The test broker allows sessions from 1 s (infra.kafka); a stock broker from 6 s.
+    default = LoopConfig()
+    fitted = await fit_to_broker(default, kafka_bootstrap)
+    assert fitted.session_timeout_ms >= default.session_timeout_ms
+    too_short = await fit_to_broker(replace(default, session_timeout_ms=10), kafka_bootstrap)
+    assert too_short.session_timeout_ms >= 1000
+    assert too_short.heartbeat_interval_ms * 3 <= too_short.session_timeout_ms
+
+
+async def test_an_unreachable_broker_leaves_the_stock_minimum() -> None:
+    fitted = await fit_to_broker(LoopConfig(client_options={"request_timeout_ms": 1000}),
+                                 "127.0.0.1:1")
+    assert fitted.session_timeout_ms == 6000
