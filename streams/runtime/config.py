@@ -49,7 +49,10 @@ class LoopConfig:
             before its partitions go to the others: the takeover time after a SIGKILL is this
             plus one heartbeat and a rebalance. Brokers refuse a value under their
             `group.min.session.timeout.ms` (6 s unless configured; the local broker allows 1 s):
-            each loop raises it to that minimum when it can read it (`fit_to_broker`).
+            each loop raises it to that minimum when it can read it (`fit_to_broker`). 10 s,
+            not the 3 s failover measurements favour: on 2 shared cores a worker starting
+            (imports, replay) or a loaded machine kept members silent past 3 s, and groups of
+            three workers never became stable (the exact-limit and chaos tests failed).
         heartbeat_interval_ms: How often a member tells the group it lives; also how soon a
             member learns that a rebalance began (it must rejoin before it ends).
         rebalance_timeout_ms: How long a rebalance waits for the live members to rejoin (each
@@ -73,8 +76,8 @@ class LoopConfig:
     commit_interval_ms: int = 1000
     fetch_max_wait_ms: int = 1000
     stop_grace_s: float = 10.0
-    session_timeout_ms: int = 3000
-    heartbeat_interval_ms: int = 1000
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3000
     rebalance_timeout_ms: int = 30_000
     group_instance_id: str | None = None
 

@@ -37,6 +37,6 @@ async def test_the_session_timeout_is_raised_to_what_the_broker_accepts(kafka_bo
 
 
 async def test_an_unreachable_broker_leaves_the_stock_minimum() -> None:
-    fitted = await fit_to_broker(LoopConfig(client_options={"request_timeout_ms": 1000}),
-                                 "127.0.0.1:1")
+    fitted = await fit_to_broker(LoopConfig(client_options={"request_timeout_ms": 1000},
+                                            session_timeout_ms=3000), "127.0.0.1:1")
     assert fitted.session_timeout_ms == 6000
