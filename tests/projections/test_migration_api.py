@@ -16,6 +16,7 @@ from headwater.cli import app
 from projections import create_api
 from schemas.definitions import WorkflowDefinition
 from tests.projections.apikit import served
+from tests.projections.test_queued_actions import summary_until
 from tests.streams.kit import Client, running_engine
 
 pytestmark = pytest.mark.kafka
@@ -33,19 +34,6 @@ V2 = _version("2.0.0", [
     {"id": "held", "type": "wait", "signal": "go", "output": {"by": "${ signal.by }"}},
     {"id": "stamp", "type": "action", "action": "transform", "with": {"who": "${ vars.by }"}}])
 V3 = _version("3.0.0", [{"id": "held", "type": "action", "action": "transform"}])
-
-
-async def _until(client: httpx.AsyncClient, execution_id: str, field: str,
-                 wanted: str) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    for _ in range(300):
-        response = await client.get(f"/executions/{execution_id}")
-        if response.status_code == 200:
-            body = response.json()
-            if body["summary"][field] == wanted:
-                return body
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{execution_id}: {field} never {wanted}: {body.get('summary')}")
 
 
 async def test_waiting_executions_migrate_after_a_dry_run_and_finish_on_the_new_version(
@@ -67,7 +55,7 @@ async def test_waiting_executions_migrate_after_a_dry_run_and_finish_on_the_new_
                                         headers={"Idempotency-Key": f"m{n}"})
             ids.append(started.json()["execution_id"])
         for execution_id in ids:
-            await _until(client, execution_id, "status", "waiting")
+            await summary_until(client, execution_id, "waiting", field="status")
         await producer.publish(V2)
         await producer.publish(V3)
         for _ in range(100):
@@ -105,7 +93,7 @@ async def test_waiting_executions_migrate_after_a_dry_run_and_finish_on_the_new_
         result = orjson.loads(cli.stdout)
         assert sorted(i["execution_id"] for i in result["items"] if i["sent"]) == sorted(ids)
         for execution_id in ids:
-            body = await _until(client, execution_id, "workflow_version", "2.0.0")
+            body = await summary_until(client, execution_id, "2.0.0", field="workflow_version")
             assert body["summary"]["status"] == "waiting"
             assert "held" in body["detail"]["steps"] and "hold" not in body["detail"]["steps"]
             migrated = [e for e in body["timeline"] if e["type"] == "execution_migrated"]
@@ -117,7 +105,7 @@ async def test_waiting_executions_migrate_after_a_dry_run_and_finish_on_the_new_
                                        json={"payload": {"by": f"ops-{n}"}})
             assert signal.status_code == 202
         for n, execution_id in enumerate(ids):
-            body = await _until(client, execution_id, "status", "completed")
+            body = await summary_until(client, execution_id, "completed", field="status")
             steps = body["detail"]["steps"]
             assert steps["stamp"]["output"] == {"who": f"ops-{n}"}  # v2's step ran
             assert "done" not in steps

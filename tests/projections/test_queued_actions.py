@@ -25,16 +25,18 @@ ONE_AT_A_TIME = WorkflowDefinition.model_validate({
 })
 
 
-async def _status(client: httpx.AsyncClient, execution_id: str, wanted: str) -> dict[str, Any]:
+async def summary_until(client: httpx.AsyncClient, execution_id: str, wanted: str,
+                        field: str = "status") -> dict[str, Any]:
+    """The execution's detail once its summary's `field` is `wanted` (30 s at most)."""
     body: dict[str, Any] = {}
     for _ in range(300):
         response = await client.get(f"/executions/{execution_id}")
         if response.status_code == 200:
             body = response.json()
-            if body["summary"]["status"] == wanted:
+            if body["summary"][field] == wanted:
                 return body
         await asyncio.sleep(0.1)
-    raise AssertionError(f"{execution_id} never {wanted}: {body.get('summary')}")
+    raise AssertionError(f"{execution_id}: {field} never {wanted}: {body.get('summary')}")
 
 
 async def test_queued_executions_are_cancelled_and_signalled(
@@ -55,11 +57,11 @@ async def test_queued_executions_are_cancelled_and_signalled(
                                         headers={"Idempotency-Key": f"k{n}"})
             assert started.status_code == 202, started.text
             ids.append(started.json()["execution_id"])
-            await _status(client, ids[-1], "waiting" if n == 0 else "queued")
+            await summary_until(client, ids[-1], "waiting" if n == 0 else "queued")
         first, cancelled, signalled, bulk = ids
 
         assert (await client.post(f"/executions/{cancelled}/cancel", json={})).status_code == 202
-        await _status(client, cancelled, "cancelled")
+        await summary_until(client, cancelled, "cancelled")
         monkeypatch.setenv("HEADWATER_API_URL", url)
         cli = await asyncio.to_thread(CliRunner().invoke, app, [
             "executions", "signal", signalled, "go", "--payload", '{"ok": true}'])
@@ -70,10 +72,10 @@ async def test_queued_executions_are_cancelled_and_signalled(
 
         # The first finishes, the signalled one runs with its buffered signal and finishes too.
         assert (await client.post(f"/executions/{first}/signals/go", json={})).status_code == 202
-        await _status(client, first, "completed")
-        done = await _status(client, signalled, "completed")
+        await summary_until(client, first, "completed")
+        done = await summary_until(client, signalled, "completed")
         assert done["detail"]["steps"]["hold"]["output"] == {"ok": True}
         bulk_cancel = (await client.post("/executions/bulk", json={
             "action": "cancel", "workflow_id": "one-at-a-time", "dry_run": False})).json()
         assert bulk_cancel["matched"] in ([bulk],) and bulk_cancel["sent"] == 1
-        await _status(client, bulk, "cancelled")
+        await summary_until(client, bulk, "cancelled")
