@@ -205,9 +205,10 @@ class Engine:
             assert loop is not None
             return await loop.end_offset(partition)
 
+        backpressure = Backpressure(lag.pending, cfg.max_pending_tasks)
+        self._closers.append(backpressure.close)  # before the lag's clients close
         agent = TriggerAgent(cfg.topics, codec, feed, rule_store, cfg.clock, offset_at,
-                             book=book, end_at=end_at,
-                             backpressure=Backpressure(lag.pending, cfg.max_pending_tasks))
+                             book=book, end_at=end_at, backpressure=backpressure)
         self.trigger_agent = agent
         loop = parts.loop(agent, "triggers", "triggers", cfg.clock)
         await self._loop(loop)

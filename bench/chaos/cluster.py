@@ -136,8 +136,10 @@ def three_nodes(proxied_clients: int = 0, home: Path | None = None,
                 keep: bool = False) -> Iterator[ChaosCluster]:
     """Start a 3-node cluster (with `proxied_clients` proxied listeners); stop and remove it after.
 
-    `HEADWATER_CHAOS_HEAP` sets each node's JVM heap (default 512 MiB: three nodes share the
-    machine with the workers under test).
+    `HEADWATER_CHAOS_HEAP` sets each node's JVM heap options (default 512 MiB: three nodes share
+    the machine with the workers under test). The heap is committed and touched at start
+    (``-Xms`` = ``-Xmx``, ``AlwaysPreTouch``), so a broker's RSS is flat from its first second
+    and the soak's RSS bound measures leaks, not the JVM growing into its heap.
     """
     home = home or Path(tempfile.mkdtemp(prefix="hw-chaos-cluster-"))
     proxied = []
@@ -146,7 +148,8 @@ def three_nodes(proxied_clients: int = 0, home: Path | None = None,
         proxied.append(ExtraListener(f"W{i + 1}", tuple(ports[:NODES]), tuple(ports[NODES:])))
     layout = ClusterLayout(home, port=_consecutive(2 * NODES), nodes=NODES,
                            extra_listeners=tuple(proxied),
-                           heap=os.environ.get("HEADWATER_CHAOS_HEAP", "-Xmx512m"))
+                           heap=os.environ.get("HEADWATER_CHAOS_HEAP",
+                                               "-Xms512m -Xmx512m -XX:+AlwaysPreTouch"))
     cluster = LocalCluster(fetch_distribution(), layout)
     try:
         cluster.start(timeout_s=180)

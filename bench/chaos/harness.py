@@ -71,7 +71,17 @@ class Harness:
         missing = await self.monitor.wait_all_done(timeout_s)
         if missing:
             self.note(f"{len(missing)} executions still open after {timeout_s} s, e.g. {missing[:5]}")
-        await asyncio.sleep(3)  # the last outcomes and the last commits
+        # The triggers too: executions ending says nothing of the trigger partitions, which a
+        # fault may have left further behind (the engine's work is done when both are).
+        began = time.monotonic()
+        unanswered = await self.monitor.wait_all_answered(timeout_s)
+        waited = time.monotonic() - began
+        if unanswered:
+            self.note(f"{len(unanswered)} triggers without an outcome after {timeout_s} s, "
+                      f"e.g. {unanswered[:5]}")
+        elif waited > 1:
+            self.note(f"the last trigger outcomes came {waited:.1f} s after the executions ended")
+        await asyncio.sleep(3)  # the last commits
         codes = self.pool.stop()
         self.note(f"workers stopped, exit codes {codes}")
         deadline = time.monotonic() + 300
@@ -131,7 +141,7 @@ async def harness(chaos: ChaosCluster, workers: int = 2, proxied: bool = False,
             api.start()
             pool.start()
             monitor = Monitor(chaos.bootstrap, topics["executions"], load.codec, load.sent,
-                              probes)
+                              probes, outcomes_topic=topics["rule-outcomes"])
             async with monitor:
                 h = Harness(chaos, prefix, topics, home, pool, api, load, monitor, proxies)
                 await asyncio.to_thread(api.wait_ready)

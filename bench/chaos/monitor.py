@@ -41,8 +41,11 @@ class Monitor:
 
     def __init__(self, bootstrap: str, topic: str, codec: Codec, sent: Sent,
                  probes: dict[str, Callable[[], float]] | None = None,
-                 every_s: float = 1.0) -> None:
+                 every_s: float = 1.0, outcomes_topic: str | None = None) -> None:
         self.bootstrap, self.topic, self.codec, self.sent = bootstrap, topic, codec, sent
+        self.outcomes_topic = outcomes_topic
+        self.answered: set[str] = set()
+        """Trigger event ids with a rule outcome (read from `outcomes_topic`)."""
         self.probes = probes or {}
         self.every_s = every_s
         self.done: dict[str, float] = {}
@@ -59,6 +62,8 @@ class Monitor:
     async def __aenter__(self) -> Monitor:
         self.began = time.monotonic()
         self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._sample())]
+        if self.outcomes_topic is not None:
+            self._tasks.append(asyncio.create_task(self._follow_outcomes(self.outcomes_topic)))
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -84,6 +89,36 @@ class Monitor:
                             self.done.setdefault(str(key), record.timestamp / 1000)
         finally:
             await consumer.stop()
+
+    async def _follow_outcomes(self, topic: str) -> None:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        await consumer.start()
+        try:
+            parts = [TopicPartition(topic, p) for p in range(6)]
+            consumer.assign(parts)
+            await consumer.seek_to_beginning(*parts)
+            while True:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    for record in records:
+                        with contextlib.suppress(Exception):  # not ours to judge: the verifier's
+                            outcome = self.codec.decode_value(record.topic, record.value)
+                            self.answered.add(str(getattr(outcome, "event_id", "")))
+        finally:
+            await consumer.stop()
+
+    def unanswered(self) -> list[str]:
+        """Triggers sent that must get an outcome and have none yet (orders above 50 and every
+        ping; a small order never reaches its rule)."""
+        due = [e for e, amount in self.sent.orders.items() if amount > 50] + list(self.sent.pings)
+        return [event for event in due if event not in self.answered]
+
+    async def wait_all_answered(self, timeout_s: float) -> list[str]:
+        """Wait until every trigger that must get an outcome has one; those still without."""
+        deadline = time.monotonic() + timeout_s
+        while (missing := self.unanswered()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        return missing
 
     def in_flight(self) -> int:
         return sum(1 for eid in self.sent.starts if eid not in self.done)

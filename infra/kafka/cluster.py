@@ -96,7 +96,8 @@ class ClusterLayout:
     """SASL_SSL client listener with SCRAM users and ACLs (`infra.kafka.secure`)."""
     extra_listeners: tuple[ExtraListener, ...] = ()
     heap: str | None = None
-    """Each node's JVM heap option (e.g. ``-Xmx512m``); None: `HEADWATER_KAFKA_HEAP` or 768 MiB."""
+    """Each node's JVM heap options, space-separated (e.g. ``-Xmx512m``); None:
+    `HEADWATER_KAFKA_HEAP` or 768 MiB."""
 
     @property
     def security_home(self) -> Path:
@@ -250,7 +251,7 @@ class LocalCluster:
 
     def _java(self, node: NodeLayout, main: str, *args: str) -> list[str]:
         return [
-            self.dist.java, self.layout.heap or _HEAP, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            self.dist.java, *(self.layout.heap or _HEAP).split(), "-XX:+UseG1GC", "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={node.home / 'log4j2.properties'}",
             "-cp", self.dist.classpath, main, *args,
         ]

@@ -1,8 +1,9 @@
 """Limits around the trigger agent: backpressure, and freeing rule concurrency slots.
 
 `Backpressure` is a policy the agent asks in its `tick`: how many tasks wait (end of `hw.tasks`
-minus the task workers' committed offsets, measured by the runtime's `GroupLag`), pausing
-trigger intake above a bound and resuming below half of it. Triggers wait in Kafka, durable
+minus the task workers' committed offsets, measured by the runtime's `GroupLag` beside the
+cycle, so a slow broker never stalls it), pausing trigger intake above a bound and resuming
+below half of it. Triggers wait in Kafka, durable
 and ordered, instead of piling up as executions and tasks.
 
 `Completions` is a handler on its own partition loop over `hw.executions` (its own group): for
@@ -17,6 +18,8 @@ of other executions' events.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -40,30 +43,57 @@ _TERMINAL = frozenset({"execution_completed", "execution_failed", "execution_can
 class Backpressure:
     """Says when the trigger agent should stop (or resume) taking triggers.
 
+    The count is measured beside the cycle, never in it: `check` starts a measurement when one
+    is due and decides on the last count it has. Measuring asks the brokers (end offsets and
+    the group's commits); during a network fault or a frozen broker such a request waits for
+    its timeout (tens of seconds), and awaited inside the tick it held the loop's lock that
+    long: triggers stalled, and the member missed rebalances and was evicted from its group.
+
     Args:
         pending: How many tasks wait (produced and not yet committed by the task workers).
         max_pending: The bound.
         interval_s: How often to look.
+        timeout_s: How long one measurement may take before it is given up (the last count
+            stays; the next look tries again).
     """
 
     def __init__(self, pending: Callable[[], Awaitable[int]], max_pending: int = 50_000,
-                 interval_s: float = 1.0) -> None:
+                 interval_s: float = 1.0, timeout_s: float = 10.0) -> None:
         self._pending, self._max = pending, max_pending
         self._interval = timedelta(seconds=interval_s)
+        self._timeout = timeout_s
         self._looked: datetime | None = None
+        self._measuring: asyncio.Task[None] | None = None
         self.pending = 0
+        self.failures = 0
 
     async def check(self, now: datetime) -> bool | None:
-        """True: pause, False: resume, None: leave as is (or not time to look again yet)."""
-        if self._looked is not None and now - self._looked < self._interval:
-            return None
-        self._looked = now
-        self.pending = await self._pending()
+        """True: pause, False: resume, None: leave as is (or no count measured yet). Returns
+        at once: a due measurement runs in the background."""
+        if self._looked is None or now - self._looked >= self._interval:
+            self._looked = now
+            if self._measuring is None or self._measuring.done():
+                self._measuring = asyncio.ensure_future(self._measure())
         if self.pending > self._max:
             return True
         if self.pending <= self._max // 2:
             return False
         return None
+
+    async def _measure(self) -> None:
+        try:
+            self.pending = await asyncio.wait_for(self._pending(), self._timeout)
+        except Exception as exc:  # the brokers cannot say now; keep the last count
+            self.failures += 1
+            log.info("backpressure: could not count the waiting tasks (%s: %s); keeping %d",
+                     type(exc).__name__, exc, self.pending)
+
+    async def close(self) -> None:
+        """Stop a measurement under way."""
+        if self._measuring is not None and not self._measuring.done():
+            self._measuring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._measuring
 
 
 class Completions:

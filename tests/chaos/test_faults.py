@@ -44,9 +44,6 @@ def verdict_of(result: Result) -> str:
     return "\n".join([*result.verdict.lines(), *result.notes])
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known bug, open in issue 17: after the leave-and-join fault the run can end with its last "
-    "triggers unanswered (no rule outcome); seen in fresh-clone CI on 2026-12-05"))
 async def test_killed_workers_and_brokers_lose_and_repeat_nothing(chaos: ChaosCluster) -> None:
     spec = {"workers": 3, "fault": lambda s: sequence(
         (0, kill_one_worker(0)),
