@@ -214,7 +214,9 @@ def worker() -> None:
                        alert_channels=_alert_channels(settings),
                        kafka_options=settings.kafka_client_options(),
                        crash_deaths=settings.crash_quarantine_deaths,
-                       crash_on=parse_crash_on(settings.fault_crash_on))
+                       crash_on=parse_crash_on(settings.fault_crash_on),
+                       static_membership=settings.static_membership,
+                       session_timeout_ms=settings.session_timeout_ms)
     config.data_dir.parent.mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     sys.argv = [sys.argv[0]]  # faust's Worker parses argv; ours are already consumed
     run_worker(config, loglevel=settings.log_level)

@@ -59,6 +59,18 @@ class Settings(BaseSettings):
                     "times in a row is set aside as a dead letter `crashed_worker` instead of "
                     "killing every restart; 0: never (each loop's note lives in "
                     "data_dir/worker/crash-notes)")
+    static_membership: bool = Field(
+        default=False,
+        description="join the consumer groups as a static member named after the data folder: "
+                    "a worker restarted within its session gets its own partitions back without "
+                    "a rebalance; but one stopped for good (scaled in) keeps them until its "
+                    "session expires. Off by default (docs/scaling.md, \"Failover settings\")")
+    session_timeout_ms: int = Field(
+        default=10_000, ge=1_000, le=300_000,
+        description="how long the groups wait for a silent worker (a killed one) before its "
+                    "partitions move; shorter fails over sooner but evicts a worker whose "
+                    "process stalls that long (a loaded machine, a long start). Heartbeats go "
+                    "at a third of it, at most every 3 s")
     fault_crash_on: str | None = Field(
         default=None, pattern=r"^[^:,]+:[^,]+(,[^:,]+:[^,]+)*$",
         description="fault injection for tests and chaos drills: `<handler>:<substring>` "

@@ -24,7 +24,7 @@ from streams.runtime.faults import CrashOn
 from streams.workers.alert_sender import Channel
 from streams.workers.secrets import SecretStore
 
-__all__ = ["AppConfig", "create_app", "run_worker"]
+__all__ = ["AppConfig", "create_app", "heartbeat_for", "run_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ class AppConfig:
     kafka_options: Mapping[str, Any] = field(default_factory=dict)
     crash_deaths: int = 2
     crash_on: tuple[CrashOn, ...] = ()
+    static_membership: bool = False
+    session_timeout_ms: int = 10_000
 
     def engine(self) -> EngineConfig:
         """The engine's part of this configuration."""
@@ -54,7 +56,11 @@ class AppConfig:
                             data_dir=self.data_dir, topic_prefix=prefix,
                             http_allow=self.http_allow, secrets=self.secrets,
                             alert_channels=self.alert_channels,
-                            loop=LoopConfig(client_options=self.kafka_options),
+                            loop=LoopConfig(client_options=self.kafka_options,
+                                            session_timeout_ms=self.session_timeout_ms,
+                                            heartbeat_interval_ms=heartbeat_for(
+                                                self.session_timeout_ms)),
+                            static_membership=self.static_membership,
                             crash_deaths=self.crash_deaths, crash_on=self.crash_on)
 
     def faust_credentials(self) -> Any:
@@ -69,6 +75,11 @@ class AppConfig:
         if protocol == "SSL":
             return faust.SSLCredentials(options["ssl_context"])
         return None
+
+
+def heartbeat_for(session_timeout_ms: int) -> int:
+    """A third of the session (so two heartbeats may be lost), at most every 3 s."""
+    return max(300, min(3000, session_timeout_ms // 3))
 
 
 class _NoKafka(BootStrategy):

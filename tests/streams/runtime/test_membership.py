@@ -40,3 +40,32 @@ async def test_an_unreachable_broker_leaves_the_stock_minimum() -> None:
     fitted = await fit_to_broker(LoopConfig(client_options={"request_timeout_ms": 1000},
                                             session_timeout_ms=3000), "127.0.0.1:1")
     assert fitted.session_timeout_ms == 6000
+
+
+def test_operators_choose_static_membership_and_the_session_in_the_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`HEADWATER_STATIC_MEMBERSHIP` and `HEADWATER_SESSION_TIMEOUT_MS` reach every group
+    consumer of the worker; heartbeats go at a third of the session, at most every 3 s."""
+    from pydantic import ValidationError
+
+    from headwater.settings import Settings
+    from streams.app import AppConfig
+
+    monkeypatch.setenv("HEADWATER_STATIC_MEMBERSHIP", "true")
+    monkeypatch.setenv("HEADWATER_SESSION_TIMEOUT_MS", "4500")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    app = AppConfig(app_id="a", bootstrap="b:9092", topics={"commands": "hw.commands"},
+                    data_dir=tmp_path, static_membership=settings.static_membership,
+                    session_timeout_ms=settings.session_timeout_ms)
+    engine = app.engine()
+    assert engine.static_membership
+    group = engine.loop.consumer("b:9092", "a.processor")
+    assert (group["session_timeout_ms"], group["heartbeat_interval_ms"]) == (4500, 1500)
+    defaults = AppConfig(app_id="a", bootstrap="b:9092", topics={"commands": "hw.commands"},
+                         data_dir=tmp_path).engine()
+    assert not defaults.static_membership
+    assert (defaults.loop.session_timeout_ms, defaults.loop.heartbeat_interval_ms) == (10_000, 3000)
+
+    monkeypatch.setenv("HEADWATER_SESSION_TIMEOUT_MS", "200")
+    with pytest.raises(ValidationError, match="session_timeout_ms"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
