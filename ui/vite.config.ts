@@ -11,7 +11,7 @@ const api = process.env.HEADWATER_API ?? "http://127.0.0.1:8080";
 export default defineConfig({
   base: "/ui/",
   plugins: [react(), routePreload({
-    "/": "src/pages/Dashboard.tsx", "/workflows": "src/pages/Workflows.tsx", "/designer": "src/pages/Designer.tsx",
+    "/": "src/pages/Dashboard.tsx", "/workflows/*": "src/pages/workflows/MigratePage.tsx", "/workflows": "src/pages/Workflows.tsx", "/designer": "src/pages/Designer.tsx",
     "/executions/*": "src/pages/ExecutionDetail.tsx", "/executions": "src/pages/Executions.tsx", "/rules": "src/pages/Rules.tsx", "/templates": "src/pages/Templates.tsx",
     "/monitoring": "src/pages/Monitoring.tsx",
   })],

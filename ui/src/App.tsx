@@ -12,6 +12,7 @@ import { ThemeProvider } from "./theme/theme";
 // Each page is its own chunk: the dashboard does not load React Flow or the charts.
 const Dashboard = lazy(() => import("./pages/Dashboard"));
 const Workflows = lazy(() => import("./pages/Workflows"));
+const MigratePage = lazy(() => import("./pages/workflows/MigratePage"));
 const Designer = lazy(() => import("./pages/Designer"));
 const Executions = lazy(() => import("./pages/Executions"));
 const ExecutionDetail = lazy(() => import("./pages/ExecutionDetail"));
@@ -28,6 +29,7 @@ export const routes = [
     children: [
       { index: true, element: page(<Dashboard />) },
       { path: "workflows", element: page(<Workflows />) },
+      { path: "workflows/:workflowId/migrate", element: page(<MigratePage />) },
       // The loader starts the API calls while the designer's chunk is still loading.
       { path: "designer/*", element: page(<Designer />), loader: designerLoader },
       { path: "executions", element: page(<Executions />) },

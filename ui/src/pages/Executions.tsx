@@ -74,7 +74,10 @@ export default function Executions() {
           <input type="checkbox" checked={liveOn} onChange={(e) => setLiveOn(e.target.checked)} />
           Live {liveOn && live === "live" ? <span style={{ color: "var(--ok)" }}>●</span> : null}
         </label>
-        <Can right="run"><button className="btn" onClick={() => setBulk(true)}>Bulk action…</button></Can>
+        <Can right="run">
+          {filter.workflow_id && <Link className="btn" to={`/workflows/${encodeURIComponent(filter.workflow_id)}/migrate`}>Migrate running executions…</Link>}
+          <button className="btn" onClick={() => setBulk(true)}>Bulk action…</button>
+        </Can>
       </>}>
       <form className="card filters" onSubmit={(e) => { e.preventDefault(); apply(draft); }}>
         <label className="field">Workflow<input value={draft.workflow_id} onChange={(e) => setDraft({ ...draft, workflow_id: e.target.value })} placeholder="any" /></label>

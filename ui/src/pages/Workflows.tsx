@@ -55,6 +55,9 @@ export default function Workflows() {
                     <td className="num">{duration(s?.duration_ms.p95)}</td>
                     <td><div className="row" style={{ justifyContent: "flex-end" }}>
                       <Can right="run">{w.active && <button className="btn btn-sm" onClick={() => setStarting({ id: w.definition_id })}>Start</button>}</Can>
+                      <Can right="run">{w.versions.length > 1 && (
+                        <Link className="btn btn-sm btn-ghost" to={`/workflows/${encodeURIComponent(w.definition_id)}/migrate`}
+                          aria-label={`Migrate running executions of ${w.definition_id}`}>Migrate…</Link>)}</Can>
                       <Link className="btn btn-sm btn-ghost" to={`/designer?workflow=${encodeURIComponent(w.definition_id)}&version=${encodeURIComponent(w.latest ?? "")}`}>Open in designer</Link>
                     </div></td>
                   </tr>
