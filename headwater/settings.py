@@ -60,11 +60,12 @@ class Settings(BaseSettings):
                     "killing every restart; 0: never (each loop's note lives in "
                     "data_dir/worker/crash-notes)")
     static_membership: bool = Field(
-        default=False,
+        default=True,
         description="join the consumer groups as a static member named after the data folder: "
-                    "a worker restarted within its session gets its own partitions back without "
-                    "a rebalance; but one stopped for good (scaled in) keeps them until its "
-                    "session expires. Off by default (docs/scaling.md, \"Failover settings\")")
+                    "a worker killed and restarted in place gets its own partitions back "
+                    "inside its session, without a rebalance (a stop still hands them over at "
+                    "once); false: a plain member, every restart is a rebalance "
+                    "(docs/scaling.md, \"Failover settings\")")
     session_timeout_ms: int = Field(
         default=10_000, ge=1_000, le=300_000,
         description="how long the groups wait for a silent worker (a killed one) before its "

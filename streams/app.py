@@ -46,7 +46,7 @@ class AppConfig:
     kafka_options: Mapping[str, Any] = field(default_factory=dict)
     crash_deaths: int = 2
     crash_on: tuple[CrashOn, ...] = ()
-    static_membership: bool = False
+    static_membership: bool = True
     session_timeout_ms: int = 10_000
 
     def engine(self) -> EngineConfig:

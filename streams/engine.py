@@ -91,10 +91,11 @@ class EngineConfig:
         max_pending_tasks: Trigger intake pauses while more tasks than this wait.
         loop: The Kafka client settings of every partition loop and of the producer.
         static_membership: Join the consumer groups as a static member named after the data
-            folder (`streams.runtime.membership`), unless `loop` names one already. Off by
-            default: a static member that stops cleanly keeps its partitions until its
-            session expires, and the chaos tests' worker that leaves and joins left triggers
-            unanswered at the end of the run; on, it saves a restart's rebalance.
+            folder (`streams.runtime.membership`), unless `loop` names one already: a worker
+            killed and restarted in place gets its own partitions back inside its session,
+            without a rebalance; a clean stop still leaves at once (`streams.runtime.leave`).
+            The worker process turns it on (`HEADWATER_STATIC_MEMBERSHIP`, default true);
+            off here so that engines a test runs in one process stay plain members.
         crash_deaths: Consecutive deaths of the process with the same record in a loop's
             handler after which the record is set aside as a dead letter ``crashed_worker``
             (the loops' notes live in ``data_dir/crash-notes``); 0: no quarantine.

@@ -57,6 +57,7 @@ from streams.runtime.config import LoopConfig
 from streams.runtime.dead_letters import DeadLetters, RateLimitedLog
 from streams.runtime.faults import CrashOn, crashing
 from streams.runtime.handler import Checkpoint, Handler, Refused, Replay
+from streams.runtime.leave import leave_as_static_member
 from streams.runtime.membership import fit_to_broker
 from streams.runtime.out import Out
 from streams.runtime.outbox import Outbox
@@ -134,6 +135,9 @@ class PartitionLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             with contextlib.suppress(Exception):  # best effort: redelivery is harmless
                 async with self._lock:
                     await asyncio.wait_for(self._commit(), timeout=5)
+            instance = self._config.group_instance_id
+            if instance is not None:  # a static member leaves only when asked (KIP-345)
+                await leave_as_static_member(self._consumer, self._group, instance)
             await self._consumer.stop()
         if self._notes is not None:
             self._notes.close()

@@ -51,21 +51,46 @@ def test_operators_choose_static_membership_and_the_session_in_the_settings(
     from headwater.settings import Settings
     from streams.app import AppConfig
 
-    monkeypatch.setenv("HEADWATER_STATIC_MEMBERSHIP", "true")
+    monkeypatch.setenv("HEADWATER_STATIC_MEMBERSHIP", "false")
     monkeypatch.setenv("HEADWATER_SESSION_TIMEOUT_MS", "4500")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     app = AppConfig(app_id="a", bootstrap="b:9092", topics={"commands": "hw.commands"},
                     data_dir=tmp_path, static_membership=settings.static_membership,
                     session_timeout_ms=settings.session_timeout_ms)
     engine = app.engine()
-    assert engine.static_membership
+    assert not engine.static_membership
     group = engine.loop.consumer("b:9092", "a.processor")
     assert (group["session_timeout_ms"], group["heartbeat_interval_ms"]) == (4500, 1500)
     defaults = AppConfig(app_id="a", bootstrap="b:9092", topics={"commands": "hw.commands"},
                          data_dir=tmp_path).engine()
-    assert not defaults.static_membership
+    assert defaults.static_membership  # the worker process is a static member by default
     assert (defaults.loop.session_timeout_ms, defaults.loop.heartbeat_interval_ms) == (10_000, 3000)
 
     monkeypatch.setenv("HEADWATER_SESSION_TIMEOUT_MS", "200")
     with pytest.raises(ValidationError, match="session_timeout_ms"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.mark.kafka
+async def test_a_static_member_that_stops_hands_its_partitions_over_at_once(
+        kafka_bootstrap: str, hw_topics: dict[str, str]) -> None:
+    """Static members never send LeaveGroup (KIP-345), so a worker stopped for good would keep
+    its partitions idle for its whole session; the loop leaves with LeaveGroup v3 instead."""
+    import asyncio
+    import time
+
+    from tests.streams.kit import eventually
+    from tests.streams.runtime.test_loop import Echo, running
+
+    # A session far longer than the wait below: only the leave can move the partitions.
+    config = LoopConfig(session_timeout_ms=60_000, heartbeat_interval_ms=1000)
+    first = replace(config, group_instance_id="static-first")
+    second = replace(config, group_instance_id="static-second")
+    target = hw_topics["triggers"]
+    async with running(kafka_bootstrap, hw_topics, Echo(target), "tasks", second) as staying:
+        async with running(kafka_bootstrap, hw_topics, Echo(target), "tasks", first) as leaving:
+            await eventually(lambda: leaving.owned and len(staying.owned) < 6, 60)
+        stopped = time.monotonic()
+        await eventually(lambda: len(staying.owned) == 6, 15)
+        assert time.monotonic() - stopped < 15  # not the 60 s session
+        await asyncio.sleep(0)
