@@ -87,6 +87,8 @@ def main() -> None:
     parser.add_argument("scenario", nargs="+", choices=[*SCENARIOS, "all", "soak"])
     parser.add_argument("--minutes", type=float, default=2.0, help="load per scenario")
     parser.add_argument("--rate", type=float, default=20.0, help="units of load per second")
+    parser.add_argument("--soak-rate", type=float, default=None,
+                        help="soak: units/s (default: half the burst's maximum)")
     parser.add_argument("--record", action="store_true", help="write docs/reliability/results")
     parser.add_argument("--note", default="", help="recorded with the results (how it was run)")
     args = parser.parse_args()
@@ -98,7 +100,7 @@ def main() -> None:
         if names == ["soak"]:
             from bench.chaos.soak import soak
 
-            ok = asyncio.run(soak(chaos, args.minutes, args.record))
+            ok = asyncio.run(soak(chaos, args.minutes, args.record, rate=args.soak_rate))
         else:
             ok = asyncio.run(scenarios(chaos, names, args.minutes, args.rate, args.record,
                                        args.note))

@@ -110,7 +110,10 @@ def plot(rows: list[dict[str, float]], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-async def soak(chaos: ChaosCluster, minutes: float, save: bool, burst: int = 900) -> bool:
+async def soak(chaos: ChaosCluster, minutes: float, save: bool, burst: int = 900,
+               rate: float | None = None) -> bool:
+    """`rate`: units/s to soak at instead of half the burst's maximum (a burst measured while
+    the machine is shared swings by 2x; a fixed rate keeps runs comparable)."""
     began_wall = time.monotonic()
     async with harness(chaos, workers=2) as h:
         h.monitor.probes.update({
@@ -120,7 +123,7 @@ async def soak(chaos: ChaosCluster, minutes: float, save: bool, burst: int = 900
         h.monitor.every_s = EVERY_S
         await h.warm_up()
         top = await measure_max(h, burst)
-        rate = top / 2
+        rate = rate or top / 2
         h.note(f"maximum {top:.1f} units/s (burst of {burst}); soaking at {rate:.1f}/s "
                f"for {minutes:g} min")
         began = h.monitor.elapsed()
@@ -131,7 +134,7 @@ async def soak(chaos: ChaosCluster, minutes: float, save: bool, burst: int = 900
     flat = flatness(rows)
     passed = result.passed and all(v["flat"] for v in flat.values())
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = (f"headwater soak {stamp}: {minutes:g} min at {rate:.1f} units/s (half of "
+    title = (f"headwater soak {stamp}: {minutes:g} min at {rate:.1f} units/s (burst maximum "
              f"{top:.1f}), 3-node cluster, 2 workers; {machine()}")
     print(f"== soak: {'PASS' if passed else 'FAIL'}")
     for line in verdict.lines():
@@ -148,6 +151,7 @@ async def soak(chaos: ChaosCluster, minutes: float, save: bool, burst: int = 900
             "counts": verdict.counts, "flatness": flat, "notes": h.notes,
             "samples": [{k: (None if isinstance(v, float) and math.isnan(v) else round(v, 2))
                          for k, v in r.items()} for r in rows],
-            "command": f"python -m bench.chaos soak --minutes {minutes:g} --record"}, indent=1)
+            "command": f"python -m bench.chaos soak --minutes {minutes:g} --soak-rate {rate:g} "
+                       "--record"}, indent=1)
             + "\n")
     return passed
