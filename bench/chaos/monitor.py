@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -61,9 +62,10 @@ class Monitor:
 
     async def __aenter__(self) -> Monitor:
         self.began = time.monotonic()
-        self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._sample())]
+        self._tasks = [asyncio.create_task(self._tail(self.topic, self._completion)),
+                       asyncio.create_task(self._sample())]
         if self.outcomes_topic is not None:
-            self._tasks.append(asyncio.create_task(self._follow_outcomes(self.outcomes_topic)))
+            self._tasks.append(asyncio.create_task(self._tail(self.outcomes_topic, self._outcome)))
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -72,25 +74,8 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _follow(self) -> None:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
-        await consumer.start()
-        try:
-            parts = [TopicPartition(self.topic, p) for p in range(6)]
-            consumer.assign(parts)
-            await consumer.seek_to_beginning(*parts)
-            while True:
-                for records in (await consumer.getmany(timeout_ms=300)).values():
-                    for record in records:
-                        value = record.value
-                        if value is not None and len(value) > 5 and value[5] == self._completed_mark:
-                            key = self.codec.decode_key(record.topic, record.key)
-                            self.done.setdefault(str(key), record.timestamp / 1000)
-        finally:
-            await consumer.stop()
-
-    async def _follow_outcomes(self, topic: str) -> None:
+    async def _tail(self, topic: str, handle: Callable[[Any], None]) -> None:
+        """Feed every record of `topic`, from offset zero on, to `handle`."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None,
                                     auto_offset_reset="earliest", enable_auto_commit=False)
         await consumer.start()
@@ -101,11 +86,20 @@ class Monitor:
             while True:
                 for records in (await consumer.getmany(timeout_ms=300)).values():
                     for record in records:
-                        with contextlib.suppress(Exception):  # not ours to judge: the verifier's
-                            outcome = self.codec.decode_value(record.topic, record.value)
-                            self.answered.add(str(getattr(outcome, "event_id", "")))
+                        handle(record)
         finally:
             await consumer.stop()
+
+    def _completion(self, record: Any) -> None:
+        value = record.value
+        if value is not None and len(value) > 5 and value[5] == self._completed_mark:
+            key = self.codec.decode_key(record.topic, record.key)
+            self.done.setdefault(str(key), record.timestamp / 1000)
+
+    def _outcome(self, record: Any) -> None:
+        with contextlib.suppress(Exception):  # not ours to judge: the verifier's
+            outcome = self.codec.decode_value(record.topic, record.value)
+            self.answered.add(str(getattr(outcome, "event_id", "")))
 
     def unanswered(self) -> list[str]:
         """Triggers sent that must get an outcome and have none yet (orders above 50 and every

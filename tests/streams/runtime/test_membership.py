@@ -76,7 +76,6 @@ async def test_a_static_member_that_stops_hands_its_partitions_over_at_once(
         kafka_bootstrap: str, hw_topics: dict[str, str]) -> None:
     """Static members never send LeaveGroup (KIP-345), so a worker stopped for good would keep
     its partitions idle for its whole session; the loop leaves with LeaveGroup v3 instead."""
-    import asyncio
     import time
 
     from tests.streams.kit import eventually
@@ -93,4 +92,3 @@ async def test_a_static_member_that_stops_hands_its_partitions_over_at_once(
         stopped = time.monotonic()
         await eventually(lambda: len(staying.owned) == 6, 15)
         assert time.monotonic() - stopped < 15  # not the 60 s session
-        await asyncio.sleep(0)
